@@ -1,0 +1,40 @@
+"""The `sae` command. Heavy imports stay inside commands so `sae --help` answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sae", description="Sparse autoencoders on workbench models (SAELens)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("info", help="architecture, widths and hook of a saved SAE folder")
+    p.add_argument("path", type=Path)
+    p.add_argument("--device", default="cpu")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _info(args)
+    except (ValueError, OSError) as err:
+        print(f"sae: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _info(args: argparse.Namespace) -> int:
+    from sae.loading import load_sae
+
+    sae = load_sae(args.path, device=args.device)
+    cfg = sae.cfg
+    n_params = sum(p.numel() for p in sae.parameters())
+    print(f"{args.path}: {cfg.architecture()} SAE, d_in {cfg.d_in} -> d_sae {cfg.d_sae}, {n_params:,} parameters, {cfg.dtype}")
+    print(f"hook: {cfg.metadata.hook_name or 'not recorded'}; model: {cfg.metadata.model_name or 'not recorded'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

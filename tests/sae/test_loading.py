@@ -1,0 +1,29 @@
+import torch
+import pytest
+
+from sae.cli import main
+from sae.loading import SAELoadError, load_sae
+
+
+def test_saved_sae_loads_back_exactly(tmp_path, capsys):
+    from sae_lens import StandardSAE, StandardSAEConfig
+
+    torch.manual_seed(0)
+    sae = StandardSAE(StandardSAEConfig(d_in=16, d_sae=32))
+    with torch.no_grad():
+        for p in sae.parameters():
+            p.normal_()
+    sae.save_model(str(tmp_path))
+    loaded = load_sae(tmp_path)
+    x = torch.randn(5, 16)
+    torch.testing.assert_close(loaded(x), sae(x), atol=0, rtol=0)
+    assert main(["info", str(tmp_path)]) == 0
+    assert "standard SAE, d_in 16 -> d_sae 32" in capsys.readouterr().out
+
+
+def test_bad_folders(tmp_path):
+    with pytest.raises(SAELoadError, match="no SAE folder"):
+        load_sae(tmp_path / "nope")
+    (tmp_path / "cfg.json").write_text("{}")
+    with pytest.raises(SAELoadError, match="lacks sae_weights.safetensors"):
+        load_sae(tmp_path)

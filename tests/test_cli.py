@@ -1,0 +1,89 @@
+"""The `interp` command, run as a user runs it (a subprocess through the console script)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from interp.cli import main
+
+
+def _interp(*args, cwd=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "interp.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_models_lists_the_zoo_quickly():
+    result = _interp("models")
+    assert result.returncode == 0
+    assert "zoo:lang-4l" in result.stdout and "(default)" in result.stdout and "zoo:induction-2l" in result.stdout
+
+
+def test_info_json(capsys):
+    assert main(["info", "zoo:induction-2l", "--device", "cpu", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["n_layers"] == 2 and facts["n_heads"] == 4 and facts["attn_only"] is True
+    assert facts["n_ctx"] == 64 and facts["device"] == "cpu" and "mlp_out" not in facts["sites"]
+
+
+def test_task_prints_metrics_and_writes_results(tmp_path, capsys):
+    assert main(["task", "induction", "--model", "zoo:induction-2l", "--device", "cpu", "--n-prompts", "8", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "clean" in out and "corrupted" in out
+    saved = json.loads((tmp_path / "result.json").read_text())
+    assert saved["type"] == "TaskMetrics" and saved["n_prompts"] == 8 and len(saved["clean_logit_diff"]) == 8
+    assert (tmp_path / "task.html").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["info", "zoo:missing"], "no zoo model 'missing'"),
+        (["info", "/no/such/folder/model"], "no folder at /no/such/folder/model"),
+        (["info", "gpt-7"], "unknown model 'gpt-7'"),
+        (["task", "sorting", "--model", "zoo:induction-2l"], "built-in tasks"),
+        (["task", "ioi", "--model", "zoo:induction-2l"], "single tokens"),
+    ],
+)
+def test_errors_are_one_clear_line(args, message):
+    result = _interp(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_writes_results_and_figures(tmp_path):
+    result = _interp("demo", "--device", "cpu", "--out", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    for name in ("ioi.json", "head_scores.json", "ioi.html", "head_scores.html"):
+        assert (tmp_path / "demo" / name).is_file(), name
+    assert str((tmp_path / "demo").resolve()) in result.stdout
+    ioi = json.loads((tmp_path / "demo" / "ioi.json").read_text())
+    assert ioi["model"] == "zoo:lang-4l" and ioi["n_prompts"] == 64
+
+
+def test_zoo_train_writes_a_loadable_folder_with_a_card(tmp_path, capsys):
+    out = tmp_path / "ind"
+    assert main(["zoo", "train", "induction-2l", "--out", str(out), "--steps", "5"]) == 0
+    assert "trained induction-2l" in capsys.readouterr().out
+    for name in ("config.json", "model.safetensors", "tokenizer/tokenizer.json", "CARD.md", "card.json"):
+        assert (out / name).is_file(), name
+    card = (out / "CARD.md").read_text()
+    assert "5 steps of 64 sequences" in card and "induction heads:" in card
+
+
+def test_official_name_without_offline_flag_fails_within_seconds():
+    """Without HF_HUB_OFFLINE, huggingface_hub alone would retry for ~20 s; the probe answers in seconds."""
+    import time
+
+    from interp import model as M
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    if M.probe_hub():
+        pytest.skip("the hub is reachable from this machine")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "interp.cli", "info", "gpt2"], capture_output=True, text=True, env=env, timeout=120)
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 2 and "hub is unreachable" in result.stderr
+    assert elapsed < 15, elapsed  # includes ~4 s of Python imports
