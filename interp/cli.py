@@ -45,6 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="folder for result.json and task.html")
 
+    p = sub.add_parser("probe", help="linear probes per layer with a control task and a causal check")
+    p.add_argument("task", nargs="?", help="built-in probing task: repeat or ioi-io (default: the model's own)")
+    _add_model_args(p)
+    p.add_argument("--site", default="resid_post", help="resid_pre, resid_mid, resid_post, attn_out or mlp_out")
+    p.add_argument("--n-prompts", type=int, help="prompts to probe on (task default when absent)")
+    p.add_argument("--mode", choices=["ablate", "steer"], default="ablate", help="causal check: project the direction out, or add it")
+    p.add_argument("--alpha", type=float, default=0.0, help="steering strength (with --mode steer)")
+    p.add_argument("--layer", type=int, help="layer of the causal check (default: earliest near-best selectivity)")
+    p.add_argument("--weight-decay", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", type=Path, help="stream activations to safetensors shards here instead of memory")
+    p.add_argument("--out", type=Path, default=Path("runs/probe"), help="output folder (default runs/probe)")
+
     p = sub.add_parser("demo", help="the main job: IOI behaviour and head scores of a model, saved with figures")
     _add_model_args(p)
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
@@ -121,6 +134,52 @@ def _task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interp import plots
+    from interp.probe_experiment import probe_experiment
+    from interp.probe_tasks import DEFAULT_PROBE_TASK, make_probe_task
+    from interp.probes import ProbeConfig
+    from interp.results import save_json
+
+    task_name = args.task or DEFAULT_PROBE_TASK.get(args.model)
+    if task_name is None:
+        raise ValueError(f"name a probing task for {args.model}: repeat (any model) or ioi-io (single-token IOI names)")
+    model = _load(args)
+    task = make_probe_task(task_name, model, n_prompts=args.n_prompts, seed=args.seed)
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.setdefault(stage, tqdm(total=total, desc=stage, unit="prompt" if stage == "activations" else "layer"))
+        bar.update(done - bar.n)
+
+    result, check = probe_experiment(
+        model, task, site=args.site, config=ProbeConfig(weight_decay=args.weight_decay, seed=args.seed),
+        mode=args.mode, alpha=args.alpha, layer=args.layer, cache_dir=args.cache_dir, progress=progress,
+    )
+    for bar in bars.values():
+        bar.close()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    files = [save_json(result, out / "result.json"), save_json(check, out / "causal_check.json")]
+    for name, fig in (
+        ("accuracy", plots.plot_probe_accuracy(result)), ("selectivity", plots.plot_probe_selectivity(result)),
+        ("direction_cosines", plots.plot_probe_direction_cosines(result)), ("causal_check", plots.plot_causal_check(check)),
+    ):
+        files.append(_save_figure(fig, out / f"{name}.html"))
+    print(f"{task.description} ({result.n_train} train / {result.n_test} test rows, chance {result.chance:.3f})")
+    print(f"{'layer':<7}{result.metric:>10}{'control':>10}{'selectivity':>13}")
+    for i, layer in enumerate(result.layers):
+        print(f"{layer:<7}{result.accuracy[i]:>10.3f}{result.control_accuracy[i]:>10.3f}{result.selectivity[i]:>13.3f}")
+    print(f"causal check ({check.mode} at {check.hook}): {check.metric_name} {check.metric_clean:.3f} -> {check.metric_intervened:.3f} "
+          f"(random directions: {check.metric_random:.3f}): {check.verdict}")
+    if check.downstream_hook:
+        print(f"probed property at {check.downstream_hook}: accuracy {check.downstream_accuracy_clean:.3f} -> {check.downstream_accuracy_intervened:.3f}")
+    print(f"results written to {out.resolve()}: " + ", ".join(f.name for f in files))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from interp.behaviour import evaluate_task
     from interp.heads import head_scores
@@ -174,7 +233,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"models": _models, "info": _info, "task": _task, "demo": _demo, "zoo": _zoo}
+COMMANDS = {"models": _models, "info": _info, "task": _task, "probe": _probe, "demo": _demo, "zoo": _zoo}
 
 if __name__ == "__main__":
     sys.exit(main())

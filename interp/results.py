@@ -83,3 +83,76 @@ class HeadScores:
         """The `k` heads with the highest `name` score, as (label, score)."""
         flat = [(f"L{l}H{h}", v) for l, row in enumerate(self.score(name)) for h, v in enumerate(row)]
         return sorted(flat, key=lambda x: -x[1])[:k]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """A probe per layer at one site: test accuracy (or R^2) against a control task."""
+
+    model: str
+    task: str
+    site: str
+    """Site kind probed, e.g. "resid_post"."""
+    hooks: tuple[str, ...]
+    layers: tuple[int, ...]
+    metric: str
+    """"accuracy" (logistic probes) or "r2" (linear regression probes)."""
+    accuracy: tuple[float, ...]
+    """Held-out test score per layer."""
+    train_accuracy: tuple[float, ...]
+    control_accuracy: tuple[float, ...]
+    """The same probe trained on control labels (see `control`)."""
+    control: str
+    """"token-type" (Hewitt & Liang: a random label per token type), "shuffled" (permuted labels,
+    used when the probed rows hold too few token types) or "none"."""
+    selectivity: tuple[float, ...]
+    """accuracy - control_accuracy per layer."""
+    chance: float
+    """Majority-class rate on the test rows (0 for regression)."""
+    n_train: int
+    n_test: int
+    label_names: tuple[str, ...] | None
+    directions: tuple[tuple[tuple[float, ...], ...], ...]
+    """layer x direction x d_model unit vectors (one direction for two classes, else one per class)."""
+    test_prompts: tuple[int, ...]
+    """Prompt indices held out for testing (the causal check runs on these)."""
+
+    def direction_cosines(self) -> tuple[tuple[float, ...], ...]:
+        """layer x layer cosine of the probe directions (mean over classes when there are several)."""
+        import torch
+
+        d = torch.tensor(self.directions)  # layer direction d_model
+        cos = torch.einsum("ird,jrd->ij", d, d) / d.shape[1]
+        return tuple(tuple(round(float(v), 6) for v in row) for row in cos)
+
+
+@dataclass(frozen=True)
+class CausalCheck:
+    """What happens to the task and to the probed property when a probe direction is ablated or added."""
+
+    model: str
+    task: str
+    hook: str
+    mode: str
+    """"ablate" (project the directions out) or "steer" (add alpha * direction)."""
+    alpha: float
+    metric_name: str
+    metric_clean: float
+    """Task metric without intervention, on the probe's test prompts."""
+    metric_intervened: float
+    metric_random: float
+    """The same intervention along random directions of the same count (the baseline)."""
+    downstream_hook: str | None
+    """Where the probed property is read again (a later layer's probe), if anywhere."""
+    downstream_accuracy_clean: float | None
+    downstream_accuracy_intervened: float | None
+    verdict: str
+    """"changes the output" or "decodes but does not change the output"."""
+
+    @property
+    def effect(self) -> float:
+        return self.metric_intervened - self.metric_clean
+
+    @property
+    def random_effect(self) -> float:
+        return self.metric_random - self.metric_clean

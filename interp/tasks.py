@@ -64,6 +64,16 @@ class Task:
     def n_pos(self) -> int:
         return self.clean_tokens.shape[1]
 
+    def select(self, rows: Sequence[int]) -> "Task":
+        """The sub-task of the prompts at `rows`, in that order."""
+        idx = torch.as_tensor(list(rows), dtype=torch.long)
+        pick = lambda t: t[idx.to(t.device)]  # noqa: E731
+        return Task(
+            self.name, pick(self.clean_tokens), pick(self.corrupted_tokens), pick(self.answer_tokens),
+            pick(self.wrong_tokens), pick(self.metric_pos),
+            tuple(self.str_tokens[i] for i in idx.tolist()), tuple(self.corrupted_str_tokens[i] for i in idx.tolist()),
+        )
+
     def to(self, device: torch.device | str) -> "Task":
         return Task(
             self.name, self.clean_tokens.to(device), self.corrupted_tokens.to(device), self.answer_tokens.to(device),

@@ -92,3 +92,27 @@ def test_official_name_without_offline_flag_fails_within_seconds():
     elapsed = time.perf_counter() - start
     assert result.returncode == 2 and "hub is unreachable" in result.stderr
     assert elapsed < 15, elapsed  # includes ~4 s of Python imports
+
+
+def test_probe_on_the_induction_model(tmp_path, capsys):
+    out = tmp_path / "probe"
+    assert main(["probe", "--model", "zoo:induction-2l", "--device", "cpu", "--out", str(out), "--cache-dir", str(tmp_path / "acts")]) == 0
+    text = capsys.readouterr().out
+    assert "causal check" in text and "selectivity" in text
+    result = json.loads((out / "result.json").read_text())
+    for key in ("layers", "accuracy", "control_accuracy", "selectivity", "site"):
+        assert key in result, key
+    assert result["layers"] == [0, 1] and result["site"] == "resid_post" and result["control"] == "token-type"
+    # known answer: whether a token repeats is invisible before the induction heads and clear after them
+    assert result["accuracy"][0] <= result["chance"] + 0.05
+    assert result["accuracy"][1] >= result["chance"] + 0.1 and result["selectivity"][1] >= 0.1
+    check = json.loads((out / "causal_check.json").read_text())
+    assert check["hook"] == "blocks.1.hook_resid_post" and check["verdict"]
+    for name in ("accuracy", "selectivity", "direction_cosines", "causal_check"):
+        assert (out / f"{name}.html").is_file()
+    assert list((tmp_path / "acts").glob("shard-*.safetensors"))
+
+
+def test_probe_bad_site(capsys):
+    assert main(["probe", "--model", "zoo:induction-2l", "--device", "cpu", "--site", "mlp_out"]) == 2
+    assert "has no mlp_out site" in capsys.readouterr().err
