@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", default="resid_post", help="resid_pre, resid_mid, resid_post, attn_out or mlp_out")
     p.add_argument("--n-prompts", type=int, help="prompts to probe on (task default when absent)")
     p.add_argument("--mode", choices=["ablate", "steer"], default="ablate", help="causal check: project the direction out, or add it")
-    p.add_argument("--alpha", type=float, default=0.0, help="steering strength (with --mode steer)")
+    p.add_argument("--alpha", type=float, default=0.0, help="steering strength, in units of the mean activation norm at the hook (with --mode steer)")
     p.add_argument("--layer", type=int, help="layer of the causal check (default: earliest near-best selectivity)")
     p.add_argument("--weight-decay", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)

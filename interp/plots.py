@@ -85,6 +85,6 @@ def plot_causal_check(result: CausalCheck) -> go.Figure:
     ))
     down = ""
     if result.downstream_hook:
-        down = f"; downstream probe at {result.downstream_hook}: {result.downstream_accuracy_clean:.2f} -> {result.downstream_accuracy_intervened:.2f}"
+        down = f"<br><sup>probed property at {result.downstream_hook}: accuracy {result.downstream_accuracy_clean:.2f} -> {result.downstream_accuracy_intervened:.2f}</sup>"
     fig.update_layout(title=f"Causal check at {result.hook}: {result.verdict}{down}", yaxis_title=result.metric_name)
     return fig

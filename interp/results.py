@@ -136,6 +136,7 @@ class CausalCheck:
     mode: str
     """"ablate" (project the directions out) or "steer" (add alpha * direction)."""
     alpha: float
+    """Steering strength in units of the mean activation norm at the probed positions."""
     metric_name: str
     metric_clean: float
     """Task metric without intervention, on the probe's test prompts."""

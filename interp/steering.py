@@ -61,7 +61,10 @@ def causal_check(
     seed: int = 0,
 ) -> CausalCheck:
     """Intervene along `probe`'s directions at `hook` on `prompts` (the probe's test prompts) and
-    report the task metric, the metric under random directions, and a downstream probe's accuracy."""
+    report the task metric, the metric under random directions, and a downstream probe's accuracy.
+
+    "ablate" projects all the probe's directions out; "steer" adds `alpha` x (mean activation norm
+    at the probed positions) along its first direction (class 1 - class 0 for a binary probe)."""
     idx = torch.as_tensor(sorted(prompts), dtype=torch.long)  # sorted: rows below follow prompt order
     tokens = task.tokens[idx].to(model.cfg.device)
     positions = task.mask[idx]
@@ -69,9 +72,14 @@ def causal_check(
     gen = torch.Generator().manual_seed(seed)
     random_dirs = torch.randn(directions.shape, generator=gen).to(directions)
 
+    # alpha is relative: steering adds alpha times the mean activation norm at the probed positions,
+    # so one alpha means the same push in a model whose residual norm is 5 or 500.
+    _, cache = run_with_cache(model, tokens, [hook])
+    scale = float(cache[hook][positions.to(cache[hook].device)].norm(dim=-1).mean())
+
     def run(dirs: Tensor | None) -> tuple[float, Tensor | None]:
         names = [downstream[0]] if downstream else []
-        fwd = [(hook, direction_hook(dirs, positions, mode=mode, alpha=alpha))] if dirs is not None else []
+        fwd = [(hook, direction_hook(dirs, positions, mode=mode, alpha=alpha * scale))] if dirs is not None else []
         with hooks(model, fwd):
             logits, cache = run_with_cache(model, tokens, names)
         metric = float(task.metric(logits, idx).mean())
