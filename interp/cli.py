@@ -27,6 +27,27 @@ def _add_model_args(p: argparse.ArgumentParser, *, positional: bool = False) -> 
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
 
 
+def _add_task_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", default=None, help="built-in task: ioi or induction (default ioi)")
+    p.add_argument("--clean", action="append", help="your clean prompt (repeat for several)")
+    p.add_argument("--corrupted", action="append", help="its corrupted prompt, same token length")
+    p.add_argument("--answer", action="append", help='the right next token, e.g. " Mary"')
+    p.add_argument("--wrong", action="append", help="the competing next token")
+    p.add_argument("--n-prompts", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _task_from_args(args: argparse.Namespace, model):
+    from interp.tasks import make_task, task_from_strings
+
+    custom = [args.clean, args.corrupted, args.answer, args.wrong]
+    if any(custom):
+        if args.task or not all(custom):
+            raise ValueError("give either --task, or all of --clean, --corrupted, --answer and --wrong")
+        return task_from_strings(model, clean=args.clean, corrupted=args.corrupted, answer=args.answer, wrong=args.wrong)
+    return make_task(args.task or "ioi", model, n_prompts=args.n_prompts, seed=args.seed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interp", description="Mechanistic interpretability workbench")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -44,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-prompts", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="folder for result.json and task.html")
+
+    p = sub.add_parser("patch", help="activation patching over a site's layers, positions and heads")
+    _add_model_args(p)
+    _add_task_args(p)
+    p.add_argument("--site", default="resid_pre", help="resid_pre, resid_mid, resid_post, attn_out, mlp_out, z, z_pos, q, k, v, pattern")
+    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
+    p.add_argument("--method", choices=["fast", "exact"], default="fast")
+    p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
+    p.add_argument("--out", type=Path, default=Path("runs/patch"), help="output folder (default runs/patch)")
 
     p = sub.add_parser("probe", help="linear probes per layer with a control task and a causal check")
     p.add_argument("task", nargs="?", help="built-in probing task: repeat or ioi-io (default: the model's own)")
@@ -132,6 +162,40 @@ def _task(args: argparse.Namespace) -> int:
 
         print(f"wrote {save_json(result, args.out / 'result.json')} and {_save_figure(plot_task_metrics(result), args.out / 'task.html')}")
     return 0
+
+
+def _patch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interp.patching import patch
+    from interp.plots import plot_patch
+    from interp.results import save_json
+
+    model = _load(args)
+    task = _task_from_args(args, model)
+    with tqdm(desc=f"patching {args.site}", unit="pass") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = patch(model, task, site=args.site, direction=args.direction, metric=args.metric, method=args.method, progress=progress)
+    files = [save_json(result, args.out / "result.json"), _save_figure(plot_patch(result), args.out / "patch.html")]
+    print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; {result.method} patching took {result.seconds:.2f} s")
+    flat = [(v, idx) for idx, v in _flatten(result.normalized)]
+    for v, idx in sorted(flat, key=lambda x: -abs(x[0]))[:5]:
+        where = ", ".join(f"{a} {result.labels[a][i]}" for a, i in zip(result.axes, idx))
+        print(f"  {where}: normalised {v:.3f}")
+    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
+    return 0
+
+
+def _flatten(nested, prefix=()):
+    for i, v in enumerate(nested):
+        if isinstance(v, tuple):
+            yield from _flatten(v, (*prefix, i))
+        else:
+            yield (*prefix, i), v
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -233,7 +297,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"models": _models, "info": _info, "task": _task, "probe": _probe, "demo": _demo, "zoo": _zoo}
+COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "probe": _probe, "demo": _demo, "zoo": _zoo}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from interp.results import CausalCheck, HeadScores, ProbeResult, TaskMetrics
+from interp.results import CausalCheck, HeadScores, PatchResult, ProbeResult, TaskMetrics
 
 
 def plot_head_scores(result: HeadScores) -> go.Figure:
@@ -87,4 +87,32 @@ def plot_causal_check(result: CausalCheck) -> go.Figure:
     if result.downstream_hook:
         down = f"<br><sup>probed property at {result.downstream_hook}: accuracy {result.downstream_accuracy_clean:.2f} -> {result.downstream_accuracy_intervened:.2f}</sup>"
     fig.update_layout(title=f"Causal check at {result.hook}: {result.verdict}{down}", yaxis_title=result.metric_name)
+    return fig
+
+
+def _patch_heatmap(z, raw, x, y, *, showscale: bool) -> go.Heatmap:
+    return go.Heatmap(
+        z=z, x=list(x), y=list(y), customdata=raw, zmid=0, zmin=-1, zmax=1, colorscale="RdBu", showscale=showscale,
+        colorbar={"title": "normalised"}, hovertemplate="%{y} / %{x}<br>normalised %{z:.3f}<br>raw %{customdata:.3f}<extra></extra>",
+    )
+
+
+def plot_patch(result: PatchResult) -> go.Figure:
+    """Normalised patching effect as a heatmap with token labels; layer x head x pos as one facet per layer."""
+    lab = result.labels
+    title = (
+        f"{result.direction} patching of {result.site} on {result.model} ({result.task}, {result.n_prompts} prompts): "
+        f"{result.metric} clean {result.clean:.2f}, corrupted {result.corrupted:.2f}"
+    )
+    if len(result.axes) == 2:
+        x_axis = result.axes[1]
+        fig = go.Figure(_patch_heatmap(result.normalized, result.raw, lab[x_axis], [f"L{l}" for l in lab["layer"]], showscale=True))
+        fig.update_layout(title=title, xaxis_title=x_axis, yaxis_title="layer", yaxis_autorange="reversed")
+        return fig
+    n_layers = len(lab["layer"])
+    fig = make_subplots(rows=n_layers, cols=1, shared_xaxes=True, subplot_titles=[f"layer {l}" for l in lab["layer"]], vertical_spacing=0.02)
+    for i in range(n_layers):
+        fig.add_trace(_patch_heatmap(result.normalized[i], result.raw[i], lab["pos"], lab["head"], showscale=i == 0), row=i + 1, col=1)
+        fig.update_yaxes(autorange="reversed", row=i + 1, col=1)
+    fig.update_layout(title=title, height=160 + 40 * len(lab["head"]) * n_layers)
     return fig

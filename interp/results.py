@@ -28,6 +28,8 @@ def load_json(cls: type[T], path: str | Path) -> T:
 
 
 def _tuplify(value):
+    if isinstance(value, dict):
+        return {k: _tuplify(v) for k, v in value.items()}
     return tuple(_tuplify(v) for v in value) if isinstance(value, list) else value
 
 
@@ -157,3 +159,32 @@ class CausalCheck:
     @property
     def random_effect(self) -> float:
         return self.metric_random - self.metric_clean
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    """Activation patching over a site's axes; `raw[layer][...]` is the metric with that patch applied."""
+
+    kind: str
+    """"activation_patching"."""
+    model: str
+    task: str
+    site: str
+    direction: str
+    """"denoise" (clean activations into the corrupted run) or "noise" (the reverse)."""
+    method: str
+    """"exact" (one forward pass per patch) or "fast" (batched; the same numbers)."""
+    metric: str
+    """Per-prompt metric at the metric position, averaged over prompts (e.g. "logit_diff")."""
+    axes: tuple[str, ...]
+    """Axis names in order, e.g. ("layer", "pos") or ("layer", "head", "pos")."""
+    labels: dict
+    """Axis name -> labels ("0", "1", ...; "H0", ...; "3 Mary*": position, token, * if it varies)."""
+    raw: tuple
+    """Nested by `axes`: the metric with each patch applied."""
+    normalized: tuple
+    """(raw - corrupted) / (clean - corrupted): 1 = clean behaviour, 0 = corrupted."""
+    clean: float
+    corrupted: float
+    n_prompts: int
+    seconds: float

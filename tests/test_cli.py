@@ -116,3 +116,28 @@ def test_probe_on_the_induction_model(tmp_path, capsys):
 def test_probe_bad_site(capsys):
     assert main(["probe", "--model", "zoo:induction-2l", "--device", "cpu", "--site", "mlp_out"]) == 2
     assert "has no mlp_out site" in capsys.readouterr().err
+
+
+def test_patch_command_writes_the_documented_schema(tmp_path, capsys):
+    out = tmp_path / "patch"
+    args = ["patch", "--model", "zoo:lang-4l", "--device", "cpu", "--site", "resid_pre", "--n-prompts", "4", "--out", str(out)]
+    assert main(args) == 0
+    result = json.loads((out / "result.json").read_text())
+    for key in ("kind", "model", "site", "axes", "labels", "raw", "normalized", "clean", "corrupted", "metric"):
+        assert key in result, key
+    assert result["axes"] == ["layer", "pos"] and len(result["raw"]) == 4 and len(result["raw"][0]) == len(result["labels"]["pos"])
+    assert (out / "patch.html").stat().st_size > 10_000
+    assert "normalised" in capsys.readouterr().out
+
+
+def test_patch_command_with_custom_prompts(tmp_path):
+    args = [
+        "patch", "--model", "zoo:lang-4l", "--device", "cpu", "--site", "z", "--out", str(tmp_path),
+        "--clean", "When Mary and John went to the store, John gave a drink to",
+        "--corrupted", "When Mary and John went to the store, Mary gave a drink to",
+        "--answer", " Mary", "--wrong", " John",
+    ]
+    assert main(args) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["task"] == "custom" and result["axes"] == ["layer", "head"] and result["clean"] > 0 > result["corrupted"]
+    assert main(["patch", "--model", "zoo:lang-4l", "--clean", "x"]) == 2  # half a custom task is an error

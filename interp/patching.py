@@ -1,0 +1,195 @@
+"""Activation patching: which activations carry what makes the clean run differ from the corrupted one.
+
+`patch(model, task, site=..., direction=..., method=...)` returns a `PatchResult` with the raw
+metric for every patch, the clean and corrupted baselines and the normalised score
+(m - corrupted) / (clean - corrupted).
+
+- method "exact" runs one forward pass per patch on the whole batch of prompts, exactly as
+  `transformer_lens.patching` does (and equals it; tests check every site it supports).
+- method "fast" computes the same numbers with less work (`interp.fast_patching`).
+
+Directions: "denoise" runs the corrupted prompts and patches in clean activations (does this
+activation suffice to restore the behaviour?); "noise" runs the clean prompts and patches in
+corrupted activations (is it necessary?).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from interp import metrics
+from interp.hooks import hooks, run_with_cache
+from interp.model import hook_name, sites
+from interp.results import PatchResult
+from interp.tasks import Task
+
+if TYPE_CHECKING:
+    from transformer_lens.model_bridge import TransformerBridge
+
+Progress = Callable[[int, int], None]
+"""progress(done, total) in forward passes."""
+Selector = tuple
+"""Index into an activation without its batch axis, e.g. (pos,) or (slice(None), head)."""
+METRIC_NAMES = ("logit_diff", "answer_prob", "kl")
+
+
+@dataclass(frozen=True)
+class Site:
+    """A patchable site: which hook, and how one patch indexes its activation."""
+
+    name: str
+    hook: str
+    """Site kind whose hook is patched (see `interp.model.hook_name`)."""
+    axes: tuple[str, ...]
+    """Axes of one layer's patches, after "layer"."""
+
+    def selectors(self, n_pos: int, n_heads: int) -> list[Selector]:
+        every = slice(None)
+        if self.axes == ("pos",):  # [batch, pos, d_model]
+            return [(p,) for p in range(n_pos)]
+        if self.name == "pattern":  # [batch, head, query, key]
+            return [(h,) for h in range(n_heads)]
+        if self.axes == ("head",):  # z, q, k, v: [batch, pos, head, d_head], every position
+            return [(every, h) for h in range(n_heads)]
+        return [(p, h) for h in range(n_heads) for p in range(n_pos)]  # z_pos, head-major
+
+
+SITES = {
+    **{s: Site(s, s, ("pos",)) for s in ("resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out")},
+    **{s: Site(s, s, ("head",)) for s in ("z", "q", "k", "v", "pattern")},
+    "z_pos": Site("z_pos", "z", ("head", "pos")),
+}
+
+
+def check_site(model: "TransformerBridge", site: str) -> Site:
+    if site not in SITES:
+        raise ValueError(f"unknown site {site!r}; sites are {', '.join(SITES)}")
+    have = sites(model)
+    if SITES[site].hook not in have:
+        names = [s for s, spec in SITES.items() if spec.hook in have]
+        raise ValueError(f"{model.cfg.model_name} has no {site} site; it has {', '.join(names)}")
+    return SITES[site]
+
+
+def metric_values(
+    name: str, last: Float[Tensor, "batch d_vocab"], task: Task, rows: Tensor, clean_last: Tensor | None = None
+) -> Float[Tensor, "batch"]:
+    """Per-prompt metric from logits at the metric position; `rows` says which prompt each row is."""
+    sub = task.select(rows.tolist())
+    if name == "logit_diff":
+        return metrics.logit_diff(last, sub)
+    if name == "answer_prob":
+        return metrics.answer_prob(last, sub)
+    if name == "kl":
+        return -metrics.kl_to_clean(last, clean_last[rows.to(clean_last.device)], sub)  # negated: higher = more clean-like
+    raise ValueError(f"unknown metric {name!r}; metrics are {', '.join(METRIC_NAMES)}")
+
+
+def _last(logits: Tensor, task: Task) -> Tensor:
+    return logits[torch.arange(len(task), device=logits.device), task.metric_pos.to(logits.device)]
+
+
+def setter(source: Tensor, selector: Selector):
+    """A hook writing `source` (the other run's activation) into the selected slice."""
+    index = (slice(None), *selector)
+
+    def fn(act: Tensor, hook=None) -> Tensor:
+        act = act.clone()
+        act[index] = source[index].to(act)
+        return act
+
+    return fn
+
+
+@torch.no_grad()
+def exact_patch_values(
+    model: "TransformerBridge", task: Task, site: Site, base: Tensor, source_cache: dict[str, Tensor],
+    metric: str, clean_last: Tensor, progress: Progress | None = None,
+) -> Tensor:
+    """[layer, patch] metric with one full forward pass per patch (the reference loop)."""
+    n_layers = model.cfg.n_layers
+    selectors = site.selectors(task.n_pos, _n_heads(source_cache, site, model))
+    out = torch.zeros(n_layers, len(selectors))
+    rows = torch.arange(len(task))
+    for layer in range(n_layers):
+        name = hook_name(site.hook, layer)
+        for i, sel in enumerate(selectors):
+            with hooks(model, [(name, setter(source_cache[name], sel))]):
+                logits = model(base)
+            out[layer, i] = metric_values(metric, _last(logits, task), task, rows, clean_last).mean().float().cpu()
+            if progress is not None:
+                progress(layer * len(selectors) + i + 1, n_layers * len(selectors))
+    return out
+
+
+def _n_heads(cache: dict[str, Tensor], site: Site, model: "TransformerBridge") -> int:
+    act = cache[hook_name(site.hook, 0)]
+    if site.name == "pattern":
+        return act.shape[1]
+    return act.shape[2] if act.ndim == 4 else model.cfg.n_heads  # k/v may hold fewer (grouped-query) heads
+
+
+@torch.no_grad()
+def patch(
+    model: "TransformerBridge",
+    task: Task,
+    *,
+    site: str = "resid_pre",
+    direction: str = "denoise",
+    metric: str = "logit_diff",
+    method: str = "fast",
+    progress: Progress | None = None,
+) -> PatchResult:
+    """Patch `site` in every layer (and position/head, as the site's axes say) from one run into the other."""
+    from interp.fast_patching import fast_patch_values
+
+    spec = check_site(model, site)
+    if direction not in ("denoise", "noise"):
+        raise ValueError(f"direction must be 'denoise' (clean into corrupted) or 'noise' (corrupted into clean), got {direction!r}")
+    if method not in ("exact", "fast"):
+        raise ValueError(f"method must be 'exact' or 'fast', got {method!r}")
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}; metrics are {', '.join(METRIC_NAMES)}")
+    start = time.perf_counter()
+    task = task.to(model.cfg.device)
+    names = [hook_name(spec.hook, layer) for layer in range(model.cfg.n_layers)]
+    clean_logits, clean_cache = run_with_cache(model, task.clean_tokens, names)
+    bad_logits, bad_cache = run_with_cache(model, task.corrupted_tokens, names)
+    clean_last, bad_last = _last(clean_logits, task), _last(bad_logits, task)
+    rows = torch.arange(len(task))
+    clean_m = float(metric_values(metric, clean_last, task, rows, clean_last).mean())
+    bad_m = float(metric_values(metric, bad_last, task, rows, clean_last).mean())
+    base, source = (task.corrupted_tokens, clean_cache) if direction == "denoise" else (task.clean_tokens, bad_cache)
+    runner = exact_patch_values if method == "exact" else fast_patch_values
+    values = runner(model, task, spec, base, source, metric, clean_last, progress)
+    n_heads = values.shape[1] // (task.n_pos if spec.axes == ("head", "pos") else 1)
+    shape = (model.cfg.n_layers, *(n_heads if a == "head" else task.n_pos for a in spec.axes))
+    raw = values.reshape(shape)
+    normalized = metrics.normalise(raw, clean_m, bad_m)
+    labels = {"layer": [str(layer) for layer in range(model.cfg.n_layers)], "head": [f"H{h}" for h in range(n_heads)], "pos": position_labels(task)}
+    return PatchResult(
+        kind="activation_patching", model=str(model.cfg.model_name), task=task.name, site=site, direction=direction,
+        method=method, metric=metric, axes=("layer", *spec.axes), labels={a: tuple(labels[a]) for a in ("layer", *spec.axes)},
+        raw=_nested(raw), normalized=_nested(normalized), clean=round(clean_m, 6), corrupted=round(bad_m, 6),
+        n_prompts=len(task), seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def position_labels(task: Task) -> list[str]:
+    """"i token" per position; a token that differs across prompts is shown as prompt 0's, starred."""
+    out = []
+    for i in range(task.n_pos):
+        toks = {row[i] for row in task.str_tokens}
+        tok = task.str_tokens[0][i]
+        out.append(f"{i} {tok}" if len(toks) == 1 else f"{i} {tok}*")
+    return out
+
+
+def _nested(t: Tensor):
+    return tuple(_nested(x) for x in t) if t.ndim > 1 else tuple(round(float(v), 6) for v in t)

@@ -1,0 +1,117 @@
+"""Activation patching: equal to transformer_lens.patching, fast equal to exact, known answers, bad input."""
+
+import pytest
+import torch
+import transformer_lens.patching as tlp
+
+from interp import metrics
+from interp.patching import patch
+from interp.results import PatchResult, load_json, save_json
+from interp.tasks import induction_task, ioi_task
+from tests import tiny_checkpoints
+
+# TL's patching functions for every site they cover; "z_pos" comes back as layer x pos x head.
+REFERENCE = {
+    "resid_pre": tlp.get_act_patch_resid_pre, "resid_mid": tlp.get_act_patch_resid_mid,
+    "attn_out": tlp.get_act_patch_attn_out, "mlp_out": tlp.get_act_patch_mlp_out,
+    "z": tlp.get_act_patch_attn_head_out_all_pos, "z_pos": tlp.get_act_patch_attn_head_out_by_pos,
+    "q": tlp.get_act_patch_attn_head_q_all_pos, "k": tlp.get_act_patch_attn_head_k_all_pos,
+    "v": tlp.get_act_patch_attn_head_v_all_pos, "pattern": tlp.get_act_patch_attn_head_pattern_all_pos,
+}
+
+
+def _reference(model, task, site):
+    _, clean_cache = model.run_with_cache(task.clean_tokens)
+    ref = REFERENCE[site](model, task.corrupted_tokens, clean_cache, lambda logits: metrics.logit_diff(logits, task).mean())
+    return ref.permute(0, 2, 1) if site == "z_pos" else ref
+
+
+@pytest.mark.parametrize("which", ["induction", "lang"])
+def test_exact_and_fast_equal_transformer_lens(which, induction_model, lang_model):
+    model = induction_model if which == "induction" else lang_model
+    task = induction_task(model, n_prompts=3, seq_len=6) if which == "induction" else ioi_task(model, n_prompts=3)
+    for site in REFERENCE:
+        if site in ("resid_mid", "mlp_out") and model.cfg.attn_only:
+            continue
+        ref = _reference(model, task, site)
+        for method in ("exact", "fast"):
+            got = torch.tensor(patch(model, task, site=site, method=method).raw)
+            # float32: batched and sliced runs reorder a few sums; measured max difference 2e-6 on logit diffs ~10
+            torch.testing.assert_close(got, ref, atol=1e-5, rtol=0, msg=f"{which} {site} {method}")
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama", "neox"])
+def test_fast_equals_exact_on_other_architectures(tmp_path, kind):
+    from interp.model import load_model
+    from interp.tasks import Task
+
+    tiny_checkpoints.build(kind, tmp_path)
+    model = load_model(tmp_path, device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.randint(3, 64, (3, 9), generator=gen)
+    bad = clean.clone()
+    bad[:, 4] = torch.randint(3, 64, (3,), generator=gen)
+    labels = (("x",) * 9,) * 3
+    task = Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.tensor([8, 8, 6]), labels, labels)
+    for site in ("resid_pre", "resid_post", "mlp_out", "z_pos", "k", "pattern"):
+        for direction in ("denoise", "noise"):
+            fast = torch.tensor(patch(model, task, site=site, direction=direction, method="fast").raw)
+            exact = torch.tensor(patch(model, task, site=site, direction=direction, method="exact").raw)
+            torch.testing.assert_close(fast, exact, atol=1e-5, rtol=0, msg=f"{kind} {site} {direction}")
+
+
+@pytest.mark.parametrize("metric", ["answer_prob", "kl"])
+def test_fast_equals_exact_for_other_metrics(induction_model, metric):
+    task = induction_task(induction_model, n_prompts=3, seq_len=6)
+    fast = patch(induction_model, task, site="resid_pre", metric=metric)
+    exact = patch(induction_model, task, site="resid_pre", metric=metric, method="exact")
+    torch.testing.assert_close(torch.tensor(fast.raw), torch.tensor(exact.raw), atol=1e-6, rtol=0)
+
+
+def test_known_answers_on_the_induction_task(induction_model):
+    task = induction_task(induction_model, n_prompts=4, seq_len=8)  # clean and corrupted differ only at position 8
+    res = patch(induction_model, task, site="resid_pre")
+    first = torch.tensor(res.normalized[0])
+    # patching the one differing position of the first residual stream restores the clean run exactly
+    assert abs(first[8] - 1) < 1e-5 and first[torch.arange(16) != 8].abs().max() < 1e-5
+    post = torch.tensor(patch(induction_model, task, site="resid_post").normalized)
+    assert abs(post[-1, -1] - 1) < 1e-5  # the last residual at the metric position decides the logits
+    noised = torch.tensor(patch(induction_model, task, site="resid_pre", direction="noise").normalized)
+    assert abs(noised[0, 8]) < 1e-5  # the corrupted token alone makes the clean run corrupted
+    assert res.axes == ("layer", "pos") and res.labels["pos"][8].startswith("8 ") and res.labels["pos"][8].endswith("*")
+
+
+def test_result_round_trip(tmp_path, induction_model):
+    res = patch(induction_model, induction_task(induction_model, n_prompts=2, seq_len=4), site="z_pos")
+    assert res.axes == ("layer", "head", "pos") and len(res.raw) == 2 and len(res.raw[0]) == 4 and len(res.raw[0][0]) == 8
+    assert load_json(PatchResult, save_json(res, tmp_path / "r.json")) == res
+
+
+def test_bad_inputs(induction_model, lang_model):
+    task = induction_task(induction_model, n_prompts=2, seq_len=4)
+    with pytest.raises(ValueError, match="no mlp_out site; it has resid_pre"):
+        patch(induction_model, task, site="mlp_out")
+    with pytest.raises(ValueError, match="unknown site"):
+        patch(induction_model, task, site="neurons")
+    with pytest.raises(ValueError, match="direction"):
+        patch(induction_model, task, direction="sideways")
+    with pytest.raises(ValueError, match="unknown metric"):
+        patch(induction_model, task, metric="bleu")
+    same = task.select([0, 1])
+    same = type(same)(same.name, same.clean_tokens, same.clean_tokens, same.answer_tokens, same.wrong_tokens, same.metric_pos, same.str_tokens, same.str_tokens)
+    with pytest.raises(ValueError, match="corruption changes nothing"):
+        patch(induction_model, same)
+
+
+def test_induction_effect_sits_on_the_named_induction_heads(induction_model):
+    import json
+
+    from interp.zoo import ZOO
+
+    card = json.loads((ZOO["induction-2l"].folder / "card.json").read_text())
+    named = {h for h, _ in card["heads"]["induction"]}
+    res = patch(induction_model, induction_task(induction_model, n_prompts=8, seq_len=10), site="z_pos")
+    last = {f"L{layer}H{h}": res.normalized[layer][h][-1] for layer in range(2) for h in range(4)}
+    top = sorted(last, key=lambda k: -last[k])[: len(named)]
+    assert set(top) == named, last
+    assert sum(last[h] for h in named) > 0.8  # together they carry most of the effect at the answer position
