@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
     p.add_argument("--out", type=Path, default=Path("runs/patch"), help="output folder (default runs/patch)")
 
+    p = sub.add_parser("heads", help="previous-token, duplicate-token and induction scores of every head")
+    _add_model_args(p)
+    p.add_argument("--n-prompts", type=int, default=16)
+    p.add_argument("--seq-len", type=int, help="repeated sequence length (default min(20, (n_ctx-1)//2))")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs/heads"), help="output folder (default runs/heads)")
+
     p = sub.add_parser("probe", help="linear probes per layer with a control task and a causal check")
     p.add_argument("task", nargs="?", help="built-in probing task: repeat or ioi-io (default: the model's own)")
     _add_model_args(p)
@@ -198,6 +205,19 @@ def _flatten(nested, prefix=()):
             yield (*prefix, i), v
 
 
+def _heads(args: argparse.Namespace) -> int:
+    from interp.heads import head_scores
+    from interp.plots import plot_head_scores
+    from interp.results import save_json
+
+    scores = head_scores(_load(args), n_prompts=args.n_prompts, seq_len=args.seq_len, seed=args.seed)
+    for name in scores.score_names:
+        print(f"top {name.replace('_', '-')} heads: " + ", ".join(f"{h} {v:.2f}" for h, v in scores.top_heads(name)))
+    files = [save_json(scores, args.out / "result.json"), _save_figure(plot_head_scores(scores), args.out / "heads.html")]
+    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
+    return 0
+
+
 def _probe(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -297,7 +317,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "probe": _probe, "demo": _demo, "zoo": _zoo}
+COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "heads": _heads, "probe": _probe, "demo": _demo, "zoo": _zoo}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -91,10 +91,10 @@ def fast_patch_values(
     metric: str, clean_last: Tensor, progress: "Progress | None" = None,
 ) -> Tensor:
     """[layer, patch] metric, equal to `exact_patch_values` (the mean over prompts of each patch)."""
-    from interp.patching import _n_heads, metric_values
+    from interp.patching import site_heads, metric_values
 
     n_layers = model.cfg.n_layers
-    selectors = site.selectors(task.n_pos, _n_heads(source_cache, site, model))
+    selectors = site.selectors(task.n_pos, site_heads(source_cache, site, model))
     n_sel = len(selectors)
     width = patches_per_pass(model, task.n_pos, n_sel)
     n_chunks = math.ceil(n_sel / width)

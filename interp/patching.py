@@ -114,7 +114,7 @@ def exact_patch_values(
 ) -> Tensor:
     """[layer, patch] metric with one full forward pass per patch (the reference loop)."""
     n_layers = model.cfg.n_layers
-    selectors = site.selectors(task.n_pos, _n_heads(source_cache, site, model))
+    selectors = site.selectors(task.n_pos, site_heads(source_cache, site, model))
     out = torch.zeros(n_layers, len(selectors))
     rows = torch.arange(len(task))
     for layer in range(n_layers):
@@ -128,7 +128,7 @@ def exact_patch_values(
     return out
 
 
-def _n_heads(cache: dict[str, Tensor], site: Site, model: "TransformerBridge") -> int:
+def site_heads(cache: dict[str, Tensor], site: Site, model: "TransformerBridge") -> int:
     act = cache[hook_name(site.hook, 0)]
     if site.name == "pattern":
         return act.shape[1]

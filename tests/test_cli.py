@@ -141,3 +141,10 @@ def test_patch_command_with_custom_prompts(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["task"] == "custom" and result["axes"] == ["layer", "head"] and result["clean"] > 0 > result["corrupted"]
     assert main(["patch", "--model", "zoo:lang-4l", "--clean", "x"]) == 2  # half a custom task is an error
+
+
+def test_heads_command(tmp_path, capsys):
+    assert main(["heads", "--model", "zoo:induction-2l", "--device", "cpu", "--out", str(tmp_path)]) == 0
+    assert "top induction heads: L1H" in capsys.readouterr().out
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["type"] == "HeadScores" and len(result["scores"]) == 3 and (tmp_path / "heads.html").is_file()
