@@ -75,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
     p.add_argument("--out", type=Path, default=Path("runs/patch"), help="output folder (default runs/patch)")
 
+    p = sub.add_parser("dla", help="direct logit attribution by component, head or neuron")
+    _add_model_args(p)
+    _add_task_args(p)
+    p.add_argument("--by", choices=["component", "head", "neuron"], default="component")
+    p.add_argument("--out", type=Path, default=Path("runs/dla"), help="output folder (default runs/dla)")
+
+    p = sub.add_parser("lens", help="logit lens: the answer after each layer")
+    _add_model_args(p)
+    _add_task_args(p)
+    p.add_argument("--out", type=Path, default=Path("runs/lens"), help="output folder (default runs/lens)")
+
     p = sub.add_parser("heads", help="previous-token, duplicate-token and induction scores of every head")
     _add_model_args(p)
     p.add_argument("--n-prompts", type=int, default=16)
@@ -205,6 +216,36 @@ def _flatten(nested, prefix=()):
             yield (*prefix, i), v
 
 
+def _dla(args: argparse.Namespace) -> int:
+    from interp.dla import dla
+    from interp.plots import plot_dla
+    from interp.results import save_json
+
+    model = _load(args)
+    result = dla(model, _task_from_args(args, model), granularity=args.by)
+    print(f"logit diff {result.logit_diff:.3f} = parts {sum(result.contributions):.3f} + other {sum(result.other.values()):.3f} + unembedding bias {result.unembed_bias:.3f}")
+    for label, value in result.top(8):
+        print(f"  {label:<14}{value:>9.3f}")
+    files = [save_json(result, args.out / "result.json"), _save_figure(plot_dla(result), args.out / "dla.html")]
+    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
+    return 0
+
+
+def _lens(args: argparse.Namespace) -> int:
+    from interp.dla import logit_lens
+    from interp.plots import plot_logit_lens
+    from interp.results import save_json
+
+    model = _load(args)
+    result = logit_lens(model, _task_from_args(args, model))
+    print(f"{'layer':<7}{'logit':>9}{'prob':>8}{'rank':>8}  top tokens (prompt 0)")
+    for i, layer in enumerate(result.layers):
+        print(f"{layer:<7}{result.answer_logit[i]:>9.3f}{result.answer_prob[i]:>8.3f}{result.answer_rank[i]:>8.1f}  {', '.join(result.top_tokens[i])}")
+    files = [save_json(result, args.out / "result.json"), _save_figure(plot_logit_lens(result), args.out / "lens.html")]
+    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
+    return 0
+
+
 def _heads(args: argparse.Namespace) -> int:
     from interp.heads import head_scores
     from interp.plots import plot_head_scores
@@ -317,7 +358,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "heads": _heads, "probe": _probe, "demo": _demo, "zoo": _zoo}
+COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "dla": _dla, "lens": _lens, "heads": _heads, "probe": _probe, "demo": _demo, "zoo": _zoo}
 
 if __name__ == "__main__":
     sys.exit(main())

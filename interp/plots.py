@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from interp.results import CausalCheck, HeadScores, PatchResult, ProbeResult, TaskMetrics
+from interp.results import CausalCheck, DLAResult, HeadScores, LogitLensResult, PatchResult, ProbeResult, TaskMetrics
 
 
 def plot_head_scores(result: HeadScores) -> go.Figure:
@@ -115,4 +115,31 @@ def plot_patch(result: PatchResult) -> go.Figure:
         fig.add_trace(_patch_heatmap(result.normalized[i], result.raw[i], lab["pos"], lab["head"], showscale=i == 0), row=i + 1, col=1)
         fig.update_yaxes(autorange="reversed", row=i + 1, col=1)
     fig.update_layout(title=title, height=160 + 40 * len(lab["head"]) * n_layers)
+    return fig
+
+
+def plot_dla(result: DLAResult, *, top_k: int = 30) -> go.Figure:
+    """Direct contributions as bars: every part at component and head granularity, the largest `top_k` neurons."""
+    parts = list(zip(result.labels, result.contributions))
+    if result.granularity == "neuron":
+        parts = sorted(parts, key=lambda x: -abs(x[1]))[:top_k]
+    fig = go.Figure(go.Bar(x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=["#2166ac" if p[1] >= 0 else "#b2182b" for p in parts]))
+    other = sum(result.other.values())
+    fig.update_layout(
+        title=(
+            f"Direct logit attribution by {result.granularity} on {result.model} ({result.task}): logit diff {result.logit_diff:.2f}"
+            f"<br><sup>shown parts sum to {sum(result.contributions):.2f}; other terms {other:.2f}; unembedding bias {result.unembed_bias:.2f}</sup>"
+        ),
+        xaxis_title=result.granularity, yaxis_title="contribution to logit(answer) - logit(wrong)",
+    )
+    return fig
+
+
+def plot_logit_lens(result: LogitLensResult) -> go.Figure:
+    """Answer logit, probability and rank after each layer."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["answer logit", "answer probability", "answer rank (0 = top)"])
+    hover = ["top: " + ", ".join(t) for t in result.top_tokens]
+    for col, values in enumerate((result.answer_logit, result.answer_prob, result.answer_rank), start=1):
+        fig.add_trace(go.Scatter(x=list(result.layers), y=values, mode="lines+markers", text=hover, showlegend=False), row=1, col=col)
+    fig.update_layout(title=f"Logit lens on {result.model} ({result.task}, {result.n_prompts} prompts)")
     return fig

@@ -188,3 +188,46 @@ class PatchResult:
     corrupted: float
     n_prompts: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class DLAResult:
+    """Direct logit attribution to logit(answer) - logit(wrong) at the metric position (mean over prompts).
+
+    sum(contributions) + sum(other.values()) + unembed_bias == logit_diff.
+    """
+
+    model: str
+    task: str
+    granularity: str
+    """"component", "head" or "neuron"."""
+    labels: tuple[str, ...]
+    """One per itemised part: "embed", "0_attn_out", ...; "L0H3"; "L1N17"."""
+    contributions: tuple[float, ...]
+    other: dict
+    """Parts not itemised at this granularity (embeddings, other blocks, bias terms) -> contribution."""
+    unembed_bias: float
+    logit_diff: float
+    """The model's own mean logit difference on the clean prompts."""
+    n_prompts: int
+
+    def top(self, k: int = 10) -> list[tuple[str, float]]:
+        """The `k` itemised parts with the largest absolute contribution."""
+        return sorted(zip(self.labels, self.contributions), key=lambda x: -abs(x[1]))[:k]
+
+
+@dataclass(frozen=True)
+class LogitLensResult:
+    """The answer after each layer, read through the final LayerNorm and unembedding."""
+
+    model: str
+    task: str
+    layers: tuple[str, ...]
+    """"embed", then "L0" ... (the residual after each layer)."""
+    answer_logit: tuple[float, ...]
+    answer_prob: tuple[float, ...]
+    answer_rank: tuple[float, ...]
+    """Mean number of tokens ranked above the answer (0 = top-1)."""
+    top_tokens: tuple[tuple[str, ...], ...]
+    """Top tokens of the first prompt, per layer."""
+    n_prompts: int

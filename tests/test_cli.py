@@ -148,3 +148,12 @@ def test_heads_command(tmp_path, capsys):
     assert "top induction heads: L1H" in capsys.readouterr().out
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["type"] == "HeadScores" and len(result["scores"]) == 3 and (tmp_path / "heads.html").is_file()
+
+
+@pytest.mark.parametrize("command, figure", [("dla", "dla.html"), ("lens", "lens.html")])
+def test_dla_and_lens_commands(tmp_path, capsys, command, figure):
+    assert main([command, "--model", "zoo:lang-4l", "--device", "cpu", "--n-prompts", "4", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["model"] == "zoo:lang-4l" and (tmp_path / figure).stat().st_size > 10_000
+    if command == "dla":
+        assert result["granularity"] == "component" and len(result["labels"]) == len(result["contributions"]) == 10
