@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/patching.py [--device cpu|cuda] [--models lang,gpt2] [--sites resid_pre,z_pos]
 
+Also times attribution patching (resid_pre) as a multiple of one clean forward pass. `--sites ""`
+runs only that part.
+
 Models: the zoo language model, and a randomly initialised model with GPT-2-small's architecture
 (12 layers, d_model 768, 12 heads) saved to a temporary folder and loaded like any local
 checkpoint. 8 prompts of 16 tokens (random tokens; the corrupted prompts differ in 3 positions).
@@ -62,6 +65,7 @@ def main() -> None:
 
     from interp import metrics
     from interp.model import load_model
+    from interp.attribution import attribution_patch
     from interp.patching import patch
 
     parser = argparse.ArgumentParser()
@@ -69,7 +73,7 @@ def main() -> None:
     parser.add_argument("--models", default="lang,gpt2")
     parser.add_argument("--sites", default="resid_pre,z_pos")
     args = parser.parse_args()
-    rows = []
+    rows, attribution = [], []
     with tempfile.TemporaryDirectory() as tmp:
         specs = {"lang": "zoo:lang-4l", "gpt2": None}
         for key in args.models.split(","):
@@ -78,7 +82,12 @@ def main() -> None:
             task = random_task(model)
             _, clean_cache = model.run_with_cache(task.clean_tokens)
             metric = lambda logits: metrics.logit_diff(logits, task).mean()  # noqa: E731
-            for site in args.sites.split(","):
+            with torch.no_grad():
+                model(task.clean_tokens)  # warm-up
+                _, t_fwd = timed(lambda: model(task.clean_tokens))
+            _, t_attr = timed(lambda: attribution_patch(model, task, site="resid_pre"))
+            attribution.append((key, t_fwd, t_attr))
+            for site in filter(None, args.sites.split(",")):
                 ref, t_ref = timed(lambda: getattr(tlp, REFERENCE[site])(model, task.corrupted_tokens, clean_cache, metric))
                 if site == "z_pos":
                     ref = ref.permute(0, 2, 1)  # TL: layer pos head; ours: layer head pos
@@ -93,6 +102,9 @@ def main() -> None:
     print(f"{'model':<7}{'site':<11}{'method':<8}{'TL':>9}{'ours':>9}{'speedup':>9}{'max |diff|':>12}")
     for key, site, method, t_ref, t, diff in rows:
         print(f"{key:<7}{site:<11}{method:<8}{t_ref:>9.2f}{t:>9.2f}{t_ref / t:>8.1f}x{diff:>12.1e}")
+    print(f"\n{'model':<7}{'one forward':>12}{'attribution (resid_pre)':>25}{'ratio':>8}")
+    for key, t_fwd, t_attr in attribution:
+        print(f"{key:<7}{t_fwd:>12.3f}{t_attr:>25.3f}{t_attr / t_fwd:>7.1f}x")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
     p.add_argument("--out", type=Path, default=Path("runs/patch"), help="output folder (default runs/patch)")
 
+    p = sub.add_parser("attribute", help="attribution patching (gradient estimate of activation patching)")
+    _add_model_args(p)
+    _add_task_args(p)
+    p.add_argument("--site", default="resid_pre")
+    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
+    p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
+    p.add_argument("--compare", action="store_true", help="also run exact patching and record the correlation")
+    p.add_argument("--out", type=Path, default=Path("runs/attribute"), help="output folder (default runs/attribute)")
+
     p = sub.add_parser("dla", help="direct logit attribution by component, head or neuron")
     _add_model_args(p)
     _add_task_args(p)
@@ -214,6 +223,24 @@ def _flatten(nested, prefix=()):
             yield from _flatten(v, (*prefix, i))
         else:
             yield (*prefix, i), v
+
+
+def _attribute(args: argparse.Namespace) -> int:
+    from interp.attribution import attribution_patch, with_agreement
+    from interp.patching import patch
+    from interp.plots import plot_patch
+    from interp.results import save_json
+
+    model = _load(args)
+    task = _task_from_args(args, model)
+    result = attribution_patch(model, task, site=args.site, direction=args.direction, metric=args.metric)
+    if args.compare:
+        result = with_agreement(result, patch(model, task, site=args.site, direction=args.direction, metric=args.metric))
+        print(f"agreement with exact patching: Pearson {result.agreement['pearson']:.3f}, Spearman {result.agreement['spearman']:.3f}")
+    print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; attribution took {result.seconds:.2f} s")
+    files = [save_json(result, args.out / "result.json"), _save_figure(plot_patch(result), args.out / "attribution.html")]
+    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
+    return 0
 
 
 def _dla(args: argparse.Namespace) -> int:
@@ -358,7 +385,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "dla": _dla, "lens": _lens, "heads": _heads, "probe": _probe, "demo": _demo, "zoo": _zoo}
+COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "attribute": _attribute, "dla": _dla, "lens": _lens, "heads": _heads, "probe": _probe, "demo": _demo, "zoo": _zoo}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -74,7 +74,35 @@ def check_site(model: "TransformerBridge", site: str) -> Site:
     if SITES[site].hook not in have:
         names = [s for s, spec in SITES.items() if spec.hook in have]
         raise ValueError(f"{model.cfg.model_name} has no {site} site; it has {', '.join(names)}")
+    if site == "pattern" and not _pattern_hook_is_live(model):
+        raise ValueError(
+            f"{model.cfg.model_name}'s attention-pattern hook only observes: TransformerLens-native models compute "
+            "attention outside it, so patching 'pattern' would report no effect anywhere. Patch 'z', 'q', 'k' or 'v' instead"
+        )
     return SITES[site]
+
+
+def check_options(model: "TransformerBridge", site: str, direction: str, metric: str) -> Site:
+    """The site's spec, after checking the site, direction and metric (errors say what exists)."""
+    if direction not in ("denoise", "noise"):
+        raise ValueError(f"direction must be 'denoise' (clean into corrupted) or 'noise' (corrupted into clean), got {direction!r}")
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}; metrics are {', '.join(METRIC_NAMES)}")
+    return check_site(model, site)
+
+
+@torch.no_grad()
+def _pattern_hook_is_live(model: "TransformerBridge") -> bool:
+    """Whether changing blocks.0.attn.hook_pattern changes the output (measured, not assumed)."""
+    tokens = torch.arange(1, 5, device=model.cfg.device)[None] % model.cfg.d_vocab
+    before = model(tokens)
+
+    def uniform(pattern: Tensor, hook=None) -> Tensor:
+        return torch.tril(torch.ones_like(pattern)) / torch.arange(1, pattern.shape[-1] + 1, device=pattern.device)[:, None]
+
+    with hooks(model, [("blocks.0.attn.hook_pattern", uniform)]):
+        after = model(tokens)
+    return not torch.equal(before, after)
 
 
 def metric_values(
@@ -149,13 +177,9 @@ def patch(
     """Patch `site` in every layer (and position/head, as the site's axes say) from one run into the other."""
     from interp.fast_patching import fast_patch_values
 
-    spec = check_site(model, site)
-    if direction not in ("denoise", "noise"):
-        raise ValueError(f"direction must be 'denoise' (clean into corrupted) or 'noise' (corrupted into clean), got {direction!r}")
+    spec = check_options(model, site, direction, metric)
     if method not in ("exact", "fast"):
         raise ValueError(f"method must be 'exact' or 'fast', got {method!r}")
-    if metric not in METRIC_NAMES:
-        raise ValueError(f"unknown metric {metric!r}; metrics are {', '.join(METRIC_NAMES)}")
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     names = [hook_name(spec.hook, layer) for layer in range(model.cfg.n_layers)]

@@ -101,7 +101,7 @@ def plot_patch(result: PatchResult) -> go.Figure:
     """Normalised patching effect as a heatmap with token labels; layer x head x pos as one facet per layer."""
     lab = result.labels
     title = (
-        f"{result.direction} patching of {result.site} on {result.model} ({result.task}, {result.n_prompts} prompts): "
+        f"{result.direction} {result.method} patching of {result.site} on {result.model} ({result.task}, {result.n_prompts} prompts): "
         f"{result.metric} clean {result.clean:.2f}, corrupted {result.corrupted:.2f}"
     )
     if len(result.axes) == 2:

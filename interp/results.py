@@ -188,6 +188,8 @@ class PatchResult:
     corrupted: float
     n_prompts: int
     seconds: float
+    agreement: dict | None = None
+    """For attribution patching compared with exact patching: {"pearson": r, "spearman": rho}."""
 
 
 @dataclass(frozen=True)

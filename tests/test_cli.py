@@ -157,3 +157,11 @@ def test_dla_and_lens_commands(tmp_path, capsys, command, figure):
     assert result["model"] == "zoo:lang-4l" and (tmp_path / figure).stat().st_size > 10_000
     if command == "dla":
         assert result["granularity"] == "component" and len(result["labels"]) == len(result["contributions"]) == 10
+
+
+def test_attribute_command_records_agreement(tmp_path, capsys):
+    args = ["attribute", "--model", "zoo:lang-4l", "--device", "cpu", "--site", "z", "--n-prompts", "8", "--compare", "--out", str(tmp_path)]
+    assert main(args) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["kind"] == "attribution_patching" and result["agreement"]["pearson"] > 0.9
+    assert (tmp_path / "attribution.html").is_file() and "Pearson" in capsys.readouterr().out

@@ -31,8 +31,8 @@ def test_exact_and_fast_equal_transformer_lens(which, induction_model, lang_mode
     model = induction_model if which == "induction" else lang_model
     task = induction_task(model, n_prompts=3, seq_len=6) if which == "induction" else ioi_task(model, n_prompts=3)
     for site in REFERENCE:
-        if site in ("resid_mid", "mlp_out") and model.cfg.attn_only:
-            continue
+        if site in ("resid_mid", "mlp_out") and model.cfg.attn_only or site == "pattern":
+            continue  # pattern: see test_pattern_patching_where_the_hook_only_observes
         ref = _reference(model, task, site)
         for method in ("exact", "fast"):
             got = torch.tensor(patch(model, task, site=site, method=method).raw)
@@ -53,7 +53,7 @@ def test_fast_equals_exact_on_other_architectures(tmp_path, kind):
     bad[:, 4] = torch.randint(3, 64, (3,), generator=gen)
     labels = (("x",) * 9,) * 3
     task = Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.tensor([8, 8, 6]), labels, labels)
-    for site in ("resid_pre", "resid_post", "mlp_out", "z_pos", "k", "pattern"):
+    for site in ("resid_pre", "resid_post", "mlp_out", "z_pos", "k", "pattern"):  # pattern is live on HF models
         for direction in ("denoise", "noise"):
             fast = torch.tensor(patch(model, task, site=site, direction=direction, method="fast").raw)
             exact = torch.tensor(patch(model, task, site=site, direction=direction, method="exact").raw)
@@ -115,3 +115,26 @@ def test_induction_effect_sits_on_the_named_induction_heads(induction_model):
     top = sorted(last, key=lambda k: -last[k])[: len(named)]
     assert set(top) == named, last
     assert sum(last[h] for h in named) > 0.8  # together they carry most of the effect at the answer position
+
+
+def test_pattern_patching_where_the_hook_only_observes(induction_model, tmp_path):
+    # On TransformerLens-native models hook_pattern is observational: TL's own pattern patching
+    # returns the corrupted metric everywhere. We refuse instead of reporting that silent zero.
+    task = induction_task(induction_model, n_prompts=2, seq_len=4)
+    assert torch.allclose(_reference(induction_model, task, "pattern"), torch.tensor(patch(induction_model, task, site="z").corrupted))
+    with pytest.raises(ValueError, match="only observes"):
+        patch(induction_model, task, site="pattern")
+    # On a Hugging Face checkpoint the hook is live, and ours equals TL's.
+    from interp.model import load_model
+    from interp.tasks import Task
+
+    tiny_checkpoints.build("gpt2", tmp_path)
+    model = load_model(tmp_path, device="cpu")
+    clean = torch.randint(3, 64, (3, 9), generator=torch.Generator().manual_seed(0))
+    bad = clean.clone()
+    bad[:, 4] = 5
+    labels = (("x",) * 9,) * 3
+    hf_task = Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.full((3,), 8), labels, labels)
+    ref = _reference(model, hf_task, "pattern")
+    assert ref.std() > 0  # the patches do something here
+    torch.testing.assert_close(torch.tensor(patch(model, hf_task, site="pattern", method="exact").raw), ref, atol=1e-5, rtol=0)

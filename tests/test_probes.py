@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from interp.probes import ProbeConfig, Split, control_labels, split_by_prompt, train_probe
+from interp.probes import ProbeConfig, control_labels, split_by_prompt, train_probe
 
 
 def _split(n, config=ProbeConfig()):
