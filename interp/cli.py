@@ -13,39 +13,17 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from interp.cli_analyses import ANALYSIS_COMMANDS, add_analysis_parsers
+from interp.cli_common import add_model_args, load, save_figure
 from interp.zoo import DEFAULT_MODEL, ZOO
 
 log = logging.getLogger("interp")
 
 
-def _add_model_args(p: argparse.ArgumentParser, *, positional: bool = False) -> None:
-    if positional:
-        p.add_argument("model", help="zoo:NAME, a TransformerLens official name, or a local checkpoint folder")
-    else:
-        p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo:NAME, official name, or folder (default {DEFAULT_MODEL})")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
 
 
-def _add_task_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", default=None, help="built-in task: ioi or induction (default ioi)")
-    p.add_argument("--clean", action="append", help="your clean prompt (repeat for several)")
-    p.add_argument("--corrupted", action="append", help="its corrupted prompt, same token length")
-    p.add_argument("--answer", action="append", help='the right next token, e.g. " Mary"')
-    p.add_argument("--wrong", action="append", help="the competing next token")
-    p.add_argument("--n-prompts", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
 
 
-def _task_from_args(args: argparse.Namespace, model):
-    from interp.tasks import make_task, task_from_strings
-
-    custom = [args.clean, args.corrupted, args.answer, args.wrong]
-    if any(custom):
-        if args.task or not all(custom):
-            raise ValueError("give either --task, or all of --clean, --corrupted, --answer and --wrong")
-        return task_from_strings(model, clean=args.clean, corrupted=args.corrupted, answer=args.answer, wrong=args.wrong)
-    return make_task(args.task or "ioi", model, n_prompts=args.n_prompts, seed=args.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,55 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the bundled zoo models")
 
     p = sub.add_parser("info", help="layers, heads, sites, context length and device of a model")
-    _add_model_args(p, positional=True)
+    add_model_args(p, positional=True)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = sub.add_parser("task", help="a task's metric on clean and corrupted prompts")
     p.add_argument("task", help="built-in task: induction or ioi")
-    _add_model_args(p)
+    add_model_args(p)
     p.add_argument("--n-prompts", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="folder for result.json and task.html")
 
-    p = sub.add_parser("patch", help="activation patching over a site's layers, positions and heads")
-    _add_model_args(p)
-    _add_task_args(p)
-    p.add_argument("--site", default="resid_pre", help="resid_pre, resid_mid, resid_post, attn_out, mlp_out, z, z_pos, q, k, v, pattern")
-    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
-    p.add_argument("--method", choices=["fast", "exact"], default="fast")
-    p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
-    p.add_argument("--out", type=Path, default=Path("runs/patch"), help="output folder (default runs/patch)")
-
-    p = sub.add_parser("attribute", help="attribution patching (gradient estimate of activation patching)")
-    _add_model_args(p)
-    _add_task_args(p)
-    p.add_argument("--site", default="resid_pre")
-    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
-    p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
-    p.add_argument("--compare", action="store_true", help="also run exact patching and record the correlation")
-    p.add_argument("--out", type=Path, default=Path("runs/attribute"), help="output folder (default runs/attribute)")
-
-    p = sub.add_parser("dla", help="direct logit attribution by component, head or neuron")
-    _add_model_args(p)
-    _add_task_args(p)
-    p.add_argument("--by", choices=["component", "head", "neuron"], default="component")
-    p.add_argument("--out", type=Path, default=Path("runs/dla"), help="output folder (default runs/dla)")
-
-    p = sub.add_parser("lens", help="logit lens: the answer after each layer")
-    _add_model_args(p)
-    _add_task_args(p)
-    p.add_argument("--out", type=Path, default=Path("runs/lens"), help="output folder (default runs/lens)")
-
-    p = sub.add_parser("heads", help="previous-token, duplicate-token and induction scores of every head")
-    _add_model_args(p)
-    p.add_argument("--n-prompts", type=int, default=16)
-    p.add_argument("--seq-len", type=int, help="repeated sequence length (default min(20, (n_ctx-1)//2))")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("runs/heads"), help="output folder (default runs/heads)")
+    add_analysis_parsers(sub)
 
     p = sub.add_parser("probe", help="linear probes per layer with a control task and a causal check")
     p.add_argument("task", nargs="?", help="built-in probing task: repeat or ioi-io (default: the model's own)")
-    _add_model_args(p)
+    add_model_args(p)
     p.add_argument("--site", default="resid_post", help="resid_pre, resid_mid, resid_post, attn_out or mlp_out")
     p.add_argument("--n-prompts", type=int, help="prompts to probe on (task default when absent)")
     p.add_argument("--mode", choices=["ablate", "steer"], default="ablate", help="causal check: project the direction out, or add it")
@@ -116,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("runs/probe"), help="output folder (default runs/probe)")
 
     p = sub.add_parser("demo", help="the main job: IOI behaviour and head scores of a model, saved with figures")
-    _add_model_args(p)
+    add_model_args(p)
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
 
     zoo = sub.add_parser("zoo", help="the bundled models").add_subparsers(dest="zoo_command", required=True)
@@ -146,16 +90,12 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace):
-    from interp.model import load_model
-
-    return load_model(args.model, device=args.device, dtype=args.dtype)
 
 
 def _info(args: argparse.Namespace) -> int:
     from interp.model import model_facts
 
-    facts = model_facts(_load(args))
+    facts = model_facts(load(args))
     if args.json:
         print(json.dumps(asdict(facts), indent=2))
         return 0
@@ -167,16 +107,13 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_figure(fig, path: Path) -> Path:
-    fig.write_html(str(path), include_plotlyjs=True)
-    return path
 
 
 def _task(args: argparse.Namespace) -> int:
     from interp.behaviour import evaluate_task
     from interp.tasks import make_task
 
-    model = _load(args)
+    model = load(args)
     result = evaluate_task(model, make_task(args.task, model, n_prompts=args.n_prompts, seed=args.seed))
     print(f"{result.task} on {result.model}, {result.n_prompts} prompts")
     print(f"{'':<10}{'logit diff':>12}{'accuracy':>10}{'p(answer)':>11}")
@@ -187,102 +124,7 @@ def _task(args: argparse.Namespace) -> int:
         from interp.plots import plot_task_metrics
         from interp.results import save_json
 
-        print(f"wrote {save_json(result, args.out / 'result.json')} and {_save_figure(plot_task_metrics(result), args.out / 'task.html')}")
-    return 0
-
-
-def _patch(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from interp.patching import patch
-    from interp.plots import plot_patch
-    from interp.results import save_json
-
-    model = _load(args)
-    task = _task_from_args(args, model)
-    with tqdm(desc=f"patching {args.site}", unit="pass") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        result = patch(model, task, site=args.site, direction=args.direction, metric=args.metric, method=args.method, progress=progress)
-    files = [save_json(result, args.out / "result.json"), _save_figure(plot_patch(result), args.out / "patch.html")]
-    print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; {result.method} patching took {result.seconds:.2f} s")
-    flat = [(v, idx) for idx, v in _flatten(result.normalized)]
-    for v, idx in sorted(flat, key=lambda x: -abs(x[0]))[:5]:
-        where = ", ".join(f"{a} {result.labels[a][i]}" for a, i in zip(result.axes, idx))
-        print(f"  {where}: normalised {v:.3f}")
-    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
-    return 0
-
-
-def _flatten(nested, prefix=()):
-    for i, v in enumerate(nested):
-        if isinstance(v, tuple):
-            yield from _flatten(v, (*prefix, i))
-        else:
-            yield (*prefix, i), v
-
-
-def _attribute(args: argparse.Namespace) -> int:
-    from interp.attribution import attribution_patch, with_agreement
-    from interp.patching import patch
-    from interp.plots import plot_patch
-    from interp.results import save_json
-
-    model = _load(args)
-    task = _task_from_args(args, model)
-    result = attribution_patch(model, task, site=args.site, direction=args.direction, metric=args.metric)
-    if args.compare:
-        result = with_agreement(result, patch(model, task, site=args.site, direction=args.direction, metric=args.metric))
-        print(f"agreement with exact patching: Pearson {result.agreement['pearson']:.3f}, Spearman {result.agreement['spearman']:.3f}")
-    print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; attribution took {result.seconds:.2f} s")
-    files = [save_json(result, args.out / "result.json"), _save_figure(plot_patch(result), args.out / "attribution.html")]
-    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
-    return 0
-
-
-def _dla(args: argparse.Namespace) -> int:
-    from interp.dla import dla
-    from interp.plots import plot_dla
-    from interp.results import save_json
-
-    model = _load(args)
-    result = dla(model, _task_from_args(args, model), granularity=args.by)
-    print(f"logit diff {result.logit_diff:.3f} = parts {sum(result.contributions):.3f} + other {sum(result.other.values()):.3f} + unembedding bias {result.unembed_bias:.3f}")
-    for label, value in result.top(8):
-        print(f"  {label:<14}{value:>9.3f}")
-    files = [save_json(result, args.out / "result.json"), _save_figure(plot_dla(result), args.out / "dla.html")]
-    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
-    return 0
-
-
-def _lens(args: argparse.Namespace) -> int:
-    from interp.dla import logit_lens
-    from interp.plots import plot_logit_lens
-    from interp.results import save_json
-
-    model = _load(args)
-    result = logit_lens(model, _task_from_args(args, model))
-    print(f"{'layer':<7}{'logit':>9}{'prob':>8}{'rank':>8}  top tokens (prompt 0)")
-    for i, layer in enumerate(result.layers):
-        print(f"{layer:<7}{result.answer_logit[i]:>9.3f}{result.answer_prob[i]:>8.3f}{result.answer_rank[i]:>8.1f}  {', '.join(result.top_tokens[i])}")
-    files = [save_json(result, args.out / "result.json"), _save_figure(plot_logit_lens(result), args.out / "lens.html")]
-    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
-    return 0
-
-
-def _heads(args: argparse.Namespace) -> int:
-    from interp.heads import head_scores
-    from interp.plots import plot_head_scores
-    from interp.results import save_json
-
-    scores = head_scores(_load(args), n_prompts=args.n_prompts, seq_len=args.seq_len, seed=args.seed)
-    for name in scores.score_names:
-        print(f"top {name.replace('_', '-')} heads: " + ", ".join(f"{h} {v:.2f}" for h, v in scores.top_heads(name)))
-    files = [save_json(scores, args.out / "result.json"), _save_figure(plot_head_scores(scores), args.out / "heads.html")]
-    print(f"results written to {args.out.resolve()}: " + ", ".join(f.name for f in files))
+        print(f"wrote {save_json(result, args.out / 'result.json')} and {save_figure(plot_task_metrics(result), args.out / 'task.html')}")
     return 0
 
 
@@ -298,7 +140,7 @@ def _probe(args: argparse.Namespace) -> int:
     task_name = args.task or DEFAULT_PROBE_TASK.get(args.model)
     if task_name is None:
         raise ValueError(f"name a probing task for {args.model}: repeat (any model) or ioi-io (single-token IOI names)")
-    model = _load(args)
+    model = load(args)
     task = make_probe_task(task_name, model, n_prompts=args.n_prompts, seed=args.seed)
     bars: dict[str, tqdm] = {}
 
@@ -319,7 +161,7 @@ def _probe(args: argparse.Namespace) -> int:
         ("accuracy", plots.plot_probe_accuracy(result)), ("selectivity", plots.plot_probe_selectivity(result)),
         ("direction_cosines", plots.plot_probe_direction_cosines(result)), ("causal_check", plots.plot_causal_check(check)),
     ):
-        files.append(_save_figure(fig, out / f"{name}.html"))
+        files.append(save_figure(fig, out / f"{name}.html"))
     print(f"{task.description} ({result.n_train} train / {result.n_test} test rows, chance {result.chance:.3f})")
     print(f"{'layer':<7}{result.metric:>10}{'control':>10}{'selectivity':>13}")
     for i, layer in enumerate(result.layers):
@@ -339,7 +181,7 @@ def _demo(args: argparse.Namespace) -> int:
     from interp.results import save_json
     from interp.tasks import ioi_task
 
-    model = _load(args)
+    model = load(args)
     print(f"loaded {args.model}; running IOI (64 prompts) and head scores ...")
     metrics = evaluate_task(model, ioi_task(model, n_prompts=64, seed=0))
     scores = head_scores(model)
@@ -348,8 +190,8 @@ def _demo(args: argparse.Namespace) -> int:
     files = [
         save_json(metrics, out / "ioi.json"),
         save_json(scores, out / "head_scores.json"),
-        _save_figure(plot_task_metrics(metrics), out / "ioi.html"),
-        _save_figure(plot_head_scores(scores), out / "head_scores.html"),
+        save_figure(plot_task_metrics(metrics), out / "ioi.html"),
+        save_figure(plot_head_scores(scores), out / "head_scores.html"),
     ]
     print(f"IOI: clean accuracy {metrics.clean_accuracy:.3f}, logit diff {metrics.mean_clean_logit_diff:.2f} clean vs {metrics.mean_corrupted_logit_diff:.2f} corrupted (ABC)")
     for name in scores.score_names:
@@ -385,7 +227,7 @@ def _zoo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"models": _models, "info": _info, "task": _task, "patch": _patch, "attribute": _attribute, "dla": _dla, "lens": _lens, "heads": _heads, "probe": _probe, "demo": _demo, "zoo": _zoo}
+COMMANDS = {"models": _models, "info": _info, "task": _task, "probe": _probe, "demo": _demo, "zoo": _zoo} | ANALYSIS_COMMANDS
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from interp.circuits import Circuit, Faithfulness
 from interp.results import CausalCheck, DLAResult, HeadScores, LogitLensResult, PatchResult, ProbeResult, TaskMetrics
 
 
@@ -142,4 +143,41 @@ def plot_logit_lens(result: LogitLensResult) -> go.Figure:
     for col, values in enumerate((result.answer_logit, result.answer_prob, result.answer_rank), start=1):
         fig.add_trace(go.Scatter(x=list(result.layers), y=values, mode="lines+markers", text=hover, showlegend=False), row=1, col=col)
     fig.update_layout(title=f"Logit lens on {result.model} ({result.task}, {result.n_prompts} prompts)")
+    return fig
+
+
+def plot_circuit(circuit: Circuit, faith: Faithfulness | None = None) -> go.Figure:
+    """Nodes placed by layer (heads spread across, MLPs on the right), edges as lines, logits on top."""
+    import re
+
+    def layer(n: str) -> int:
+        return int(re.findall(r"\d+", n)[0])
+
+    n_layers = max((layer(n) for n in circuit.nodes), default=0) + 1
+    pos: dict[str, tuple[float, float]] = {"logits": (0.0, n_layers + 0.5)}
+    widest = max((sum(1 for n in circuit.nodes if "H" in n and layer(n) == lay) for lay in range(n_layers)), default=0)
+    for lay in range(n_layers):
+        row = [n for n in circuit.nodes if layer(n) == lay]
+        heads = [n for n in row if "H" in n]
+        for i, n in enumerate(heads):
+            pos[n] = (i - (len(heads) - 1) / 2 - 0.5, lay)
+        for n in row:
+            if "MLP" in n:
+                pos[n] = (widest / 2 + 0.5, lay + 0.35)  # one column of MLPs, right of the widest layer
+    xs, ys = [], []
+    for a, b in circuit.edges:
+        xs += [pos[a][0], pos[b][0], None]
+        ys += [pos[a][1], pos[b][1], None]
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "rgba(120,120,120,0.35)", "width": 1}, hoverinfo="skip", showlegend=False))
+    names = [*circuit.nodes, "logits"]
+    scores = [circuit.scores.get(n) for n in names]
+    fig.add_trace(go.Scatter(
+        x=[pos[n][0] for n in names], y=[pos[n][1] for n in names], mode="markers+text", text=names, textposition="top center",
+        marker={"size": 22, "color": ["#2166ac" if "H" in n else "#999999" if "MLP" in n else "#1b7837" for n in names]},
+        hovertext=[f"{n}: score {s:.3f}" if s is not None else n for n, s in zip(names, scores)], hoverinfo="text", showlegend=False,
+    ))
+    title = f"Circuit on {circuit.model} ({circuit.task}), {len(circuit.heads())} heads, from {circuit.source}"
+    if faith is not None:
+        title += f"<br><sup>faithfulness {faith.faithfulness:.2f}: metric {faith.circuit_metric:.2f} vs full {faith.full_metric:.2f}, all ablated {faith.ablated_metric:.2f}</sup>"
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"title": "layer", "dtick": 1}, height=200 + 90 * n_layers)
     return fig

@@ -165,3 +165,11 @@ def test_attribute_command_records_agreement(tmp_path, capsys):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["kind"] == "attribution_patching" and result["agreement"]["pearson"] > 0.9
     assert (tmp_path / "attribution.html").is_file() and "Pearson" in capsys.readouterr().out
+
+
+def test_circuit_command(tmp_path, capsys):
+    assert main(["circuit", "--model", "zoo:lang-4l", "--device", "cpu", "--n-prompts", "32", "--top-k", "2", "--out", str(tmp_path)]) == 0
+    faith = json.loads((tmp_path / "faithfulness.json").read_text())
+    circuit = json.loads((tmp_path / "circuit.json").read_text())
+    assert faith["n_heads"] == 2 and len([n for n in circuit["nodes"] if "H" in n]) == 2
+    assert (tmp_path / "circuit.html").is_file() and "faithfulness" in capsys.readouterr().out

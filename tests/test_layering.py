@@ -33,7 +33,7 @@ def test_only_plots_modules_import_plotly():
 def test_library_does_not_print():
     offenders = []
     for p in _sources("interp", "sae"):
-        if p.name == "cli.py":
+        if p.name.startswith("cli"):
             continue  # the command line is a front end: printing is its job
         for node in ast.walk(ast.parse(p.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":

@@ -1,0 +1,162 @@
+"""`interp` subcommands for circuit analysis: patch, attribute, circuit, dla, lens, heads.
+
+Split from `interp.cli` to keep modules small; shared helpers are in `interp.cli_common`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from interp.cli_common import add_model_args, add_task_args, load, task_from_args, write_results
+
+
+def add_analysis_parsers(sub) -> None:
+    """The subcommands of this module, on the `interp` parser."""
+    p = sub.add_parser("patch", help="activation patching over a site's layers, positions and heads")
+    add_model_args(p)
+    add_task_args(p)
+    p.add_argument("--site", default="resid_pre", help="resid_pre, resid_mid, resid_post, attn_out, mlp_out, z, z_pos, q, k, v, pattern")
+    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
+    p.add_argument("--method", choices=["fast", "exact"], default="fast")
+    p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
+    p.add_argument("--out", type=Path, default=Path("runs/patch"), help="output folder (default runs/patch)")
+
+    p = sub.add_parser("attribute", help="attribution patching (gradient estimate of activation patching)")
+    add_model_args(p)
+    add_task_args(p)
+    p.add_argument("--site", default="resid_pre")
+    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
+    p.add_argument("--metric", choices=["logit_diff", "answer_prob", "kl"], default="logit_diff")
+    p.add_argument("--compare", action="store_true", help="also run exact patching and record the correlation")
+    p.add_argument("--out", type=Path, default=Path("runs/attribute"), help="output folder (default runs/attribute)")
+
+    p = sub.add_parser("circuit", help="heads chosen from head patching, with their faithfulness")
+    add_model_args(p)
+    add_task_args(p)
+    p.add_argument("--top-k", type=int, default=4, help="heads to keep (default 4)")
+    p.add_argument("--direction", choices=["denoise", "noise"], default="denoise")
+    p.add_argument("--out", type=Path, default=Path("runs/circuit"), help="output folder (default runs/circuit)")
+
+    p = sub.add_parser("dla", help="direct logit attribution by component, head or neuron")
+    add_model_args(p)
+    add_task_args(p)
+    p.add_argument("--by", choices=["component", "head", "neuron"], default="component")
+    p.add_argument("--out", type=Path, default=Path("runs/dla"), help="output folder (default runs/dla)")
+
+    p = sub.add_parser("lens", help="logit lens: the answer after each layer")
+    add_model_args(p)
+    add_task_args(p)
+    p.add_argument("--out", type=Path, default=Path("runs/lens"), help="output folder (default runs/lens)")
+
+    p = sub.add_parser("heads", help="previous-token, duplicate-token and induction scores of every head")
+    add_model_args(p)
+    p.add_argument("--n-prompts", type=int, default=16)
+    p.add_argument("--seq-len", type=int, help="repeated sequence length (default min(20, (n_ctx-1)//2))")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs/heads"), help="output folder (default runs/heads)")
+
+
+def _patch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interp.patching import patch
+    from interp.plots import plot_patch
+
+    model = load(args)
+    task = task_from_args(args, model)
+    with tqdm(desc=f"patching {args.site}", unit="pass") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = patch(model, task, site=args.site, direction=args.direction, metric=args.metric, method=args.method, progress=progress)
+    print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; {result.method} patching took {result.seconds:.2f} s")
+    flat = [(v, idx) for idx, v in _flatten(result.normalized)]
+    for v, idx in sorted(flat, key=lambda x: -abs(x[0]))[:5]:
+        where = ", ".join(f"{a} {result.labels[a][i]}" for a, i in zip(result.axes, idx))
+        print(f"  {where}: normalised {v:.3f}")
+    write_results(args.out, {"result.json": result}, {"patch.html": plot_patch(result)})
+    return 0
+
+
+def _flatten(nested, prefix=()):
+    for i, v in enumerate(nested):
+        if isinstance(v, tuple):
+            yield from _flatten(v, (*prefix, i))
+        else:
+            yield (*prefix, i), v
+
+
+def _attribute(args: argparse.Namespace) -> int:
+    from interp.attribution import attribution_patch, with_agreement
+    from interp.patching import patch
+    from interp.plots import plot_patch
+
+    model = load(args)
+    task = task_from_args(args, model)
+    result = attribution_patch(model, task, site=args.site, direction=args.direction, metric=args.metric)
+    if args.compare:
+        result = with_agreement(result, patch(model, task, site=args.site, direction=args.direction, metric=args.metric))
+        print(f"agreement with exact patching: Pearson {result.agreement['pearson']:.3f}, Spearman {result.agreement['spearman']:.3f}")
+    print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; attribution took {result.seconds:.2f} s")
+    write_results(args.out, {"result.json": result}, {"attribution.html": plot_patch(result)})
+    return 0
+
+
+def _circuit(args: argparse.Namespace) -> int:
+    from interp.circuits import circuit_from_result, faithfulness
+    from interp.patching import patch
+    from interp.plots import plot_circuit
+
+    model = load(args)
+    task = task_from_args(args, model)
+    heads = patch(model, task, site="z", direction=args.direction)
+    circuit = circuit_from_result(heads, top_k=args.top_k, n_mlp_layers=0 if model.cfg.attn_only else model.cfg.n_layers)
+    faith = faithfulness(model, task, circuit)
+    print(f"circuit heads: {', '.join(circuit.heads())} ({faith.n_heads} of {faith.n_heads_total})")
+    print(f"faithfulness {faith.faithfulness:.3f}: logit diff {faith.circuit_metric:.3f} vs full {faith.full_metric:.3f} (all ablated {faith.ablated_metric:.3f})")
+    results = {"circuit.json": circuit, "faithfulness.json": faith, "head_patching.json": heads}
+    write_results(args.out, results, {"circuit.html": plot_circuit(circuit, faith)})
+    return 0
+
+
+def _dla(args: argparse.Namespace) -> int:
+    from interp.dla import dla
+    from interp.plots import plot_dla
+
+    model = load(args)
+    result = dla(model, task_from_args(args, model), granularity=args.by)
+    print(f"logit diff {result.logit_diff:.3f} = parts {sum(result.contributions):.3f} + other {sum(result.other.values()):.3f} + unembedding bias {result.unembed_bias:.3f}")
+    for label, value in result.top(8):
+        print(f"  {label:<14}{value:>9.3f}")
+    write_results(args.out, {"result.json": result}, {"dla.html": plot_dla(result)})
+    return 0
+
+
+def _lens(args: argparse.Namespace) -> int:
+    from interp.dla import logit_lens
+    from interp.plots import plot_logit_lens
+
+    model = load(args)
+    result = logit_lens(model, task_from_args(args, model))
+    print(f"{'layer':<7}{'logit':>9}{'prob':>8}{'rank':>8}  top tokens (prompt 0)")
+    for i, layer in enumerate(result.layers):
+        print(f"{layer:<7}{result.answer_logit[i]:>9.3f}{result.answer_prob[i]:>8.3f}{result.answer_rank[i]:>8.1f}  {', '.join(result.top_tokens[i])}")
+    write_results(args.out, {"result.json": result}, {"lens.html": plot_logit_lens(result)})
+    return 0
+
+
+def _heads(args: argparse.Namespace) -> int:
+    from interp.heads import head_scores
+    from interp.plots import plot_head_scores
+
+    scores = head_scores(load(args), n_prompts=args.n_prompts, seq_len=args.seq_len, seed=args.seed)
+    for name in scores.score_names:
+        print(f"top {name.replace('_', '-')} heads: " + ", ".join(f"{h} {v:.2f}" for h, v in scores.top_heads(name)))
+    write_results(args.out, {"result.json": scores}, {"heads.html": plot_head_scores(scores)})
+    return 0
+
+
+ANALYSIS_COMMANDS = {"patch": _patch, "attribute": _attribute, "circuit": _circuit, "dla": _dla, "lens": _lens, "heads": _heads}
