@@ -2,8 +2,8 @@
 
 A circuit here is a set of nodes (attention heads, and MLP layers) with edges from every node
 to every node of a later layer and to the logits: the paths the residual stream allows between
-them. Edge-level circuits need path patching, which is not built yet, so edges are implied by
-layer order (a decision written down here, not an oversight).
+them. Edges are implied by layer order, not scored: scoring each edge by path patching
+(`interp.path_patching`) is the next step (a decision written down here, not an oversight).
 
 Faithfulness: the task metric when every head and MLP outside the circuit is mean-ablated (its
 output replaced by its mean over the task's clean prompts, position by position), as a fraction

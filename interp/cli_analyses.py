@@ -31,6 +31,14 @@ def add_analysis_parsers(sub) -> None:
     p.add_argument("--compare", action="store_true", help="also run exact patching and record the correlation")
     p.add_argument("--out", type=Path, default=Path("runs/attribute"), help="output folder (default runs/attribute)")
 
+    p = sub.add_parser("path-patch", help="path patching: sender heads -> receiver heads' q, k or v")
+    add_model_args(p)
+    add_task_args(p)
+    p.add_argument("--receivers", required=True, help="comma-separated receiver heads, e.g. L3H0,L3H2")
+    p.add_argument("--input", choices=["q", "k", "v"], default="v", help="which receiver input the paths end in")
+    p.add_argument("--direction", choices=["noise", "denoise"], default="noise")
+    p.add_argument("--out", type=Path, default=Path("runs/path-patch"), help="output folder (default runs/path-patch)")
+
     p = sub.add_parser("circuit", help="heads chosen from head patching, with their faithfulness")
     add_model_args(p)
     add_task_args(p)
@@ -105,6 +113,21 @@ def _attribute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _path_patch(args: argparse.Namespace) -> int:
+    from interp.path_patching import path_patch
+    from interp.plots import plot_patch
+
+    model = load(args)
+    receivers = [r.strip() for r in args.receivers.split(",") if r.strip()]
+    result = path_patch(model, task_from_args(args, model), receivers=receivers, receiver_input=args.input, direction=args.direction)
+    print(f"{result.site}: {result.metric} clean {result.clean:.3f}, corrupted {result.corrupted:.3f}")
+    flat = sorted(((v, f"L{i}H{j}") for i, row in enumerate(result.normalized) for j, v in enumerate(row)), key=lambda x: abs(x[0] - (1 if args.direction == "noise" else 0)), reverse=True)
+    for v, head in flat[:5]:
+        print(f"  sender {head}: normalised {v:.3f}")
+    write_results(args.out, {"result.json": result}, {"path_patch.html": plot_patch(result)})
+    return 0
+
+
 def _circuit(args: argparse.Namespace) -> int:
     from interp.circuits import circuit_from_result, faithfulness
     from interp.patching import patch
@@ -159,4 +182,4 @@ def _heads(args: argparse.Namespace) -> int:
     return 0
 
 
-ANALYSIS_COMMANDS = {"patch": _patch, "attribute": _attribute, "circuit": _circuit, "dla": _dla, "lens": _lens, "heads": _heads}
+ANALYSIS_COMMANDS = {"patch": _patch, "attribute": _attribute, "path-patch": _path_patch, "circuit": _circuit, "dla": _dla, "lens": _lens, "heads": _heads}

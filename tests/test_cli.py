@@ -173,3 +173,12 @@ def test_circuit_command(tmp_path, capsys):
     circuit = json.loads((tmp_path / "circuit.json").read_text())
     assert faith["n_heads"] == 2 and len([n for n in circuit["nodes"] if "H" in n]) == 2
     assert (tmp_path / "circuit.html").is_file() and "faithfulness" in capsys.readouterr().out
+
+
+def test_path_patch_command(tmp_path, capsys):
+    args = ["path-patch", "--model", "zoo:induction-2l", "--task", "induction", "--device", "cpu", "--n-prompts", "8",
+            "--receivers", "L1H0,L1H1,L1H2,L1H3", "--input", "v", "--out", str(tmp_path)]
+    assert main(args) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["kind"] == "path_patching" and result["site"].startswith("z -> v of L1H0")
+    assert "sender L0H" in capsys.readouterr().out and (tmp_path / "path_patch.html").is_file()

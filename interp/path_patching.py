@@ -1,0 +1,121 @@
+"""Path patching (Wang et al., 2022, "Interpretability in the Wild", section 3.1).
+
+The effect of each sender head on chosen receiver heads through one of their inputs (query, key
+or value), with every other head frozen: for each sender,
+1. run the base prompts with every head's output (z) frozen to its base-run value, except the
+   sender, whose output comes from the other run; MLPs recompute, as in Wang et al.; record the
+   receivers' q, k or v;
+2. run the base prompts again with only the receivers' inputs replaced by those records, and read
+   the metric. Only the sender -> receiver paths carry the change.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from interp import metrics
+from interp.hooks import hooks, run_with_cache
+from interp.patching import _last, _nested, check_options, metric_values
+from interp.results import PatchResult
+from interp.tasks import Task
+
+if TYPE_CHECKING:
+    from transformer_lens.model_bridge import TransformerBridge
+
+
+def _parse_head(head: str | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(head, tuple):
+        return head
+    try:
+        layer, h = head.upper().removeprefix("L").split("H")
+        return int(layer), int(h)
+    except ValueError as err:
+        raise ValueError(f"heads are written like L1H3; got {head!r}") from err
+
+
+def _set_heads(values: Tensor, heads: list[int]):
+    """A hook writing `values` (same shape as the activation) into the given heads (axis 2)."""
+
+    def fn(act: Tensor, hook=None) -> Tensor:
+        act = act.clone()
+        act[:, :, heads] = values[:, :, heads].to(act)
+        return act
+
+    return fn
+
+
+@torch.no_grad()
+def path_patch(
+    model: "TransformerBridge",
+    task: Task,
+    *,
+    receivers: list[str | tuple[int, int]],
+    receiver_input: str = "v",
+    direction: str = "noise",
+    metric: str = "logit_diff",
+) -> PatchResult:
+    """Effect of every head in the layers before the first receiver, through `receiver_input` of `receivers`.
+
+    direction "noise" (Wang et al.'s): base = clean prompts, senders take corrupted outputs.
+    Returns a layer x head `PatchResult` whose layers are those before the earliest receiver.
+    """
+    if receiver_input not in ("q", "k", "v"):
+        raise ValueError(f"receiver_input must be 'q', 'k' or 'v', got {receiver_input!r}")
+    check_options(model, "z", direction, metric)
+    parsed = [_parse_head(r) for r in receivers]
+    if not parsed:
+        raise ValueError("give at least one receiver head, like L2H1")
+    for layer, h in parsed:
+        if not (0 <= layer < model.cfg.n_layers and 0 <= h < model.cfg.n_heads):
+            raise ValueError(f"receiver L{layer}H{h} does not exist: {model.cfg.n_layers} layers of {model.cfg.n_heads} heads")
+    first = min(layer for layer, _ in parsed)
+    if first == 0:
+        raise ValueError("receivers must be after layer 0, so that some heads can send to them")
+    start = time.perf_counter()
+    task = task.to(model.cfg.device)
+    n_layers = model.cfg.n_layers
+    z_names = [f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)]
+    base_tokens, other_tokens = (task.clean_tokens, task.corrupted_tokens) if direction == "noise" else (task.corrupted_tokens, task.clean_tokens)
+    base_logits, base_cache = run_with_cache(model, base_tokens, z_names)
+    other_logits, other_cache = run_with_cache(model, other_tokens, z_names)
+    rows = torch.arange(len(task))
+    clean_last = _last(base_logits if direction == "noise" else other_logits, task)
+    base_m = float(metric_values(metric, _last(base_logits, task), task, rows, clean_last).mean())
+    other_m = float(metric_values(metric, _last(other_logits, task), task, rows, clean_last).mean())
+    clean_m, bad_m = (base_m, other_m) if direction == "noise" else (other_m, base_m)
+    by_layer: dict[int, list[int]] = {}
+    for layer, h in parsed:
+        by_layer.setdefault(layer, []).append(h)
+    input_names = {layer: f"blocks.{layer}.attn.hook_{receiver_input}" for layer in by_layer}
+    out = torch.zeros(first, model.cfg.n_heads)
+    for s_layer in range(first):
+        for s_head in range(model.cfg.n_heads):
+            frozen = []
+            for layer, name in enumerate(z_names):
+                values = base_cache[name].clone()
+                if layer == s_layer:
+                    values[:, :, s_head] = other_cache[name][:, :, s_head]
+                frozen.append((name, _set_heads(values, list(range(model.cfg.n_heads)))))
+            _, recorded = _run_recording(model, base_tokens, frozen, list(input_names.values()))
+            fwd = [(input_names[layer], _set_heads(recorded[input_names[layer]], heads)) for layer, heads in by_layer.items()]
+            with hooks(model, fwd):
+                logits = model(base_tokens)
+            out[s_layer, s_head] = float(metric_values(metric, _last(logits, task), task, rows, clean_last).mean())
+    receivers_txt = ", ".join(f"L{layer}H{h}" for layer, h in parsed)
+    return PatchResult(
+        kind="path_patching", model=str(model.cfg.model_name), task=task.name, site=f"z -> {receiver_input} of {receivers_txt}",
+        direction=direction, method="exact", metric=metric, axes=("layer", "head"),
+        labels={"layer": tuple(str(layer) for layer in range(first)), "head": tuple(f"H{h}" for h in range(model.cfg.n_heads))},
+        raw=_nested(out), normalized=_nested(metrics.normalise(out, clean_m, bad_m)), clean=round(clean_m, 6),
+        corrupted=round(bad_m, 6), n_prompts=len(task), seconds=round(time.perf_counter() - start, 3),
+    )
+
+
+def _run_recording(model: "TransformerBridge", tokens: Tensor, fwd: list, names: list[str]) -> tuple[Tensor, dict[str, Tensor]]:
+    """Run with `fwd` hooks installed and return the activations at `names`."""
+    with hooks(model, fwd):
+        return run_with_cache(model, tokens, names)
