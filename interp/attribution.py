@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from interp import metrics
 from interp.hooks import hooks, run_with_cache
 from interp.model import hook_name
-from interp.patching import _last, _nested, check_options, metric_values, position_labels
+from interp.patching import _last, check_options, make_patch_result, metric_values
 from interp.results import PatchResult
 from interp.tasks import Task
 
@@ -70,14 +69,9 @@ def attribution_patch(
     base_m = float(base_values.mean())
     clean_m, bad_m = (other_m, base_m) if direction == "denoise" else (base_m, other_m)
     attr = torch.stack([_reduce(site, (other_cache[n] - kept[n].detach()).float() * grads[n].float()) for n in names]).cpu()
-    raw = base_m + attr
-    n_heads = raw.shape[1] if spec.axes[0] == "head" else 0
-    labels = {"layer": [str(layer) for layer in range(model.cfg.n_layers)], "head": [f"H{h}" for h in range(n_heads)], "pos": position_labels(task)}
-    return PatchResult(
-        kind="attribution_patching", model=str(model.cfg.model_name), task=task.name, site=site, direction=direction,
-        method="attribution", metric=metric, axes=("layer", *spec.axes), labels={a: tuple(labels[a]) for a in ("layer", *spec.axes)},
-        raw=_nested(raw), normalized=_nested(metrics.normalise(raw, clean_m, bad_m)), clean=round(clean_m, 6),
-        corrupted=round(bad_m, 6), n_prompts=len(task), seconds=round(time.perf_counter() - start, 3),
+    return make_patch_result(
+        model, task, kind="attribution_patching", site=site, direction=direction, method="attribution", metric=metric,
+        axes=("layer", *spec.axes), raw=base_m + attr, clean=clean_m, corrupted=bad_m, start=start,
     )
 
 

@@ -12,10 +12,8 @@ of the full model's metric.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -47,12 +45,6 @@ class Circuit:
 
     def heads(self) -> list[str]:
         return [n for n in self.nodes if "H" in n]
-
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        return path
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,7 @@ def _patch(args: argparse.Namespace) -> int:
 
         result = patch(model, task, site=args.site, direction=args.direction, metric=args.metric, method=args.method, progress=progress)
     print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; {result.method} patching took {result.seconds:.2f} s")
-    flat = [(v, idx) for idx, v in _flatten(result.normalized)]
-    for v, idx in sorted(flat, key=lambda x: -abs(x[0]))[:5]:
+    for idx, v in sorted(_flatten(result.normalized), key=lambda x: -abs(x[1]))[:5]:
         where = ", ".join(f"{a} {result.labels[a][i]}" for a, i in zip(result.axes, idx))
         print(f"  {where}: normalised {v:.3f}")
     write_results(args.out, {"result.json": result}, {"patch.html": plot_patch(result)})
@@ -121,9 +120,9 @@ def _path_patch(args: argparse.Namespace) -> int:
     receivers = [r.strip() for r in args.receivers.split(",") if r.strip()]
     result = path_patch(model, task_from_args(args, model), receivers=receivers, receiver_input=args.input, direction=args.direction)
     print(f"{result.site}: {result.metric} clean {result.clean:.3f}, corrupted {result.corrupted:.3f}")
-    flat = sorted(((v, f"L{i}H{j}") for i, row in enumerate(result.normalized) for j, v in enumerate(row)), key=lambda x: abs(x[0] - (1 if args.direction == "noise" else 0)), reverse=True)
-    for v, head in flat[:5]:
-        print(f"  sender {head}: normalised {v:.3f}")
+    unchanged = 1 if args.direction == "noise" else 0  # the normalised score of a sender with no effect
+    for (layer, head), v in sorted(_flatten(result.normalized), key=lambda x: -abs(x[1] - unchanged))[:5]:
+        print(f"  sender L{layer}H{head}: normalised {v:.3f}")
     write_results(args.out, {"result.json": result}, {"path_patch.html": plot_patch(result)})
     return 0
 

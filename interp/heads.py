@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from interp.hooks import run_with_cache
-from interp.results import HeadScores
+from interp.results import HeadScores, nested_tuple
 from interp.tasks import repeated_tokens
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def head_scores(model: "TransformerBridge", *, n_prompts: int = 16, seq_len: int
         score_names=SCORE_NAMES,
         layers=tuple(range(cfg.n_layers)),
         heads=tuple(f"L{l}H{h}" for l in range(cfg.n_layers) for h in range(cfg.n_heads)),
-        scores=tuple(tuple(tuple(round(float(v), 6) for v in row) for row in s) for s in scores),
+        scores=nested_tuple(scores),
         n_prompts=n_prompts,
         seq_len=L,
     )

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import torch
-from jaxtyping import Int
 from torch import Tensor
 
 from interp.checkpoints import (  # noqa: F401  (the errors are part of this module's surface)
@@ -217,15 +216,6 @@ def token_ids(model: "TransformerBridge", text: str, *, prepend_bos: bool = True
         ids = [bos, *ids]
     check_context(model, len(ids))
     return ids
-
-
-def to_tokens(model: "TransformerBridge", texts: Sequence[str]) -> Int[Tensor, "batch pos"]:
-    """Token ids of texts that must all have the same token length (no padding, so no masks)."""
-    rows = [token_ids(model, t) for t in texts]
-    lengths = {len(r) for r in rows}
-    if len(lengths) > 1:
-        raise ValueError(f"texts tokenize to different lengths {sorted(lengths)}; give texts of equal token length")
-    return torch.tensor(rows, dtype=torch.long, device=model.cfg.device)
 
 
 def str_tokens(model: "TransformerBridge", ids: Sequence[int] | Tensor) -> list[str]:

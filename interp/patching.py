@@ -26,7 +26,7 @@ from torch import Tensor
 from interp import metrics
 from interp.hooks import hooks, run_with_cache
 from interp.model import hook_name, sites
-from interp.results import PatchResult
+from interp.results import PatchResult, nested_tuple
 from interp.tasks import Task
 
 if TYPE_CHECKING:
@@ -183,25 +183,60 @@ def patch(
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     names = [hook_name(spec.hook, layer) for layer in range(model.cfg.n_layers)]
-    clean_logits, clean_cache = run_with_cache(model, task.clean_tokens, names)
-    bad_logits, bad_cache = run_with_cache(model, task.corrupted_tokens, names)
-    clean_last, bad_last = _last(clean_logits, task), _last(bad_logits, task)
-    rows = torch.arange(len(task))
-    clean_m = float(metric_values(metric, clean_last, task, rows, clean_last).mean())
-    bad_m = float(metric_values(metric, bad_last, task, rows, clean_last).mean())
-    base, source = (task.corrupted_tokens, clean_cache) if direction == "denoise" else (task.clean_tokens, bad_cache)
+    base_line = baselines(model, task, names, metric)
+    base, source = (task.corrupted_tokens, base_line.clean_cache) if direction == "denoise" else (task.clean_tokens, base_line.bad_cache)
     runner = exact_patch_values if method == "exact" else fast_patch_values
-    values = runner(model, task, spec, base, source, metric, clean_last, progress)
+    values = runner(model, task, spec, base, source, metric, base_line.clean_last, progress)
     n_heads = values.shape[1] // (task.n_pos if spec.axes == ("head", "pos") else 1)
     shape = (model.cfg.n_layers, *(n_heads if a == "head" else task.n_pos for a in spec.axes))
-    raw = values.reshape(shape)
-    normalized = metrics.normalise(raw, clean_m, bad_m)
-    labels = {"layer": [str(layer) for layer in range(model.cfg.n_layers)], "head": [f"H{h}" for h in range(n_heads)], "pos": position_labels(task)}
+    return make_patch_result(
+        model, task, kind="activation_patching", site=site, direction=direction, method=method, metric=metric,
+        axes=("layer", *spec.axes), raw=values.reshape(shape), clean=base_line.clean, corrupted=base_line.corrupted, start=start,
+    )
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """The clean and corrupted runs every patching method starts from."""
+
+    clean_cache: dict[str, Tensor]
+    bad_cache: dict[str, Tensor]
+    clean_logits: Tensor
+    bad_logits: Tensor
+    clean_last: Tensor
+    """Clean logits at the metric position (the KL metric's reference)."""
+    clean: float
+    corrupted: float
+    """The metric on each run, mean over prompts."""
+
+
+def baselines(model: "TransformerBridge", task: Task, names: list[str], metric: str) -> Baselines:
+    """Run the clean and corrupted prompts, caching `names`, and measure the metric on both."""
+    clean_logits, clean_cache = run_with_cache(model, task.clean_tokens, names)
+    bad_logits, bad_cache = run_with_cache(model, task.corrupted_tokens, names)
+    clean_last = _last(clean_logits, task)
+    rows = torch.arange(len(task))
+    clean_m = float(metric_values(metric, clean_last, task, rows, clean_last).mean())
+    bad_m = float(metric_values(metric, _last(bad_logits, task), task, rows, clean_last).mean())
+    return Baselines(clean_cache, bad_cache, clean_logits, bad_logits, clean_last, clean_m, bad_m)
+
+
+def make_patch_result(
+    model: "TransformerBridge", task: Task, *, kind: str, site: str, direction: str, method: str, metric: str,
+    axes: tuple[str, ...], raw: Tensor, clean: float, corrupted: float, start: float,
+) -> PatchResult:
+    """A `PatchResult` with labels for `axes` (read off `raw`'s shape), normalised scores and the elapsed time."""
+    sizes = dict(zip(axes, raw.shape))
+    labels = {
+        "layer": [str(layer) for layer in range(sizes["layer"])],
+        "head": [f"H{h}" for h in range(sizes.get("head", 0))],
+        "pos": position_labels(task) if "pos" in sizes else [],
+    }
     return PatchResult(
-        kind="activation_patching", model=str(model.cfg.model_name), task=task.name, site=site, direction=direction,
-        method=method, metric=metric, axes=("layer", *spec.axes), labels={a: tuple(labels[a]) for a in ("layer", *spec.axes)},
-        raw=_nested(raw), normalized=_nested(normalized), clean=round(clean_m, 6), corrupted=round(bad_m, 6),
-        n_prompts=len(task), seconds=round(time.perf_counter() - start, 3),
+        kind=kind, model=str(model.cfg.model_name), task=task.name, site=site, direction=direction, method=method,
+        metric=metric, axes=axes, labels={a: tuple(labels[a]) for a in axes}, raw=nested_tuple(raw),
+        normalized=nested_tuple(metrics.normalise(raw, clean, corrupted)), clean=round(clean, 6),
+        corrupted=round(corrupted, 6), n_prompts=len(task), seconds=round(time.perf_counter() - start, 3),
     )
 
 
@@ -214,6 +249,3 @@ def position_labels(task: Task) -> list[str]:
         out.append(f"{i} {tok}" if len(toks) == 1 else f"{i} {tok}*")
     return out
 
-
-def _nested(t: Tensor):
-    return tuple(_nested(x) for x in t) if t.ndim > 1 else tuple(round(float(v), 6) for v in t)

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from interp import metrics
 from interp.hooks import hooks, run_with_cache
-from interp.patching import _last, _nested, check_options, metric_values
+from interp.patching import _last, baselines, check_options, make_patch_result, metric_values
 from interp.results import PatchResult
 from interp.tasks import Task
 
@@ -79,14 +78,13 @@ def path_patch(
     task = task.to(model.cfg.device)
     n_layers = model.cfg.n_layers
     z_names = [f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)]
-    base_tokens, other_tokens = (task.clean_tokens, task.corrupted_tokens) if direction == "noise" else (task.corrupted_tokens, task.clean_tokens)
-    base_logits, base_cache = run_with_cache(model, base_tokens, z_names)
-    other_logits, other_cache = run_with_cache(model, other_tokens, z_names)
+    runs = baselines(model, task, z_names, metric)
+    if direction == "noise":
+        base_tokens, base_cache, other_cache = task.clean_tokens, runs.clean_cache, runs.bad_cache
+    else:
+        base_tokens, base_cache, other_cache = task.corrupted_tokens, runs.bad_cache, runs.clean_cache
     rows = torch.arange(len(task))
-    clean_last = _last(base_logits if direction == "noise" else other_logits, task)
-    base_m = float(metric_values(metric, _last(base_logits, task), task, rows, clean_last).mean())
-    other_m = float(metric_values(metric, _last(other_logits, task), task, rows, clean_last).mean())
-    clean_m, bad_m = (base_m, other_m) if direction == "noise" else (other_m, base_m)
+    clean_last = runs.clean_last
     by_layer: dict[int, list[int]] = {}
     for layer, h in parsed:
         by_layer.setdefault(layer, []).append(h)
@@ -106,12 +104,9 @@ def path_patch(
                 logits = model(base_tokens)
             out[s_layer, s_head] = float(metric_values(metric, _last(logits, task), task, rows, clean_last).mean())
     receivers_txt = ", ".join(f"L{layer}H{h}" for layer, h in parsed)
-    return PatchResult(
-        kind="path_patching", model=str(model.cfg.model_name), task=task.name, site=f"z -> {receiver_input} of {receivers_txt}",
-        direction=direction, method="exact", metric=metric, axes=("layer", "head"),
-        labels={"layer": tuple(str(layer) for layer in range(first)), "head": tuple(f"H{h}" for h in range(model.cfg.n_heads))},
-        raw=_nested(out), normalized=_nested(metrics.normalise(out, clean_m, bad_m)), clean=round(clean_m, 6),
-        corrupted=round(bad_m, 6), n_prompts=len(task), seconds=round(time.perf_counter() - start, 3),
+    return make_patch_result(
+        model, task, kind="path_patching", site=f"z -> {receiver_input} of {receivers_txt}", direction=direction,
+        method="exact", metric=metric, axes=("layer", "head"), raw=out, clean=runs.clean, corrupted=runs.corrupted, start=start,
     )
 
 

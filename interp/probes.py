@@ -19,7 +19,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.activations import ActivationDataset
-from interp.results import ProbeResult
+from interp.results import ProbeResult, nested_tuple
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def probe_sweep(
         probes[hook] = probe
         accuracy.append(round(probe.test_score, 6))
         train_acc.append(round(probe.train_score, 6))
-        directions.append(tuple(tuple(round(v, 6) for v in row) for row in probe.directions.cpu().tolist()))
+        directions.append(nested_tuple(probe.directions.cpu()))
         if y_control is not None:
             control_acc.append(round(train_probe(x, y_control, split=split, config=config, n_classes=n_classes).test_score, 6))
         if progress is not None:

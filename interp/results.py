@@ -27,6 +27,13 @@ def load_json(cls: type[T], path: str | Path) -> T:
     return cls(**{k: _tuplify(v) for k, v in data.items() if k in names})
 
 
+def nested_tuple(t, digits: int = 6) -> tuple:
+    """A tensor (any number of dimensions) as nested tuples of floats rounded to `digits`: JSON-ready."""
+    if t.ndim > 1:
+        return tuple(nested_tuple(x, digits) for x in t)
+    return tuple(round(float(v), digits) for v in t)
+
+
 def _tuplify(value):
     if isinstance(value, dict):
         return {k: _tuplify(v) for k, v in value.items()}
@@ -124,8 +131,7 @@ class ProbeResult:
         import torch
 
         d = torch.tensor(self.directions)  # layer direction d_model
-        cos = torch.einsum("ird,jrd->ij", d, d) / d.shape[1]
-        return tuple(tuple(round(float(v), 6) for v in row) for row in cos)
+        return nested_tuple(torch.einsum("ird,jrd->ij", d, d) / d.shape[1])
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,10 @@ def causal_check(
 
     # alpha is relative: steering adds alpha times the mean activation norm at the probed positions,
     # so one alpha means the same push in a model whose residual norm is 5 or 500.
-    _, cache = run_with_cache(model, tokens, [hook])
-    scale = float(cache[hook][positions.to(cache[hook].device)].norm(dim=-1).mean())
+    scale = 0.0
+    if mode == "steer":
+        _, cache = run_with_cache(model, tokens, [hook])
+        scale = float(cache[hook][positions.to(cache[hook].device)].norm(dim=-1).mean())
 
     def run(dirs: Tensor | None) -> tuple[float, Tensor | None]:
         names = [downstream[0]] if downstream else []

@@ -6,6 +6,7 @@ import pytest
 
 from interp.circuits import circuit_from_result, faithfulness
 from interp.patching import patch
+from interp.results import save_json
 from interp.tasks import induction_task, ioi_task
 
 
@@ -42,7 +43,7 @@ def test_empty_and_full_circuits(induction_model, tmp_path):
     heads = patch(induction_model, task, site="z")
     full = circuit_from_result(heads, top_k=8)
     assert faithfulness(induction_model, task, full).faithfulness == pytest.approx(1.0, abs=1e-5)  # nothing ablated
-    saved = json.loads(full.save(tmp_path / "c.json").read_text())
+    saved = json.loads(save_json(full, tmp_path / "c.json").read_text())
     assert len(saved["nodes"]) == 8 and ["L1H0", "logits"] in saved["edges"]
     with pytest.raises(ValueError, match="exactly one"):
         circuit_from_result(heads)
