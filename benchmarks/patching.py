@@ -1,6 +1,7 @@
 """Benchmark: our exact and fast activation patching vs transformer_lens.patching, same run, same inputs.
 
     .venv/bin/python benchmarks/patching.py [--device cpu|cuda] [--models lang,gpt2] [--sites resid_pre,z_pos]
+                                            [--methods exact,fast]
 
 Also times attribution patching (resid_pre) as a multiple of one clean forward pass. `--sites ""`
 runs only that part.
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--models", default="lang,gpt2")
     parser.add_argument("--sites", default="resid_pre,z_pos")
+    parser.add_argument("--methods", default="exact,fast")
     args = parser.parse_args()
     rows, attribution = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,7 +93,7 @@ def main() -> None:
                 ref, t_ref = timed(lambda: getattr(tlp, REFERENCE[site])(model, task.corrupted_tokens, clean_cache, metric))
                 if site == "z_pos":
                     ref = ref.permute(0, 2, 1)  # TL: layer pos head; ours: layer head pos
-                for method in ("exact", "fast"):
+                for method in args.methods.split(","):
                     res, t = timed(lambda: patch(model, task, site=site, method=method))
                     diff = float((torch.tensor(res.raw) - ref.cpu()).abs().max())
                     assert diff < 1e-4, (key, site, method, diff)

@@ -1,23 +1,34 @@
 """Fast activation patching: the exact numbers of the per-patch loop with far less work.
 
-Three savings, each exact:
-1. Many patches per forward pass. Each prompt runs alone up to the patched layer; there a hook
-   widens the block's input from one row to G rows, and the site's hook replaces row j's slice
-   with patch j's. Everything after runs on the G rows at once.
-2. The prefix is computed once. Layers before the patched hook see batch 1, not G (position ids,
-   masks and rotary tables made for batch 1 broadcast over the G rows), which is what starting each
-   patched run at the patched layer from the cached prefix saves, without re-implementing the
-   model's forward pass for every architecture.
-3. Logits only where the metric reads them: a hook on the unembedding's input keeps the metric
-   position alone, so the unembedding (often the largest matrix) runs on one position instead of
-   all. (Not at ln_final's input: Hugging Face GPT-2 reshapes after its final LayerNorm.)
+A patch at layer L that first changes position s leaves everything before it unchanged: every
+layer below L, and every position before s in every layer (attention is causal). Only layers >= L
+at positions >= s need computing, and only the logits at the metric position matter. Four
+savings follow, each exact:
 
-G is chosen from the memory available. Tests compare every site with the per-patch loop.
+1. No-op patches are not run. Where the other run's slice equals the base run's (positions before
+   the first token in which the prompts differ, or a layer-0 residual at a shared token), the
+   patched run is the base run; so is any patch that starts after the metric position.
+2. Each patched row starts at its own layer. One forward pass per prompt carries many patches;
+   at block L's input a hook appends one row per patch of layer L, copied from the base run's
+   cached residual, and the site's hook writes the patch into those rows alone. Rows of earlier
+   layers flow on through block L with them. (Rows are added at block inputs: hooks inside
+   attention feed reshapes that read the batch size from the block input.)
+3. Each pass starts at position s. Patches that first change position s share a pass over the
+   tokens from s on, with the base run's keys and values of positions < s handed to the model as
+   its KV cache (layer by layer, repeated to that layer's number of rows). TransformerBridge has
+   no `start_at_layer`, but Hugging Face models take `past_key_values`; models without a KV cache
+   (TransformerLens-native ones, such as the zoo) run every pass from position 0.
+4. Logits only where the metric reads them: a hook on the unembedding's input keeps the metric
+   position alone. (Not at ln_final's input: Hugging Face GPT-2 reshapes after its final LayerNorm.)
+
+The rows of one pass are bounded by the memory available. Tests compare every site with the
+per-patch loop and with `transformer_lens.patching`.
 """
 
 from __future__ import annotations
 
-import math
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -52,37 +63,80 @@ def patches_per_pass(model: "TransformerBridge", n_pos: int, n_patches: int) -> 
     return max(1, min(n_patches, int(budget // per_row)))
 
 
-def _widen(width: int):
-    """A hook that repeats a batch-1 activation into `width` identical rows."""
+@dataclass(frozen=True)
+class _BaseRun:
+    """What the patched passes start from: the base run's residuals, site activations, KV cache and metric."""
 
-    def fn(act: Tensor, hook=None) -> Tensor:
-        return act.expand(width, *act.shape[1:]).clone()
+    resid_pre: list[Tensor]
+    """Per layer, [batch, pos, d_model]: the rows a patch of that layer starts from."""
+    site: list[Tensor]
+    """Per layer, the site's activation on the base run (to find where a patch changes anything)."""
+    kv: list[tuple[Tensor, Tensor]] | None
+    """Per layer, keys and values [batch, kv_head, pos, d_head]; None where the model keeps no KV cache."""
+    metric: Tensor
+    """[batch]: the metric on the base run, which every no-op patch gets."""
+
+
+def _dynamic_kv(cache) -> list[tuple[Tensor, Tensor]] | None:
+    """The keys and values of a plain Hugging Face DynamicCache, else None (no cache, or sliding-window and
+    other layer kinds whose prefix cannot be handed over as is)."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if not layers or any(type(layer) is not DynamicLayer for layer in layers):
+        return None
+    return [(layer.keys, layer.values) for layer in layers]
+
+
+def _base_run(model: "TransformerBridge", task: "Task", site: "Site", base: Tensor, metric: str, clean_last: Tensor) -> _BaseRun:
+    from interp.patching import _last, metric_values
+
+    n_layers = model.cfg.n_layers
+    names = [hook_name("resid_pre", layer) for layer in range(n_layers)] + [hook_name(site.hook, layer) for layer in range(n_layers)]
+    acts: dict[str, Tensor] = {}
+    # Each hook stores under the name it was added as: inside a hook, hook.name is the canonical name
+    # (blocks.0.hook_in for blocks.0.hook_resid_pre).
+    with hooks(model, [(name, _keeper(acts, name)) for name in dict.fromkeys(names)]):
+        try:
+            logits, cache = model(base, use_cache=True, return_type="logits_and_cache")
+        except TypeError:  # a forward that takes no use_cache
+            logits, cache = model(base), None
+    kv = _dynamic_kv(cache)
+    if kv is not None and len(kv) != n_layers:
+        kv = None
+    rows = torch.arange(len(task))
+    return _BaseRun(
+        resid_pre=[acts[names[layer]] for layer in range(n_layers)],
+        site=[acts[names[n_layers + layer]] for layer in range(n_layers)],
+        kv=kv,
+        metric=metric_values(metric, _last(logits, task), task, rows, clean_last).double().cpu(),
+    )
+
+
+def _keeper(store: dict[str, Tensor], name: str):
+    def fn(act: Tensor, hook=None) -> None:
+        store[name] = act.detach()
 
     return fn
 
 
-def _patch_rows(source_row: Tensor, selectors: list):
-    """A hook that writes the other run's slice selectors[j] into row j."""
-
-    def fn(act: Tensor, hook=None) -> Tensor:
-        act = act.clone()
-        for j, sel in enumerate(selectors):
-            act[(j, *sel)] = source_row[(0, *sel)].to(act)
-        return act
-
-    return fn
+def _first_change(source: Tensor, base: Tensor, selector: tuple, site: "Site") -> int | None:
+    """The first position the patch changes (None if it changes nothing); tensors without the batch axis.
+    Position is the first axis of every site's activation but the pattern's (head, query, key)."""
+    if site.name != "pattern" and isinstance(selector[0], int):  # (pos,) or (pos, head)
+        return selector[0] if not torch.equal(source[selector], base[selector]) else None
+    differs = (source[selector] != base[selector]).flatten(1).any(1)  # over positions (queries for the pattern)
+    where = differs.nonzero()
+    return int(where[0]) if len(where) else None
 
 
-def _widen_and_patch(source_row: Tensor, selectors: list):
-    widen, patch_rows = _widen(len(selectors)), _patch_rows(source_row, selectors)
-    return lambda act, hook=None: patch_rows(widen(act))
-
-
-def _keep_position(pos: int):
-    def fn(resid: Tensor, hook=None) -> Tensor:
-        return resid[:, pos : pos + 1]
-
-    return fn
+def _shifted(selector: tuple, site: "Site", start: int) -> tuple[tuple, tuple]:
+    """The selector on a pass that starts at `start` (its rows), and on the full-length source (its batch row)."""
+    if site.name == "pattern":  # (head,) -> (head, queries from start on, all keys)
+        return (*selector, slice(None)), (*selector, slice(start, None))
+    if isinstance(selector[0], int):
+        return (selector[0] - start, *selector[1:]), selector
+    return selector, (slice(start, None), *selector[1:])
 
 
 @torch.no_grad()
@@ -91,36 +145,104 @@ def fast_patch_values(
     metric: str, clean_last: Tensor, progress: "Progress | None" = None,
 ) -> Tensor:
     """[layer, patch] metric, equal to `exact_patch_values` (the mean over prompts of each patch)."""
-    from interp.patching import site_heads, metric_values
+    from interp.patching import site_heads
 
     n_layers = model.cfg.n_layers
     selectors = site.selectors(task.n_pos, site_heads(source_cache, site, model))
-    n_sel = len(selectors)
-    width = patches_per_pass(model, task.n_pos, n_sel)
-    n_chunks = math.ceil(n_sel / width)
-    out = torch.zeros(n_layers, n_sel, dtype=torch.float64)
-    done, total = 0, len(task) * n_layers * n_chunks
+    run = _base_run(model, task, site, base, metric, clean_last)
+    out = torch.zeros(n_layers, len(selectors), dtype=torch.float64)
+    passes = []  # (prompt, start, [(layer, selector index), ...]) in layer order
     for b in range(len(task)):
         pos = int(task.metric_pos[b])
+        groups: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for layer in range(n_layers):
-            name = hook_name(site.hook, layer)
-            source_row = source_cache[name][b : b + 1]
-            for start in range(0, n_sel, width):
-                chunk = selectors[start : start + width]
-                # Rows are made at the block's input: hooks inside attention (q, k, v, pattern)
-                # feed reshapes that read the batch size from the block input, so they cannot
-                # widen it themselves. The patch then lands on row j at the site's own hook.
-                resid = hook_name("resid_pre", layer)
-                if name == resid:
-                    fwd = [(name, _widen_and_patch(source_row, chunk))]
+            source = source_cache[hook_name(site.hook, layer)][b]
+            for i, sel in enumerate(selectors):
+                start = _first_change(source, run.site[layer][b], sel, site)
+                if start is None or start > pos:
+                    out[layer, i] += run.metric[b]  # the patched run is the base run
                 else:
-                    fwd = [(resid, _widen(len(chunk))), (name, _patch_rows(source_row, chunk))]
-                fwd.append(("unembed.hook_in", _keep_position(pos)))
-                with hooks(model, fwd):
-                    last = model(base[b : b + 1])[:, 0]
-                rows = torch.full((len(chunk),), b, dtype=torch.long)
-                out[layer, start : start + len(chunk)] += metric_values(metric, last, task, rows, clean_last).double().cpu()
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+                    groups[start if run.kv is not None else 0].append((layer, i))
+        for start, patches in sorted(groups.items()):
+            width = patches_per_pass(model, task.n_pos - start, len(patches))
+            passes += [(b, start, patches[k : k + width]) for k in range(0, len(patches), width)]
+    for done, (b, start, patches) in enumerate(passes, 1):
+        values = _patched_pass(model, task, site, base, source_cache, run, selectors, b, start, patches, metric, clean_last)
+        for (layer, i), value in zip(patches, values.tolist()):
+            out[layer, i] += value
+        if progress is not None:
+            progress(done, len(passes))
     return (out / len(task)).float()
+
+
+def _patched_pass(
+    model: "TransformerBridge", task: "Task", site: "Site", base: Tensor, source_cache: dict[str, Tensor], run: _BaseRun,
+    selectors: list, b: int, start: int, patches: list[tuple[int, int]], metric: str, clean_last: Tensor,
+) -> Tensor:
+    """The metric of each patch in `patches` (layer-ordered) on prompt b, from one pass over positions >= start."""
+    from interp.patching import metric_values
+
+    n_layers = model.cfg.n_layers
+    by_layer: dict[int, list[int]] = defaultdict(list)
+    for layer, i in patches:
+        by_layer[layer].append(i)
+    first = patches[0][0]
+    rows_before, n_rows = {}, 0  # rows that exist when each layer's new rows are appended
+    for layer in sorted(by_layer):
+        rows_before[layer] = n_rows
+        n_rows += len(by_layer[layer])
+
+    def write(act: Tensor, layer: int, offset: int) -> None:
+        source = source_cache[hook_name(site.hook, layer)][b]
+        for j, i in enumerate(by_layer[layer]):
+            here, there = _shifted(selectors[i], site, start)
+            act[(offset + j, *here)] = source[there].to(act)
+
+    def add_rows(layer: int):
+        def fn(act: Tensor, hook=None) -> Tensor:
+            new = run.resid_pre[layer][b : b + 1, start:].expand(len(by_layer[layer]), -1, -1).clone()
+            if site.hook == "resid_pre":
+                write(new, layer, 0)
+            return new if layer == first else torch.cat([act, new])
+
+        return fn
+
+    def patch_rows(layer: int):
+        def fn(act: Tensor, hook=None) -> Tensor:
+            act = act.clone()
+            write(act, layer, rows_before[layer])
+            return act
+
+        return fn
+
+    fwd = [(hook_name("resid_pre", layer), add_rows(layer)) for layer in by_layer]
+    if site.hook != "resid_pre":
+        fwd += [(hook_name(site.hook, layer), patch_rows(layer)) for layer in by_layer]
+    pos = int(task.metric_pos[b])
+    fwd.append(("unembed.hook_in", lambda resid, hook=None: resid[:, pos - start : pos - start + 1]))
+    kwargs = {}
+    if start > 0:
+        kwargs["past_key_values"] = _prefix_cache(run.kv, b, start, [_rows_at(layer, first, rows_before, by_layer, n_rows) for layer in range(n_layers)])
+    with hooks(model, fwd):
+        last = model(base[b : b + 1, start:], **kwargs)[:, 0]
+    rows = torch.full((n_rows,), b, dtype=torch.long)
+    return metric_values(metric, last, task, rows, clean_last).double().cpu()
+
+
+def _rows_at(layer: int, first: int, rows_before: dict[int, int], by_layer: dict[int, list[int]], n_rows: int) -> int:
+    """How many rows block `layer` runs on: 1 (the base row) before the first patched layer, then every patch so far."""
+    if layer < first:
+        return 1
+    later = [rows_before[patched] for patched in by_layer if patched > layer]
+    return min(later) if later else n_rows
+
+
+def _prefix_cache(kv: list[tuple[Tensor, Tensor]], b: int, start: int, rows: list[int]):
+    """A DynamicCache holding prompt b's base keys and values of positions < start, repeated to each layer's rows."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for layer, ((keys, values), n) in enumerate(zip(kv, rows)):
+        cache.update(keys[b : b + 1, :, :start].expand(n, -1, -1, -1), values[b : b + 1, :, :start].expand(n, -1, -1, -1), layer)
+    return cache
+

@@ -5,6 +5,7 @@ import torch
 import transformer_lens.patching as tlp
 
 from interp import metrics
+from interp.hooks import hook_points
 from interp.patching import patch
 from interp.results import PatchResult, load_json, save_json
 from interp.tasks import induction_task, ioi_task
@@ -40,24 +41,55 @@ def test_exact_and_fast_equal_transformer_lens(which, induction_model, lang_mode
             torch.testing.assert_close(got, ref, atol=1e-5, rtol=0, msg=f"{which} {site} {method}")
 
 
+def _hf_task(n_pos: int = 9, changed=(2, 5), metric_pos=(8, 8, 4)):
+    """Three random prompts that differ at `changed`; the last prompt's metric reads before the second change."""
+    from interp.tasks import Task
+
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.randint(3, 64, (3, n_pos), generator=gen)
+    bad = clean.clone()
+    bad[:, list(changed)] = torch.randint(3, 64, (3, len(changed)), generator=gen)
+    labels = (("x",) * n_pos,) * 3
+    return Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.tensor(metric_pos), labels, labels)
+
+
 @pytest.mark.parametrize("kind", ["gpt2", "llama", "neox"])
 def test_fast_equals_exact_on_other_architectures(tmp_path, kind):
+    # Hugging Face models keep a KV cache, so here fast patching starts passes after the shared prefix.
     from interp.model import load_model
-    from interp.tasks import Task
+    from interp.model import sites
+    from interp.patching import SITES
 
     tiny_checkpoints.build(kind, tmp_path)
     model = load_model(tmp_path, device="cpu")
-    gen = torch.Generator().manual_seed(0)
-    clean = torch.randint(3, 64, (3, 9), generator=gen)
-    bad = clean.clone()
-    bad[:, 4] = torch.randint(3, 64, (3,), generator=gen)
-    labels = (("x",) * 9,) * 3
-    task = Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.tensor([8, 8, 6]), labels, labels)
-    for site in ("resid_pre", "resid_post", "mlp_out", "z_pos", "k", "pattern"):  # pattern is live on HF models
+    task = _hf_task()
+    have = sites(model)  # NeoX's parallel attention has no resid_mid
+    for site in (s for s, spec in SITES.items() if spec.hook in have):  # pattern is live on HF models; llama's k, v have 2 heads
         for direction in ("denoise", "noise"):
             fast = torch.tensor(patch(model, task, site=site, direction=direction, method="fast").raw)
             exact = torch.tensor(patch(model, task, site=site, direction=direction, method="exact").raw)
             torch.testing.assert_close(fast, exact, atol=1e-5, rtol=0, msg=f"{kind} {site} {direction}")
+
+
+def test_fast_patching_runs_only_what_a_patch_can_change(tmp_path):
+    # Count the token positions each forward pass embeds. The prompts share positions 0-1, and from
+    # position 2 on every residual after layer 0 differs, so a prompt gets one pass per start 2..metric
+    # position, over the tokens from there on; nothing starts earlier, nothing after the metric position.
+    from interp.hooks import hooks
+    from interp.model import load_model
+
+    tiny_checkpoints.build("gpt2", tmp_path)
+    model = load_model(tmp_path, device="cpu")
+    task = _hf_task()
+    lengths = []
+    with hooks(model, [("hook_embed", lambda act, hook: lengths.append(act.shape[1]))]):
+        patch(model, task, site="resid_pre")
+    baselines = [9, 9, 9]  # the clean and corrupted runs, and the base run with its KV cache
+    expected = baselines + 2 * [9 - s for s in range(2, 9)] + [9 - s for s in range(2, 5)]
+    assert sorted(lengths) == sorted(expected)
+    # the counting hook outlived the patching run's own hooks, and leaves with its block
+    model(task.clean_tokens)
+    assert len(lengths) == len(expected) and not hook_points(model)["hook_embed"].fwd_hooks
 
 
 @pytest.mark.parametrize("metric", ["answer_prob", "kl"])
