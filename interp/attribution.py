@@ -66,7 +66,7 @@ def attribution_patch(
         # autograd.grad for the activations alone: no weight gradients, which would double the backward pass
         grads = dict(zip(names, torch.autograd.grad(base_values.mean(), [kept[n] for n in names])))
     other_m = float(metric_values(metric, _last(other_logits, task), task, rows, clean_last).mean())
-    base_m = float(base_values.mean())
+    base_m = float(base_values.detach().mean())
     clean_m, bad_m = (other_m, base_m) if direction == "denoise" else (base_m, other_m)
     attr = torch.stack([_reduce(site, (other_cache[n] - kept[n].detach()).float() * grads[n].float()) for n in names]).cpu()
     return make_patch_result(

@@ -6,7 +6,9 @@ metric for every patch, the clean and corrupted baselines and the normalised sco
 
 - method "exact" runs one forward pass per patch on the whole batch of prompts, exactly as
   `transformer_lens.patching` does (and equals it; tests check every site it supports).
-- method "fast" computes the same numbers with less work (`interp.fast_patching`).
+- method "fast" computes the same numbers with less work (`interp.fast_patching`): no-op patches
+  are not run, each patched row starts at its own layer, passes start at the first position they
+  change (with a KV cache, on Hugging Face models), and logits are computed at the metric position only.
 
 Directions: "denoise" runs the corrupted prompts and patches in clean activations (does this
 activation suffice to restore the behaviour?); "noise" runs the clean prompts and patches in
