@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sae.cli_superposition import add_parsers as add_superposition_parsers
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sae", description="Sparse autoencoders on workbench models (SAELens)")
@@ -13,13 +15,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="architecture, widths and hook of a saved SAE folder")
     p.add_argument("path", type=Path)
     p.add_argument("--device", default="cpu")
+    p.set_defaults(handler=_info)
+    add_superposition_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _info(args)
+        return args.handler(args)
     except (ValueError, OSError) as err:
         print(f"sae: error: {err}", file=sys.stderr)
         return 2

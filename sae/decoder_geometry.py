@@ -1,0 +1,100 @@
+"""Superposition statistics of a trained SAE's decoder: how its latent directions crowd the space.
+
+Compared with a random baseline (as many random unit vectors in as many dimensions, whose pairwise
+cosines have standard deviation ~1/sqrt(d_in)): the distribution of pairwise cosines, near-duplicate
+latents, and each direction's dimensionality (Elhage et al.'s D_i, applied to decoder directions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from interp.results import nested_tuple
+from sae.toy_models import dimensionality
+
+N_BINS = 200
+MAX_DUPLICATES_LISTED = 100
+CHUNK = 1024  # rows of the cosine matrix at a time: d_sae^2 floats would not fit for wide SAEs
+
+
+@dataclass(frozen=True)
+class DecoderGeometryResult:
+    source: str
+    """Where the decoder came from (an SAE folder)."""
+    d_sae: int
+    d_in: int
+    bin_edges: tuple[float, ...]
+    """N_BINS + 1 edges from -1 to 1."""
+    counts: tuple[int, ...]
+    """Pairwise cosines between distinct decoder directions (each pair once), per bin."""
+    random_counts: tuple[int, ...]
+    """The same for d_sae random unit vectors in d_in dimensions."""
+    mean_abs_cosine: float
+    random_mean_abs_cosine: float
+    mean_max_abs_cosine: float
+    """Mean over latents of the largest |cosine| with any other latent."""
+    random_mean_max_abs_cosine: float
+    duplicate_cosine: float
+    n_duplicate_pairs: int
+    """Pairs whose cosine exceeds duplicate_cosine."""
+    duplicates: tuple[tuple[int, int, float], ...]
+    """Up to 100 such pairs, highest first: (latent i, latent j, cosine)."""
+    dimensionality: tuple[float, ...]
+    """[latent]: D_i = ||d_i||^2 / sum_j (d_i_hat . d_j)^2 over decoder directions d."""
+    mean_dimensionality: float
+    random_mean_dimensionality: float
+    kind: str = "decoder_geometry"
+
+
+@torch.no_grad()
+def _cosine_stats(directions: Float[Tensor, "d_sae d_in"], edges: Tensor, threshold: float):
+    """Histogram of pairwise cosines (i < j), mean |cos|, per-row max |cos|, and pairs above threshold."""
+    unit = directions / directions.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    n = len(unit)
+    counts = torch.zeros(len(edges) - 1, dtype=torch.long)
+    abs_sum, max_abs, pairs = 0.0, torch.zeros(n), []
+    for start in range(0, n, CHUNK):
+        cos = unit[start : start + CHUNK] @ unit.T  # [chunk, n]
+        rows = torch.arange(start, start + len(cos))[:, None]
+        upper = torch.arange(n)[None] > rows  # each pair once, no self-pairs
+        values = cos[upper].float().cpu()
+        counts += torch.histogram(values.clamp(-1, 1), bins=edges).hist.long()
+        abs_sum += float(values.abs().sum())
+        off_diag = cos.abs().masked_fill(torch.arange(n)[None] == rows, 0)
+        max_abs[start : start + len(cos)] = off_diag.max(dim=1).values.cpu()
+        hits = (cos > threshold) & upper
+        for i, j in hits.nonzero().tolist():
+            pairs.append((start + i, j, float(cos[i, j])))
+    n_pairs = n * (n - 1) // 2
+    return counts, abs_sum / max(n_pairs, 1), max_abs, sorted(pairs, key=lambda p: -p[2])
+
+
+def decoder_geometry(
+    W_dec: Float[Tensor, "d_sae d_in"], *, source: str = "", duplicate_cosine: float = 0.9, seed: int = 0
+) -> DecoderGeometryResult:
+    """Superposition statistics of decoder directions (rows of W_dec) against random unit vectors."""
+    if W_dec.ndim != 2 or W_dec.shape[0] < 2:
+        raise ValueError(f"W_dec must be [d_sae, d_in] with at least 2 latents, got {tuple(W_dec.shape)}")
+    if not -1 < duplicate_cosine < 1:
+        raise ValueError(f"duplicate_cosine must lie in (-1, 1), got {duplicate_cosine}")
+    W_dec = W_dec.detach().float()
+    d_sae, d_in = W_dec.shape
+    random = torch.randn(d_sae, d_in, generator=torch.Generator().manual_seed(seed)).to(W_dec.device)
+    edges = torch.linspace(-1, 1, N_BINS + 1)
+    counts, mean_abs, max_abs, pairs = _cosine_stats(W_dec, edges, duplicate_cosine)
+    r_counts, r_mean_abs, r_max_abs, _ = _cosine_stats(random, edges, duplicate_cosine)
+    dims = dimensionality(W_dec.T).cpu()
+    return DecoderGeometryResult(
+        source=source, d_sae=d_sae, d_in=d_in, bin_edges=nested_tuple(edges, 4),
+        counts=tuple(int(c) for c in counts), random_counts=tuple(int(c) for c in r_counts),
+        mean_abs_cosine=round(mean_abs, 6), random_mean_abs_cosine=round(r_mean_abs, 6),
+        mean_max_abs_cosine=round(float(max_abs.mean()), 6), random_mean_max_abs_cosine=round(float(r_max_abs.mean()), 6),
+        duplicate_cosine=duplicate_cosine, n_duplicate_pairs=len(pairs),
+        duplicates=tuple((i, j, round(c, 4)) for i, j, c in pairs[:MAX_DUPLICATES_LISTED]),
+        dimensionality=nested_tuple(dims, 4), mean_dimensionality=round(float(dims.mean()), 6),
+        random_mean_dimensionality=round(float(dimensionality(random.T).mean()), 6),
+    )
