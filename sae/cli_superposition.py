@@ -10,13 +10,13 @@ from pathlib import Path
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("toy", help="train toy models of superposition: one setting, or a sweep (--sweep)")
-    p.add_argument("--n-features", type=int, default=5)
-    p.add_argument("--d-hidden", type=int, default=2)
+    p.add_argument("--n-features", type=int, help="default 5; 100 for --sweep dimensionality")
+    p.add_argument("--d-hidden", type=int, help="default 2; 20 for --sweep dimensionality")
     p.add_argument("--feature-probability", type=float, default=0.01, help="probability each feature is non-zero")
     p.add_argument("--importance-decay", type=float, default=1.0, help="feature i has importance decay**i")
     p.add_argument("--sweep", choices=["phase", "dimensionality"], help="phase diagram (2 features, 1 dim) or dimensions per feature vs sparsity")
     p.add_argument("--n-seeds", type=int, default=None, help="initialisations per setting; the lowest loss is kept")
-    _add_training_args(p, steps=5000)
+    _add_training_args(p)
     p.set_defaults(handler=_toy)
 
     p = sub.add_parser("recovery", help="train SAEs on a known dictionary (or a toy model) and score recovered features")
@@ -43,10 +43,10 @@ def add_parsers(sub) -> None:
     p.set_defaults(handler=_geometry)
 
 
-def _add_training_args(p: argparse.ArgumentParser, *, steps: int) -> None:
-    p.add_argument("--steps", type=int, default=steps)
-    p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--lr", type=float, default=1e-2)
+def _add_training_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=int, help="optimiser steps (default 5000; 3000 for --sweep phase)")
+    p.add_argument("--batch-size", type=int, help="samples per step (default 1024; 512 for --sweep phase)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default 1e-2, cosine-decayed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/toy"))
 
@@ -68,20 +68,24 @@ def _bar(desc: str, unit: str):
 def _toy(args: argparse.Namespace) -> int:
     from interp.cli_common import write_results
     from sae import plots
-    from sae.superposition import dimensionality_sweep, phase_diagram, toy_model
+    from dataclasses import replace
+
+    from sae.superposition import PHASE_TRAINING, dimensionality_sweep, phase_diagram, toy_model
     from sae.toy_models import ToyTraining
 
-    training = ToyTraining(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
+    base = PHASE_TRAINING if args.sweep == "phase" else ToyTraining()
+    training = replace(base, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     with _bar("training toy models", "step") as progress:
         if args.sweep == "phase":
-            result = phase_diagram(n_seeds=args.n_seeds or 2, training=training, progress=progress)
+            result = phase_diagram(n_seeds=args.n_seeds or 3, training=training, progress=progress)
             figures = {"phase.html": plots.plot_phase_diagram(result)}
         elif args.sweep == "dimensionality":
-            result = dimensionality_sweep(n_features=args.n_features, d_hidden=args.d_hidden, training=training, progress=progress)
+            result = dimensionality_sweep(n_features=args.n_features or 100, d_hidden=args.d_hidden or 20, training=training, progress=progress)
             figures = {"dimensionality.html": plots.plot_dimensionality_sweep(result)}
         else:
             result = toy_model(
-                n_features=args.n_features, d_hidden=args.d_hidden, feature_probability=args.feature_probability,
+                n_features=args.n_features or 5, d_hidden=args.d_hidden or 2, feature_probability=args.feature_probability,
                 importance_decay=args.importance_decay, n_seeds=args.n_seeds or 4, training=training, progress=progress,
             )
             figures = {"geometry.html": plots.plot_toy_geometry(result), "interference.html": plots.plot_toy_interference(result)}

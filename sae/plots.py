@@ -28,10 +28,10 @@ def plot_toy_geometry(result: ToyModelResult) -> go.Figure:
     angles = f"; angles {', '.join(f'{a:.0f}°' for a in result.angles)}" if result.angles else ""
     fig.update_layout(
         title=(
-            f"Toy model: {n} features in {result.d_hidden} dims, p = {result.feature_probability:g}: "
+            f"Toy model: {n} features in {result.d_hidden} dims, p = {result.feature_probability:g}<br>"
             f"{result.n_represented} represented{angles}"
         ),
-        width=640, height=600,
+        width=680, height=640,
     )
     if not three:
         fig.update_xaxes(title="hidden dim 0", range=[-1.3, 1.3], zeroline=True)
@@ -43,11 +43,13 @@ def plot_toy_interference(result: ToyModelResult) -> go.Figure:
     """W^T W (feature x feature), with each feature's norm, dimensionality and bias beside it."""
     labels = [f"f{i}" for i in range(result.n_features)]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=("W^T W", "per feature"))
-    fig.add_trace(go.Heatmap(z=result.interference, x=labels, y=labels, zmid=0, colorscale="RdBu", reversescale=True), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=result.interference, x=labels, y=labels, zmid=0, colorscale="RdBu", reversescale=True,
+                             colorbar=dict(x=0.54, len=0.9)), row=1, col=1)
     for name, values in (("norm", result.norms), ("dimensionality", result.dimensionality), ("bias", result.b)):
         fig.add_trace(go.Bar(x=labels, y=values, name=name), row=1, col=2)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
-    fig.update_layout(title=f"Interference and per-feature statistics (loss {result.loss:.4g})", barmode="group", height=480)
+    fig.update_layout(title=f"Interference and per-feature statistics (loss {result.loss:.4g})", barmode="group", height=480,
+                      legend=dict(orientation="h", x=0.62, y=-0.12))
     return fig
 
 

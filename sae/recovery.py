@@ -220,7 +220,7 @@ def toy_model_recovery(
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
 
     def sample(n: int) -> Tensor:
-        return sample_features(probability, n, gen)[:, 0] @ W.T
+        return sample_features(probability, n, gen)[0] @ W.T
 
     active = float(feature_probability) * W.shape[1]
     return _train_and_score(cfg, "toy model", sample, true, active, device, progress)

@@ -39,6 +39,14 @@ def test_a_narrow_sae_cannot_recover_every_feature():
     assert res.mmcs[0] < res.mmcs[1]
 
 
+def test_correlated_features_are_recovered_too():
+    # Random pairwise firing correlations up to 0.5 (SAELens's generator); measured: 91% recovered vs 97% independent.
+    cfg = RecoveryConfig(d_model=32, n_features=64, active_per_sample=3, correlation=0.5, d_sae=(128,), sparsity=(3,),
+                         training_samples=200_000, batch_size=1024)
+    res = known_dictionary_recovery(cfg)
+    assert res.fraction_recovered[0] >= 0.8 and res.l0[0] == pytest.approx(3.0, abs=0.1)
+
+
 def test_recovery_on_a_toy_model():
     # A toy model's represented features (its W columns) are the ground truth for an SAE on its hidden layer.
     from sae.superposition import toy_model
