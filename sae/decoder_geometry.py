@@ -7,47 +7,18 @@ latents, and each direction's dimensionality (Elhage et al.'s D_i, applied to de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
 from interp.results import nested_tuple
+from sae.results import DecoderGeometryResult
 from sae.toy_models import dimensionality
 
 N_BINS = 200
 MAX_DUPLICATES_LISTED = 100
 CHUNK = 1024  # rows of the cosine matrix at a time: d_sae^2 floats would not fit for wide SAEs
-
-
-@dataclass(frozen=True)
-class DecoderGeometryResult:
-    source: str
-    """Where the decoder came from (an SAE folder)."""
-    d_sae: int
-    d_in: int
-    bin_edges: tuple[float, ...]
-    """N_BINS + 1 edges from -1 to 1."""
-    counts: tuple[int, ...]
-    """Pairwise cosines between distinct decoder directions (each pair once), per bin."""
-    random_counts: tuple[int, ...]
-    """The same for d_sae random unit vectors in d_in dimensions."""
-    mean_abs_cosine: float
-    random_mean_abs_cosine: float
-    mean_max_abs_cosine: float
-    """Mean over latents of the largest |cosine| with any other latent."""
-    random_mean_max_abs_cosine: float
-    duplicate_cosine: float
-    n_duplicate_pairs: int
-    """Pairs whose cosine exceeds duplicate_cosine."""
-    duplicates: tuple[tuple[int, int, float], ...]
-    """Up to 100 such pairs, highest first: (latent i, latent j, cosine)."""
-    dimensionality: tuple[float, ...]
-    """[latent]: D_i = ||d_i||^2 / sum_j (d_i_hat . d_j)^2 over decoder directions d."""
-    mean_dimensionality: float
-    random_mean_dimensionality: float
-    kind: str = "decoder_geometry"
 
 
 @torch.no_grad()

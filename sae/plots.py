@@ -5,9 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sae.decoder_geometry import DecoderGeometryResult
-from sae.recovery import RecoveryResult
-from sae.results import DimensionalitySweepResult, PhaseDiagramResult, ToyModelResult
+from sae.results import DecoderGeometryResult, DimensionalitySweepResult, PhaseDiagramResult, RecoveryResult, ToyModelResult
 
 PHASE_COLOURS = ("#d9d9d9", "#4c78a8", "#e45756")
 

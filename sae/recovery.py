@@ -21,6 +21,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.results import nested_tuple
+from sae.results import RecoveryResult
 
 log = logging.getLogger(__name__)
 
@@ -70,32 +71,6 @@ class RecoveryConfig:
             raise ValueError(f"correlation must lie in [0, 1), got {self.correlation}")
         if self.training_samples < self.batch_size:
             raise ValueError("training_samples must be at least one batch")
-
-
-@dataclass(frozen=True)
-class RecoveryResult:
-    """One row per trained SAE (the fields that are tuples run over those rows)."""
-
-    source: str
-    """"known dictionary" or "toy model"."""
-    d_model: int
-    n_features: int
-    active_per_sample: float
-    architecture: str
-    d_sae: tuple[int, ...]
-    sparsity: tuple[float, ...]
-    mmcs: tuple[float, ...]
-    """Mean over true features of the best cosine with any decoder direction."""
-    fraction_recovered: tuple[float, ...]
-    """True features whose best cosine exceeds 0.9."""
-    l0: tuple[float, ...]
-    """Mean active latents per sample on held-out data."""
-    explained_variance: tuple[float, ...]
-    seconds: tuple[float, ...]
-    best_cosines: tuple[tuple[float, ...], ...]
-    """[sae][true feature]: the best cosine of each true feature."""
-    training_samples: int
-    kind: str = "sae_recovery"
 
 
 def best_cosines(true: Float[Tensor, "feature d_model"], decoder: Float[Tensor, "d_sae d_model"]) -> Float[Tensor, "feature"]:

@@ -1,5 +1,6 @@
-"""Typed results of the superposition analyses, saved and loaded with `interp.results.save_json` /
-`load_json`. Matrices are nested tuples with their axes named in the field docstrings."""
+"""Typed results of the superposition analyses (toy models, SAE recovery, decoder geometry), saved and
+loaded with `interp.results.save_json` / `load_json`. Matrices are nested tuples with their axes named
+in the field docstrings."""
 
 from __future__ import annotations
 
@@ -82,3 +83,60 @@ class DimensionalitySweepResult:
     """Per density: features with ||W_i|| > 0.5."""
     steps: int
     kind: str = "dimensionality_sweep"
+
+
+@dataclass(frozen=True)
+class RecoveryResult:
+    """One row per trained SAE (the fields that are tuples run over those rows)."""
+
+    source: str
+    """"known dictionary" or "toy model"."""
+    d_model: int
+    n_features: int
+    active_per_sample: float
+    architecture: str
+    d_sae: tuple[int, ...]
+    sparsity: tuple[float, ...]
+    mmcs: tuple[float, ...]
+    """Mean over true features of the best cosine with any decoder direction."""
+    fraction_recovered: tuple[float, ...]
+    """True features whose best cosine exceeds 0.9."""
+    l0: tuple[float, ...]
+    """Mean active latents per sample on held-out data."""
+    explained_variance: tuple[float, ...]
+    seconds: tuple[float, ...]
+    best_cosines: tuple[tuple[float, ...], ...]
+    """[sae][true feature]: the best cosine of each true feature."""
+    training_samples: int
+    kind: str = "sae_recovery"
+
+
+@dataclass(frozen=True)
+class DecoderGeometryResult:
+    """Superposition statistics of an SAE's decoder directions against random unit vectors (`sae geometry`)."""
+
+    source: str
+    """Where the decoder came from (an SAE folder)."""
+    d_sae: int
+    d_in: int
+    bin_edges: tuple[float, ...]
+    """201 edges from -1 to 1."""
+    counts: tuple[int, ...]
+    """Pairwise cosines between distinct decoder directions (each pair once), per bin."""
+    random_counts: tuple[int, ...]
+    """The same for d_sae random unit vectors in d_in dimensions."""
+    mean_abs_cosine: float
+    random_mean_abs_cosine: float
+    mean_max_abs_cosine: float
+    """Mean over latents of the largest |cosine| with any other latent."""
+    random_mean_max_abs_cosine: float
+    duplicate_cosine: float
+    n_duplicate_pairs: int
+    """Pairs whose cosine exceeds duplicate_cosine."""
+    duplicates: tuple[tuple[int, int, float], ...]
+    """Up to 100 such pairs, highest first: (latent i, latent j, cosine)."""
+    dimensionality: tuple[float, ...]
+    """[latent]: D_i = ||d_i||^2 / sum_j (d_i_hat . d_j)^2 over decoder directions d."""
+    mean_dimensionality: float
+    random_mean_dimensionality: float
+    kind: str = "decoder_geometry"

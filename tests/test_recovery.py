@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from interp.results import load_json, save_json
-from sae.decoder_geometry import DecoderGeometryResult, decoder_geometry
-from sae.recovery import RecoveryConfig, RecoveryResult, best_cosines, known_dictionary_recovery, toy_model_recovery
+from sae.decoder_geometry import decoder_geometry
+from sae.recovery import RecoveryConfig, best_cosines, known_dictionary_recovery, toy_model_recovery
+from sae.results import DecoderGeometryResult, RecoveryResult
 
 
 def test_best_cosines_on_known_decoders():

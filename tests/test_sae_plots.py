@@ -7,8 +7,7 @@ import torch
 from interp.results import nested_tuple
 from sae import plots
 from sae.decoder_geometry import decoder_geometry
-from sae.recovery import RecoveryResult
-from sae.results import DimensionalitySweepResult, PhaseDiagramResult, ToyModelResult
+from sae.results import DimensionalitySweepResult, PhaseDiagramResult, RecoveryResult, ToyModelResult
 from sae.toy_models import adjacent_angles, dimensionality
 
 
