@@ -120,14 +120,14 @@ def _keeper(store: dict[str, Tensor], name: str):
     return fn
 
 
-def _first_change(source: Tensor, base: Tensor, selector: tuple, site: "Site") -> int | None:
-    """The first position the patch changes (None if it changes nothing); tensors without the batch axis.
-    Position is the first axis of every site's activation but the pattern's (head, query, key)."""
+def _first_change(differs: Tensor, selector: tuple, site: "Site") -> int | None:
+    """The first position a patch changes (None if it changes nothing), from the boolean map of where the
+    other run differs from the base run (one prompt, no batch axis, on the CPU: one device sync per layer,
+    not per patch). Position is the first axis of every site's activation but the pattern's (head, query, key)."""
     if site.name != "pattern" and isinstance(selector[0], int):  # (pos,) or (pos, head)
-        return selector[0] if not torch.equal(source[selector], base[selector]) else None
-    differs = (source[selector] != base[selector]).flatten(1).any(1)  # over positions (queries for the pattern)
-    where = differs.nonzero()
-    return int(where[0]) if len(where) else None
+        return selector[0] if bool(differs[selector].any()) else None
+    rows = differs[selector].flatten(1).any(1).nonzero()  # over positions (queries for the pattern)
+    return int(rows[0]) if len(rows) else None
 
 
 def _shifted(selector: tuple, site: "Site", start: int) -> tuple[tuple, tuple]:
@@ -156,9 +156,9 @@ def fast_patch_values(
         pos = int(task.metric_pos[b])
         groups: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for layer in range(n_layers):
-            source = source_cache[hook_name(site.hook, layer)][b]
+            differs = (source_cache[hook_name(site.hook, layer)][b] != run.site[layer][b]).cpu()
             for i, sel in enumerate(selectors):
-                start = _first_change(source, run.site[layer][b], sel, site)
+                start = _first_change(differs, sel, site)
                 if start is None or start > pos:
                     out[layer, i] += run.metric[b]  # the patched run is the base run
                 else:
