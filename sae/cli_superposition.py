@@ -52,7 +52,7 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _bar(desc: str, unit: str):
+def progress_bar(desc: str, unit: str):
     """A tqdm bar driven by a library progress(done, total) callback."""
     from tqdm import tqdm
 
@@ -76,7 +76,7 @@ def _toy(args: argparse.Namespace) -> int:
     given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
     base = PHASE_TRAINING if args.sweep == "phase" else ToyTraining()
     training = replace(base, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
-    with _bar("training toy models", "step") as progress:
+    with progress_bar("training toy models", "step") as progress:
         if args.sweep == "phase":
             result = phase_diagram(n_seeds=args.n_seeds or 3, training=training, progress=progress)
             figures = {"phase.html": plots.plot_phase_diagram(result)}
@@ -111,7 +111,7 @@ def _recovery(args: argparse.Namespace) -> int:
         d_sae=tuple(int(w) for w in args.d_sae.split(",")), architecture=args.architecture,
         sparsity=tuple(float(s) for s in args.sparsity.split(",")), training_samples=args.samples, seed=args.seed,
     )
-    with _bar("training SAEs", "SAE") as progress:
+    with progress_bar("training SAEs", "SAE") as progress:
         if args.toy_model is not None:
             toy = load_json(ToyModelResult, args.toy_model / "result.json")
             result = toy_model_recovery(torch.tensor(toy.W), toy.feature_probability, cfg, device=args.device, progress=progress)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sae.results import DecoderGeometryResult, DimensionalitySweepResult, PhaseDiagramResult, RecoveryResult, ToyModelResult
+from sae.results import (
+    DecoderGeometryResult,
+    DimensionalitySweepResult,
+    PhaseDiagramResult,
+    RecoveryResult,
+    SAEEvalResult,
+    ToyModelResult,
+)
 
 PHASE_COLOURS = ("#d9d9d9", "#4c78a8", "#e45756")
 
@@ -121,6 +130,25 @@ def plot_decoder_geometry(result: DecoderGeometryResult) -> go.Figure:
     fig.update_layout(
         title=f"{result.d_sae} latents in {result.d_in} dims: mean |cos| {result.mean_abs_cosine:.3f} "
         f"(random {result.random_mean_abs_cosine:.3f}); {result.n_duplicate_pairs} pairs above {result.duplicate_cosine}",
+        height=460, bargap=0,
+    )
+    return fig
+
+
+def plot_sae_eval(result: SAEEvalResult) -> go.Figure:
+    """Feature-density histogram (log10 firing frequency of the live latents), with the headline metrics."""
+    edges = result.density_log10_edges
+    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    fig = go.Figure(go.Bar(x=centres, y=result.density_counts, width=edges[1] - edges[0], marker_color="#4c78a8", name="latents"))
+    fig.add_vline(x=math.log10(result.dense_threshold), line=dict(dash="dot", color="grey"), annotation_text="dense")
+    fig.update_xaxes(title="log10 firing frequency")
+    fig.update_yaxes(title="latents")
+    fig.update_layout(
+        title=(
+            f"{result.d_sae}-latent SAE at {result.hook} of {result.model}, {result.n_tokens} tokens<br>"
+            f"L0 {result.l0:.1f}, explained variance {result.explained_variance:.3f}, CE loss recovered "
+            f"{result.ce_loss_recovered:.3f}, KL {result.kl:.4f}, dead {result.dead_fraction:.1%}, dense {result.dense_fraction:.1%}"
+        ),
         height=460, bargap=0,
     )
     return fig

@@ -140,3 +140,44 @@ class DecoderGeometryResult:
     mean_dimensionality: float
     random_mean_dimensionality: float
     kind: str = "decoder_geometry"
+
+
+@dataclass(frozen=True)
+class SAEEvalResult:
+    """An SAE evaluated on a model's activations (`sae eval` writes this as metrics.json)."""
+
+    sae: str
+    """The SAE folder."""
+    model: str
+    hook: str
+    d_in: int
+    d_sae: int
+    n_tokens: int
+    """Activations (token positions) the metrics are averaged over."""
+    l0: float
+    """Mean number of non-zero latents per token."""
+    mse: float
+    """Mean over tokens of ||x - x_hat||^2 (summed over dimensions, as SAELens reports it)."""
+    explained_variance: float
+    """1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2)."""
+    ce_loss_clean: float
+    """Next-token cross-entropy of the model as it is (mean over predictions)."""
+    ce_loss_with_sae: float
+    """The same with the SAE's reconstruction spliced in at the hook."""
+    ce_loss_zero_ablation: float
+    """The same with the hook's activations set to zero."""
+    ce_loss_recovered: float
+    """(zero-ablated - with SAE) / (zero-ablated - clean): 1 = the SAE loses nothing."""
+    kl: float
+    """Mean per-token KL(clean || with SAE) of the next-token distributions."""
+    kl_zero_ablation: float
+    dead_fraction: float
+    """Latents that never fired on these tokens."""
+    dense_fraction: float
+    """Latents that fired on more than dense_threshold of the tokens."""
+    dense_threshold: float
+    density_log10_edges: tuple[float, ...]
+    """Bin edges of log10(firing frequency), from -8 to 0."""
+    density_counts: tuple[int, ...]
+    """Latents per bin (dead latents are not in the histogram: log10 0 is undefined)."""
+    kind: str = "sae_eval"

@@ -1,0 +1,127 @@
+"""SAE evaluation in one place: reconstruction, sparsity, downstream loss and latent density.
+
+Definitions follow SAELens's evals (`sae_lens.evals`), so the numbers agree with theirs (a test
+checks): L0 and MSE per token (MSE summed over dimensions), explained variance as
+1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2), CE loss recovered as
+(CE zero-ablated - CE with SAE) / (CE zero-ablated - CE clean), KL(clean || with SAE) per token.
+Written here rather than called there because SAELens's runner needs its `ActivationsStore`
+(a hub dataset or a pretokenised one) and hooks a `HookedTransformer`, while this takes any token
+tensor and any workbench model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from interp.hooks import check_hook_names, hooks
+from sae.results import SAEEvalResult
+
+if TYPE_CHECKING:
+    from sae_lens import SAE
+    from transformer_lens.model_bridge import TransformerBridge
+
+Progress = Callable[[int, int], None]
+"""progress(done, total) in batches of prompts."""
+
+DENSITY_BINS = 40
+DENSITY_LOG10_MIN = -8.0
+
+
+def next_token_loss(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]) -> Float[Tensor, "batch pos_minus_1"]:
+    """Cross-entropy of each next token (positions 0..n-2 predict tokens 1..n-1)."""
+    logp = logits[:, :-1].float().log_softmax(-1)
+    return -logp.gather(-1, tokens[:, 1:, None].to(logits.device))[..., 0]
+
+
+def kl_per_token(clean: Tensor, other: Tensor) -> Float[Tensor, "batch pos"]:
+    """KL(clean || other) of the next-token distributions at every position."""
+    return F.kl_div(other.float().log_softmax(-1), clean.float().log_softmax(-1), reduction="none", log_target=True).sum(-1)
+
+
+@torch.no_grad()
+def evaluate_sae(
+    model: "TransformerBridge",
+    sae: "SAE",
+    tokens: Int[Tensor, "batch pos"],
+    *,
+    hook: str | None = None,
+    sae_name: str = "",
+    batch_size: int = 16,
+    dense_threshold: float = 0.1,
+    progress: Progress | None = None,
+) -> SAEEvalResult:
+    """Evaluate `sae` on the activations of `hook` (default: the hook in the SAE's metadata) over `tokens`."""
+    name = hook or sae.cfg.metadata.hook_name
+    if not name:
+        raise ValueError("the SAE's metadata names no hook: pass hook= (e.g. blocks.2.hook_resid_post)")
+    check_hook_names(model, [name])
+    if tokens.ndim != 2 or tokens.shape[1] < 2:
+        raise ValueError(f"tokens must be [batch, pos] with at least 2 positions, got {tuple(tokens.shape)}")
+    width = sae.cfg.d_in
+    fired = torch.zeros(sae.cfg.d_sae, dtype=torch.long)
+    sums = {"l0": 0.0, "sq_err": 0.0, "sq_norm": 0.0, "ce": 0.0, "ce_sae": 0.0, "ce_zero": 0.0, "kl": 0.0, "kl_zero": 0.0}
+    sum_x = torch.zeros(width, dtype=torch.float64)
+    n_tokens = n_loss = 0  # activations seen; next-token predictions scored (pos - 1 per prompt)
+    batches = tokens.split(batch_size)
+    for i, batch in enumerate(batches, 1):
+        batch = batch.to(model.cfg.device)
+        captured: dict[str, Tensor] = {}
+
+        def splice(act: Tensor, hook=None) -> Tensor:
+            if act.shape[-1] != width:
+                raise ValueError(f"{name} activations have width {act.shape[-1]}, but the SAE's d_in is {width}")
+            feats = sae.encode(act.to(sae.device))
+            captured["x"], captured["feats"], captured["recon"] = act, feats, sae.decode(feats)
+            return captured["recon"].to(act)
+
+        clean = model(batch)
+        with hooks(model, [(name, splice)]):
+            spliced = model(batch)
+        with hooks(model, [(name, lambda act, hook=None: torch.zeros_like(act))]):
+            zeroed = model(batch)
+        x = captured["x"].flatten(0, -2).float().cpu()
+        feats = captured["feats"].flatten(0, -2)
+        recon = captured["recon"].flatten(0, -2).float().cpu()
+        active = (feats != 0).cpu()  # != 0: bidirectional architectures (AbsTopK) fire negative
+        sums["l0"] += float(active.sum())
+        sums["sq_err"] += float(((x - recon) ** 2).sum())
+        sums["sq_norm"] += float((x.double() ** 2).sum())
+        sum_x += x.double().sum(0)
+        fired += active.sum(0)
+        n_tokens += len(x)
+        sums["ce"] += float(next_token_loss(clean, batch).sum())
+        sums["ce_sae"] += float(next_token_loss(spliced, batch).sum())
+        sums["ce_zero"] += float(next_token_loss(zeroed, batch).sum())
+        sums["kl"] += float(kl_per_token(clean, spliced).sum())
+        sums["kl_zero"] += float(kl_per_token(clean, zeroed).sum())
+        n_loss += batch.shape[0] * (batch.shape[1] - 1)
+        if progress is not None:
+            progress(i, len(batches))
+    return _result(sae, sae_name, model, name, sums, sum_x, fired, n_tokens, n_loss, dense_threshold)
+
+
+def _result(sae, sae_name, model, hook, sums, sum_x, fired, n_tokens, n_loss, dense_threshold) -> SAEEvalResult:
+    mse = sums["sq_err"] / n_tokens
+    variance = sums["sq_norm"] / n_tokens - float(((sum_x / n_tokens) ** 2).sum())
+    ce, ce_sae, ce_zero = sums["ce"] / n_loss, sums["ce_sae"] / n_loss, sums["ce_zero"] / n_loss
+    density = fired.double() / n_tokens
+    alive = density[density > 0]
+    edges = torch.linspace(DENSITY_LOG10_MIN, 0, DENSITY_BINS + 1)
+    counts = torch.histogram(alive.log10().float().clamp(DENSITY_LOG10_MIN, 0), bins=edges).hist if len(alive) else torch.zeros(DENSITY_BINS)
+    return SAEEvalResult(
+        sae=sae_name, model=str(model.cfg.model_name), hook=hook, d_in=sae.cfg.d_in, d_sae=sae.cfg.d_sae, n_tokens=n_tokens,
+        l0=round(sums["l0"] / n_tokens, 6), mse=round(mse, 8),
+        explained_variance=round(1 - mse / variance, 6) if variance > 1e-10 else float("nan"),
+        ce_loss_clean=round(ce, 6), ce_loss_with_sae=round(ce_sae, 6), ce_loss_zero_ablation=round(ce_zero, 6),
+        ce_loss_recovered=round((ce_zero - ce_sae) / (ce_zero - ce), 6) if abs(ce_zero - ce) > 1e-9 else float("nan"),
+        kl=round(sums["kl"] / n_tokens, 8), kl_zero_ablation=round(sums["kl_zero"] / n_tokens, 8),
+        dead_fraction=round(float((fired == 0).double().mean()), 6),
+        dense_fraction=round(float((density > dense_threshold).double().mean()), 6), dense_threshold=dense_threshold,
+        density_log10_edges=tuple(round(float(e), 3) for e in edges), density_counts=tuple(int(c) for c in counts),
+    )
+

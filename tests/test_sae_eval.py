@@ -1,0 +1,93 @@
+"""SAE evaluation: an identity SAE is perfect, the numbers agree with SAELens's own evals, the command works."""
+
+import json
+
+import pytest
+import torch
+
+from sae.evaluation import evaluate_sae
+from sae.tokens import eval_tokens
+
+HOOK = "blocks.2.hook_resid_post"
+
+
+@pytest.fixture(scope="module")
+def tokens(lang_model):
+    return eval_tokens(lang_model, "zoo:lang-4l", n_tokens=2000, context=40)
+
+
+@pytest.fixture(scope="module")
+def trained_sae(lang_model, tokens):
+    from interp.hooks import run_with_cache
+    from sae.recovery import train_sae
+
+    _, cache = run_with_cache(lang_model, eval_tokens(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK])
+    acts = cache[HOOK].flatten(0, 1)
+    gen = torch.Generator().manual_seed(0)
+    return train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=256, sparsity=8,
+                     training_samples=100_000, batch_size=1024)
+
+
+def _identity_sae(d_in: int):
+    """A standard SAE that reconstructs exactly: latents relu(x) and relu(-x), decoded as their difference."""
+    from sae_lens import StandardSAE, StandardSAEConfig
+
+    sae = StandardSAE(StandardSAEConfig(d_in=d_in, d_sae=2 * d_in))
+    eye = torch.eye(d_in)
+    with torch.no_grad():
+        sae.W_enc.copy_(torch.cat([eye, -eye], dim=1))
+        sae.W_dec.copy_(torch.cat([eye, -eye], dim=0))
+        sae.b_enc.zero_()
+        sae.b_dec.zero_()
+    return sae
+
+
+def test_an_identity_sae_loses_nothing(lang_model, tokens):
+    res = evaluate_sae(lang_model, _identity_sae(128), tokens, hook=HOOK)
+    assert res.n_tokens == tokens.numel() and res.mse < 1e-8
+    assert res.explained_variance == pytest.approx(1.0, abs=1e-6)
+    assert res.ce_loss_with_sae == pytest.approx(res.ce_loss_clean, abs=1e-5) and res.kl < 1e-6
+    assert res.ce_loss_recovered == pytest.approx(1.0, abs=1e-5)
+    assert res.ce_loss_zero_ablation > res.ce_loss_clean + 1  # zeroing the residual stream wrecks the model
+    assert res.l0 == pytest.approx(128, abs=1)  # each dimension fires one of its two latents (unless exactly 0)
+
+
+def test_metrics_agree_with_saelens(lang_model, tokens, trained_sae):
+    from sae_lens.evals import ExplainedVarianceCalculator, get_recons_loss
+    from sae_lens.training.activation_scaler import ActivationScaler
+
+    res = evaluate_sae(lang_model, trained_sae, tokens, hook=HOOK)
+    theirs = get_recons_loss(trained_sae, lang_model, ActivationScaler(), tokens, compute_kl=True, compute_ce_loss=True, hook_name=HOOK)
+    # float32 logits, means over ~2000 predictions: agreement to 1e-4 relative
+    assert res.ce_loss_clean == pytest.approx(float(theirs["ce_loss_without_sae"].mean()), rel=1e-4)
+    assert res.ce_loss_with_sae == pytest.approx(float(theirs["ce_loss_with_sae"].mean()), rel=1e-4)
+    assert res.ce_loss_zero_ablation == pytest.approx(float(theirs["ce_loss_with_ablation"].mean()), rel=1e-4)
+    assert res.kl == pytest.approx(float(theirs["kl_div_with_sae"].mean()), rel=1e-3, abs=1e-6)
+    _, cache = lang_model.run_with_cache(tokens, names_filter=[HOOK])
+    x = cache[HOOK].flatten(0, 1)
+    with torch.no_grad():
+        feats = trained_sae.encode(x)
+        recon = trained_sae.decode(feats)
+    calc = ExplainedVarianceCalculator()
+    calc.add_batch(sae_output=recon, hidden_acts=x)
+    assert res.explained_variance == pytest.approx(calc.compute(), abs=1e-4)
+    assert res.l0 == pytest.approx(float((feats != 0).sum(-1).float().mean()), abs=1e-3)
+    assert res.mse == pytest.approx(float(((x - recon) ** 2).sum(-1).mean()), rel=1e-4)
+    assert 0 < res.ce_loss_recovered <= 1.01 and res.l0 <= 8
+
+
+def test_sae_eval_command(tmp_path, trained_sae):
+    from sae.cli import main
+
+    trained_sae.cfg.metadata.hook_name = HOOK  # saved with the SAE, so `sae eval` needs no --hook
+    trained_sae.save_inference_model(tmp_path / "sae")
+    out = tmp_path / "eval"
+    assert main(["eval", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--n-tokens", "1000", "--device", "cpu", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("l0", "mse", "explained_variance", "ce_loss_recovered", "kl", "dead_fraction", "dense_fraction", "n_tokens"):
+        assert key in metrics, key
+    assert metrics["n_tokens"] >= 960 and metrics["hook"] == HOOK
+    assert (out / "density.html").stat().st_size > 0
+    # bad input: a hook of the wrong width, a missing folder
+    assert main(["eval", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--hook", "blocks.0.hook_mlp_post", "--device", "cpu", "--out", str(out)]) == 2
+    assert main(["eval", str(tmp_path / "nope"), "--model", "zoo:lang-4l", "--out", str(out)]) == 2
