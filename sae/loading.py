@@ -15,10 +15,15 @@ class SAELoadError(ValueError):
 
 
 def load_sae(path: str | Path, *, device: str = "cpu") -> "SAE":
-    """Load an SAE saved by SAELens (`cfg.json` + `sae_weights.safetensors`) from a folder."""
+    """Load an SAE from a folder saved by SAELens (`cfg.json` + `sae_weights.safetensors`; the workbench
+    saves in the same format), or a pretrained SAELens release named `release:sae_id`
+    (e.g. `gpt2-small-res-jb:blocks.8.hook_resid_pre`), which needs the hub."""
     folder = Path(path).expanduser()
+    if not folder.exists() and ":" in str(path) and not str(path).startswith(("/", ".", "~")):
+        release, sae_id = str(path).split(":", 1)
+        return _load_release(release, sae_id, device)
     if not folder.is_dir():
-        raise SAELoadError(f"no SAE folder at {folder}")
+        raise SAELoadError(f"no SAE folder at {folder} (a pretrained SAELens SAE is named release:sae_id)")
     missing = [f for f in ("cfg.json", "sae_weights.safetensors") if not (folder / f).is_file()]
     if missing:
         raise SAELoadError(f"{folder} is not an SAELens SAE folder: it lacks {', '.join(missing)}")
@@ -29,3 +34,26 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> "SAE":
     from sae_lens import SAE
 
     return SAE.load_from_disk(str(folder), device=device)
+
+
+def _load_release(release: str, sae_id: str, device: str) -> "SAE":
+    """A pretrained SAE from SAELens's registry. Offline, this fails at once with what to do instead
+    (SAE.from_pretrained itself would wait ~20 s on network retries)."""
+    from interp.checkpoints import hub_reachable
+    from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
+
+    directory = get_pretrained_saes_directory()  # bundled with SAELens: no network
+    if release not in directory:
+        close = ", ".join(sorted(r for r in directory if release.split("-")[0] in r)[:8])
+        raise SAELoadError(f"unknown SAELens release {release!r}" + (f"; similar: {close}" if close else ""))
+    if sae_id not in directory[release].saes_map:
+        ids = ", ".join(list(directory[release].saes_map)[:8])
+        raise SAELoadError(f"release {release!r} has no SAE {sae_id!r}; it has e.g. {ids}")
+    if not hub_reachable():
+        raise SAELoadError(
+            f"{release}:{sae_id} is on the Hugging Face hub, which is unreachable from here (or HF_HUB_OFFLINE is set). "
+            "Download the SAE where the hub is reachable and pass its folder (cfg.json + sae_weights.safetensors)"
+        )
+    from sae_lens import SAE
+
+    return SAE.from_pretrained(release, sae_id, device=device)

@@ -27,3 +27,17 @@ def test_bad_folders(tmp_path):
     (tmp_path / "cfg.json").write_text("{}")
     with pytest.raises(SAELoadError, match="lacks sae_weights.safetensors"):
         load_sae(tmp_path)
+
+
+def test_pretrained_release_names_fail_fast_offline(monkeypatch):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(SAELoadError, match="unreachable.*pass its folder"):
+        load_sae("gpt2-small-res-jb:blocks.8.hook_resid_pre")
+    assert time.perf_counter() - start < 15  # the registry is local; only the download would need the hub
+    with pytest.raises(SAELoadError, match="has no SAE 'blocks.99.hook_resid_pre'"):
+        load_sae("gpt2-small-res-jb:blocks.99.hook_resid_pre")
+    with pytest.raises(SAELoadError, match="unknown SAELens release 'no-such-release'"):
+        load_sae("no-such-release:x")
