@@ -39,3 +39,61 @@ def _eval(args: argparse.Namespace) -> int:
           f"CE loss recovered {result.ce_loss_recovered:.3f}, KL {result.kl:.4f}, dead {result.dead_fraction:.1%}, dense {result.dense_fraction:.1%}")
     write_results(args.out, {"metrics.json": result}, {"density.html": plots.plot_sae_eval(result)})
     return 0
+
+
+def add_feature_parsers(sub) -> None:
+    p = sub.add_parser("features", help="feature dashboards, the features of a prompt, feature DLA, ablation and steering")
+    p.add_argument("path", type=Path, help="an SAE folder (SAELens format) or release:sae_id")
+    p.add_argument("--model", required=True)
+    p.add_argument("--hook", help="default: the hook in the SAE's metadata")
+    p.add_argument("--feature", type=int, action="append", default=[], help="a feature to build a dashboard for (repeatable); "
+                   "default: the 5 most frequent")
+    p.add_argument("--prompt", help="a prompt: its features per token, and (with --feature) ablating/steering the first feature there")
+    p.add_argument("--steer", type=float, help="with --prompt: steer the feature to this value instead of ablating it")
+    p.add_argument("--task", help="a built-in task (e.g. ioi) for feature DLA on its answer-minus-wrong logit difference")
+    p.add_argument("--n-tokens", type=int, default=20_000)
+    p.add_argument("--context", type=int, default=48)
+    p.add_argument("--text", type=Path)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs/sae-features"))
+    p.set_defaults(handler=_features)
+
+
+def _features(args: argparse.Namespace) -> int:
+    from interp.cli_common import write_results
+    import torch
+
+    from interp.model import load_model, token_ids
+    from interp.tasks import make_task
+    from sae import features as F
+    from sae import plots
+    from sae.loading import load_sae
+    from sae.tokens import eval_tokens
+
+    model = load_model(args.model, device=args.device)
+    sae = load_sae(args.path, device=str(model.cfg.device))
+    tokens = eval_tokens(model, args.model, n_tokens=args.n_tokens, context=args.context, text_file=args.text, seed=args.seed)
+    acts = F.feature_acts(model, sae, tokens, hook=args.hook)
+    chosen = args.feature or acts.flatten(0, 1).gt(0).sum(0).topk(5).indices.tolist()
+    results, figures = {}, {}
+    for f in chosen:
+        dash = F.feature_dashboard(model, sae, tokens, f, acts=acts, hook=args.hook)
+        results[f"feature_{f}.json"], figures[f"feature_{f}.html"] = dash, plots.plot_feature_dashboard(dash)
+        print(f"feature {f}: density {dash.density:.2%}, max {dash.max_activation:.2f}; promotes "
+              + ", ".join(repr(t) for t, _ in dash.promoted[:5]))
+    if args.prompt:
+        prompt_tokens = torch.tensor(token_ids(model, args.prompt))  # refuses unknown words and over-long prompts
+        pf = F.prompt_features(model, sae, prompt_tokens, hook=args.hook)
+        results["prompt_features.json"], figures["prompt_features.html"] = pf, plots.plot_prompt_features(pf)
+        mode = "steer" if args.steer is not None else "ablate"
+        edit = F.intervene(model, sae, prompt_tokens, chosen[0], mode=mode, value=args.steer or 0.0, hook=args.hook)
+        results["intervention.json"], figures["intervention.html"] = edit, plots.plot_feature_intervention(edit)
+        print(f"{mode} feature {chosen[0]} on the prompt: KL {edit.kl:.4f}; top next token {edit.top_before[0][0]!r} -> {edit.top_after[0][0]!r}")
+    if args.task:
+        res = F.feature_dla(model, sae, make_task(args.task, model, n_prompts=16, seed=args.seed), hook=args.hook)
+        results["feature_dla.json"], figures["feature_dla.html"] = res, plots.plot_feature_dla(res)
+        print(f"feature DLA on {args.task}: all features {res.all_features_total:.2f}, SAE error {res.other['sae error']:.2f}, "
+              f"logit diff {res.logit_diff:.2f}; top " + ", ".join(f"f{f} {c:+.2f}" for f, c in zip(res.features[:5], res.contributions[:5])))
+    write_results(args.out, results, figures)
+    return 0

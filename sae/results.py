@@ -181,3 +181,79 @@ class SAEEvalResult:
     density_counts: tuple[int, ...]
     """Latents per bin (dead latents are not in the histogram: log10 0 is undefined)."""
     kind: str = "sae_eval"
+
+
+@dataclass(frozen=True)
+class FeatureDashboard:
+    """One SAE feature over a set of tokens: where it fires most, how strongly, and what it writes."""
+
+    feature: int
+    hook: str
+    n_tokens: int
+    density: float
+    """Fraction of tokens where the feature is non-zero."""
+    max_activation: float
+    contexts: tuple[dict, ...]
+    """Top activating contexts, strongest first: prompt, position, activation, tokens (a window around the
+    position), token_acts (the feature's activation on each of those tokens), focus (the position's index
+    in the window)."""
+    hist_edges: tuple[float, ...]
+    hist_counts: tuple[int, ...]
+    """Histogram of the feature's non-zero activations."""
+    promoted: tuple[tuple[str, float], ...]
+    """Tokens whose logits the decoder direction raises most (W_dec[f] @ W_U)."""
+    suppressed: tuple[tuple[str, float], ...]
+    kind: str = "feature_dashboard"
+
+
+@dataclass(frozen=True)
+class PromptFeatures:
+    """The features firing on each token of one prompt."""
+
+    hook: str
+    tokens: tuple[str, ...]
+    features: tuple[tuple[tuple[int, float], ...], ...]
+    """Per token: (feature, activation) pairs, strongest first."""
+    kind: str = "prompt_features"
+
+
+@dataclass(frozen=True)
+class FeatureIntervention:
+    """The next-token distribution at a prompt's last position before and after editing one feature."""
+
+    feature: int
+    hook: str
+    mode: str
+    """"ablate" (set to 0) or "steer" (set to value at every position)."""
+    value: float
+    prompt: tuple[str, ...]
+    top_before: tuple[tuple[str, float], ...]
+    """(token, probability), most likely first."""
+    top_after: tuple[tuple[str, float], ...]
+    most_increased: tuple[tuple[str, float], ...]
+    """(token, change in log-probability)."""
+    most_decreased: tuple[tuple[str, float], ...]
+    kl: float
+    """KL(before || after)."""
+    kind: str = "feature_intervention"
+
+
+@dataclass(frozen=True)
+class FeatureDLAResult:
+    """Direct logit attribution to logit(answer) - logit(wrong) by SAE feature (mean over prompts).
+
+    all_features_total + sum(other.values()) + unembed_bias == logit_diff."""
+
+    hook: str
+    task: str
+    features: tuple[int, ...]
+    """The top_k features by |contribution|."""
+    contributions: tuple[float, ...]
+    all_features_total: float
+    """Sum over every feature, listed or not."""
+    other: dict
+    """"sae decoder bias", "sae error" (the residual the SAE does not reconstruct) and "later layers"."""
+    unembed_bias: float
+    logit_diff: float
+    n_prompts: int
+    kind: str = "feature_dla"

@@ -1,0 +1,106 @@
+"""Feature analysis: dashboards match direct encoding, feature DLA adds up, edits do what they claim."""
+
+import pytest
+import torch
+
+from interp.results import load_json, save_json
+from sae.features import feature_acts, feature_dashboard, feature_dla, intervene, logit_effects, prompt_features
+from sae.results import FeatureDashboard, FeatureDLAResult
+from sae.tokens import eval_tokens
+
+HOOK = "blocks.3.hook_resid_post"  # the last residual: a feature's decoder row goes straight to the unembedding
+
+
+@pytest.fixture(scope="module")
+def sae(lang_model):
+    from interp.hooks import run_with_cache
+    from sae.recovery import train_sae
+
+    _, cache = run_with_cache(lang_model, eval_tokens(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK])
+    acts = cache[HOOK].flatten(0, 1)
+    gen = torch.Generator().manual_seed(0)
+    trained = train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=256, sparsity=8,
+                        training_samples=100_000, batch_size=1024)
+    trained.cfg.metadata.hook_name = HOOK
+    return trained.eval()
+
+
+@pytest.fixture(scope="module")
+def tokens(lang_model):
+    return eval_tokens(lang_model, "zoo:lang-4l", n_tokens=1600, context=40)
+
+
+def test_dashboard_contexts_are_the_strongest_activations(lang_model, sae, tokens, tmp_path):
+    acts = feature_acts(lang_model, sae, tokens)
+    feature = int(acts.flatten(0, 1).gt(0).sum(0).argmax())  # the most frequent feature
+    dash = feature_dashboard(lang_model, sae, tokens, feature, acts=acts, k=5)
+    values = [c["activation"] for c in dash.contexts]
+    assert values == sorted(values, reverse=True) and len(values) == 5
+    assert values[0] == pytest.approx(float(acts[..., feature].max()), abs=1e-4) == pytest.approx(dash.max_activation, abs=1e-4)
+    for c in dash.contexts:  # each context's focus token carries the activation it reports
+        assert c["token_acts"][c["focus"]] == pytest.approx(c["activation"], abs=1e-4)
+        assert c["tokens"][c["focus"]] == lang_model.tokenizer.decode([int(tokens[c["prompt"], c["position"]])])
+    assert sum(dash.hist_counts) == int((acts[..., feature] > 0).sum())
+    assert dash.density == pytest.approx(float((acts[..., feature] > 0).float().mean()), abs=1e-6)
+    assert load_json(FeatureDashboard, save_json(dash, tmp_path / "d.json")) == dash
+
+
+def test_prompt_features_list_what_fires(lang_model, sae, tokens):
+    res = prompt_features(lang_model, sae, tokens[0], top=3)
+    acts = feature_acts(lang_model, sae, tokens[:1])[0]
+    assert len(res.tokens) == tokens.shape[1] == len(res.features)
+    for pos, listed in enumerate(res.features):
+        assert [f for f, _ in listed] == acts[pos].topk(len(listed)).indices.tolist()
+        assert len(listed) == min(3, int((acts[pos] > 0).sum()))
+
+
+def test_steering_raises_the_promoted_tokens(lang_model, sae, tokens):
+    # At the last residual a feature's write reaches the logits through the final LayerNorm only, so steering
+    # it up must raise its most promoted token more than any other token (the LN scale is shared by all).
+    feature = 0
+    promoted, _ = logit_effects(lang_model, sae, feature, k=1)
+    res = intervene(lang_model, sae, tokens[0], feature, mode="steer", value=20.0)
+    assert res.most_increased[0][0] == promoted[0][0] and res.kl > 0
+
+
+def test_ablating_a_silent_feature_changes_nothing(lang_model, sae, tokens):
+    acts = feature_acts(lang_model, sae, tokens[:1])[0]
+    silent = int((acts > 0).sum(0).eq(0).nonzero()[0])
+    res = intervene(lang_model, sae, tokens[0], silent, mode="ablate")
+    assert res.kl < 1e-9 and res.top_before == res.top_after
+    with pytest.raises(ValueError, match="does not exist"):
+        intervene(lang_model, sae, tokens[0], 10_000)
+
+
+def test_feature_dla_adds_up_to_the_logit_difference(lang_model, sae, tmp_path):
+    from interp.tasks import ioi_task
+
+    task = ioi_task(lang_model, n_prompts=8)
+    res = feature_dla(lang_model, sae, task, top_k=10)
+    total = res.all_features_total + sum(res.other.values()) + res.unembed_bias
+    assert total == pytest.approx(res.logit_diff, abs=1e-3)  # float32 sums over 256 features; measured gap < 1e-4
+    assert res.other["later layers"] == pytest.approx(0, abs=1e-5)  # the hook is the final residual
+    assert load_json(FeatureDLAResult, save_json(res, tmp_path / "dla.json")) == res
+    # With an SAE that reconstructs exactly, the features carry everything and the error nothing; each
+    # dimension's pair of latents (relu(x_i), relu(-x_i)) writes x_i along axis i.
+    from tests.test_sae_eval import _identity_sae
+
+    exact = feature_dla(lang_model, _identity_sae(128), task, hook=HOOK)
+    assert abs(exact.other["sae error"]) < 1e-4 and exact.other["sae decoder bias"] == 0
+    assert exact.all_features_total + exact.unembed_bias == pytest.approx(exact.logit_diff, abs=1e-3)
+
+
+def test_sae_features_command(tmp_path, sae):
+    import json
+
+    from sae.cli import main
+
+    sae.save_inference_model(tmp_path / "sae")
+    out = tmp_path / "features"
+    args = ["features", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--device", "cpu", "--n-tokens", "800", "--feature", "3",
+            "--prompt", "When Mary and John went to the store , John gave a drink to", "--steer", "15", "--task", "ioi", "--out", str(out)]
+    assert main(args) == 0
+    for name in ("feature_3", "prompt_features", "intervention", "feature_dla"):
+        assert (out / f"{name}.json").is_file() and (out / f"{name}.html").stat().st_size > 0, name
+    assert json.loads((out / "intervention.json").read_text())["mode"] == "steer"
+    assert main(["features", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--device", "cpu", "--prompt", "zzz qqq", "--out", str(out)]) == 2
