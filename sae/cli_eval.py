@@ -1,4 +1,5 @@
-"""`sae eval`: evaluate a saved SAE on a model's activations and write metrics.json with a density figure."""
+"""`sae eval` (metrics.json with a density figure) and `sae features` (dashboards, prompt features,
+interventions, feature DLA): an SAE read on a model's activations over a set of tokens."""
 
 from __future__ import annotations
 
@@ -8,31 +9,42 @@ from pathlib import Path
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("eval", help="L0, MSE, explained variance, CE loss recovered, KL, dead/dense latents of an SAE")
-    p.add_argument("path", type=Path, help="an SAE folder (SAELens format)")
-    p.add_argument("--model", required=True, help="zoo:NAME, official name, or local folder: the model the SAE reads")
-    p.add_argument("--hook", help="hook to splice the SAE into (default: the hook in the SAE's metadata)")
-    p.add_argument("--n-tokens", type=int, default=20_000, help="about this many tokens are evaluated")
-    p.add_argument("--context", type=int, default=48, help="tokens per prompt")
-    p.add_argument("--text", type=Path, help="a text file to evaluate on (default: a zoo model's own corpus)")
+    _add_common_args(p, out="runs/sae-eval")
     p.add_argument("--dense-threshold", type=float, default=0.1, help="a latent firing on more tokens than this fraction is dense")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("runs/sae-eval"))
     p.set_defaults(handler=_eval)
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from interp.cli_common import write_results
+def _add_common_args(p: argparse.ArgumentParser, *, out: str) -> None:
+    p.add_argument("path", type=Path, help="an SAE folder (SAELens format) or release:sae_id")
+    p.add_argument("--model", required=True, help="zoo:NAME, official name, or local folder: the model the SAE reads")
+    p.add_argument("--hook", help="the SAE's hook (default: the hook in its metadata)")
+    p.add_argument("--n-tokens", type=int, default=20_000, help="about this many tokens are read")
+    p.add_argument("--context", type=int, default=48, help="tokens per prompt")
+    p.add_argument("--text", type=Path, help="a text file to read (default: a zoo model's own corpus)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path(out))
+
+
+def _load(args: argparse.Namespace):
+    """The model, the SAE on the model's device, and the tokens the command reads."""
     from interp.model import load_model
-    from sae import plots
-    from sae.cli_superposition import progress_bar
-    from sae.evaluation import evaluate_sae
     from sae.loading import load_sae
     from sae.tokens import eval_tokens
 
     model = load_model(args.model, device=args.device)
     sae = load_sae(args.path, device=str(model.cfg.device))
     tokens = eval_tokens(model, args.model, n_tokens=args.n_tokens, context=args.context, text_file=args.text, seed=args.seed)
+    return model, sae, tokens
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from interp.cli_common import write_results
+    from sae import plots
+    from sae.cli_superposition import progress_bar
+    from sae.evaluation import evaluate_sae
+
+    model, sae, tokens = _load(args)
     with progress_bar("evaluating", "batch") as progress:
         result = evaluate_sae(model, sae, tokens, hook=args.hook, sae_name=str(args.path), dense_threshold=args.dense_threshold, progress=progress)
     print(f"{result.n_tokens} tokens at {result.hook}: L0 {result.l0:.1f}, explained variance {result.explained_variance:.3f}, "
@@ -43,37 +55,25 @@ def _eval(args: argparse.Namespace) -> int:
 
 def add_feature_parsers(sub) -> None:
     p = sub.add_parser("features", help="feature dashboards, the features of a prompt, feature DLA, ablation and steering")
-    p.add_argument("path", type=Path, help="an SAE folder (SAELens format) or release:sae_id")
-    p.add_argument("--model", required=True)
-    p.add_argument("--hook", help="default: the hook in the SAE's metadata")
+    _add_common_args(p, out="runs/sae-features")
     p.add_argument("--feature", type=int, action="append", default=[], help="a feature to build a dashboard for (repeatable); "
                    "default: the 5 most frequent")
     p.add_argument("--prompt", help="a prompt: its features per token, and (with --feature) ablating/steering the first feature there")
     p.add_argument("--steer", type=float, help="with --prompt: steer the feature to this value instead of ablating it")
     p.add_argument("--task", help="a built-in task (e.g. ioi) for feature DLA on its answer-minus-wrong logit difference")
-    p.add_argument("--n-tokens", type=int, default=20_000)
-    p.add_argument("--context", type=int, default=48)
-    p.add_argument("--text", type=Path)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("runs/sae-features"))
     p.set_defaults(handler=_features)
 
 
 def _features(args: argparse.Namespace) -> int:
-    from interp.cli_common import write_results
     import torch
 
-    from interp.model import load_model, token_ids
+    from interp.cli_common import write_results
+    from interp.model import token_ids
     from interp.tasks import make_task
     from sae import features as F
     from sae import plots
-    from sae.loading import load_sae
-    from sae.tokens import eval_tokens
 
-    model = load_model(args.model, device=args.device)
-    sae = load_sae(args.path, device=str(model.cfg.device))
-    tokens = eval_tokens(model, args.model, n_tokens=args.n_tokens, context=args.context, text_file=args.text, seed=args.seed)
+    model, sae, tokens = _load(args)
     acts = F.feature_acts(model, sae, tokens, hook=args.hook)
     chosen = args.feature or acts.flatten(0, 1).gt(0).sum(0).topk(5).indices.tolist()
     results, figures = {}, {}
