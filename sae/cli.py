@@ -9,6 +9,7 @@ from pathlib import Path
 from sae.cli_eval import add_feature_parsers
 from sae.cli_eval import add_parsers as add_eval_parsers
 from sae.cli_superposition import add_parsers as add_superposition_parsers
+from sae.cli_train import add_parsers as add_train_parsers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path)
     p.add_argument("--device", default="cpu")
     p.set_defaults(handler=_info)
+    add_train_parsers(sub)
     add_eval_parsers(sub)
     add_feature_parsers(sub)
     add_superposition_parsers(sub)

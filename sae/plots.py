@@ -18,6 +18,7 @@ from sae.results import (
     RecoveryResult,
     SAEEvalResult,
     ToyModelResult,
+    TrainingLog,
 )
 
 PHASE_COLOURS = ("#d9d9d9", "#4c78a8", "#e45756")
@@ -234,4 +235,15 @@ def plot_feature_dla(res: FeatureDLAResult) -> go.Figure:
         f"of logit diff {res.logit_diff:.2f}",
         yaxis_title="contribution to logit diff", height=460,
     )
+    return fig
+
+
+def plot_training_log(result: TrainingLog) -> go.Figure:
+    """Loss, L0 and explained variance of the training batches against tokens trained."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("loss", "L0", "explained variance"))
+    for col, values in enumerate((result.loss, result.l0, result.explained_variance), 1):
+        fig.add_trace(go.Scatter(x=result.tokens, y=values, mode="lines", showlegend=False), row=1, col=col)
+        fig.update_xaxes(title="tokens", row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_layout(title=f"{result.name} on {result.hook} of {result.model}", height=400)
     return fig

@@ -80,7 +80,7 @@ def best_cosines(true: Float[Tensor, "feature d_model"], decoder: Float[Tensor, 
     return (t @ d.T).max(dim=1).values
 
 
-def _make_sae(architecture: str, d_in: int, d_sae: int, sparsity: float, device: str):
+def make_sae(architecture: str, d_in: int, d_sae: int, sparsity: float, device: str):
     from sae_lens.registry import get_sae_training_class
 
     cls, cfg_cls = get_sae_training_class(architecture)
@@ -123,7 +123,7 @@ def train_sae(
     if architecture not in SPARSITY_FIELD:
         raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
     torch.manual_seed(seed)
-    sae = _make_sae(architecture, d_in, d_sae, sparsity, device)
+    sae = make_sae(architecture, d_in, d_sae, sparsity, device)
     trainer_cfg = SAETrainerConfig(
         total_training_samples=training_samples, train_batch_size_samples=batch_size, lr=lr, lr_end=lr, device=device,
         # evaluation runs only on W&B log steps; with W&B off they would never be read

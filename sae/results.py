@@ -257,3 +257,18 @@ class FeatureDLAResult:
     logit_diff: float
     n_prompts: int
     kind: str = "feature_dla"
+
+
+@dataclass(frozen=True)
+class TrainingLog:
+    """One SAE's training curve, read from its log.jsonl (one entry per logged step)."""
+
+    name: str
+    model: str
+    hook: str
+    tokens: tuple[int, ...]
+    loss: tuple[float, ...]
+    l0: tuple[float, ...]
+    explained_variance: tuple[float, ...]
+    """Of each logged training batch."""
+    kind: str = "training_log"

@@ -1,0 +1,106 @@
+"""The configuration of an SAE training job (`sae train CONFIG.toml`): frozen dataclasses, parsed from TOML.
+
+    model = "zoo:lang-4l"
+    hook = "blocks.2.hook_resid_post"
+    training_tokens = 3_000_000
+    [[sae]]
+    architecture = "topk"
+    d_sae = 1024
+    sparsity = 16
+
+Several [[sae]] tables make a sweep: every SAE trains on the same cached activations.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from sae.recovery import SPARSITY_FIELD
+
+
+@dataclass(frozen=True)
+class SAESpec:
+    """One SAE of a job."""
+
+    architecture: str = "topk"
+    """An SAELens training architecture: topk, batchtopk, standard, gated or jumprelu."""
+    d_sae: int = 1024
+    """Latents."""
+    sparsity: float = 16
+    """k for topk/batchtopk; the L1 coefficient for standard/gated; the L0 coefficient for jumprelu."""
+    lr: float = 1e-3
+    """Adam learning rate (constant)."""
+    name: str = ""
+    """Folder name under the job's output; default architecture-d_sae-sparsity."""
+
+    def __post_init__(self) -> None:
+        if self.architecture not in SPARSITY_FIELD:
+            raise ValueError(f"unknown architecture {self.architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
+        if self.d_sae < 1 or self.sparsity <= 0 or self.lr <= 0:
+            raise ValueError(f"d_sae, sparsity and lr must be positive, got {self.d_sae}, {self.sparsity}, {self.lr}")
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.architecture}-{self.d_sae}-{self.sparsity:g}")
+
+
+@dataclass(frozen=True)
+class TrainJobConfig:
+    """An SAE training job: where the activations come from, how long to train, where results go."""
+
+    model: str = "zoo:lang-4l"
+    """Any `load_model` spec."""
+    hook: str = "blocks.2.hook_resid_post"
+    """The hook whose activations the SAEs reconstruct."""
+    saes: tuple[SAESpec, ...] = field(default_factory=lambda: (SAESpec(),))
+    """One or more SAEs (a sweep); all train from one activation cache."""
+    training_tokens: int = 3_000_000
+    """Activations each SAE trains on (cycling through the cache in a fresh seeded order each pass)."""
+    batch_size: int = 4096
+    """Activations per step."""
+    dataset_tokens: int = 120_000
+    """Distinct tokens whose activations are cached."""
+    context: int = 48
+    """Tokens per prompt when collecting activations."""
+    text: str | None = None
+    """A text file to collect from; default: a zoo model's own corpus."""
+    checkpoint_every: int = 500_000
+    """Tokens between checkpoints (a killed job resumes from the last one)."""
+    log_every: int = 20
+    """Steps between log lines (loss, L0, explained variance of the batch)."""
+    device: str = "auto"
+    seed: int = 0
+    out: str = "runs/sae-train"
+    """The job's folder: the activation cache, and one folder per SAE."""
+
+    def __post_init__(self) -> None:
+        if not self.saes:
+            raise ValueError("a job needs at least one [[sae]]")
+        names = [s.name for s in self.saes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"SAE names must differ, got {names}")
+        for name in ("training_tokens", "batch_size", "dataset_tokens", "context", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.training_tokens < self.batch_size:
+            raise ValueError("training_tokens must be at least one batch")
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "TrainJobConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"no config file at {path}")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{path} is not valid TOML: {err}") from err
+        saes = data.pop("sae", [{}])
+        known = {f.name for f in fields(cls)} - {"saes"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {', '.join(sorted(unknown))}; the keys are {', '.join(sorted(known))} and [[sae]] tables")
+        spec_keys = {f.name for f in fields(SAESpec)}
+        for table in saes:
+            if set(table) - spec_keys:
+                raise ValueError(f"{path}: unknown [[sae]] keys {', '.join(sorted(set(table) - spec_keys))}; they are {', '.join(sorted(spec_keys))}")
+        return cls(saes=tuple(SAESpec(**t) for t in saes), **data)

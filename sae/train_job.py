@@ -1,0 +1,164 @@
+"""SAE training jobs: activations cached once, several SAEs trained from the cache by SAELens's
+`SAETrainer`, checkpoints every N tokens, and resume after the process is killed.
+
+The loop drives `SAETrainer.step()` itself (the seam SAELens's own `MultiSAETrainer` uses) rather than
+`fit()`, so that it can checkpoint at token boundaries, write its own log and resume. Resume is exact:
+the batch of step i is a pure function of (seed, i) (a seeded permutation of the cache per pass), and
+a checkpoint holds the SAE, the optimizer, the schedulers and the step count (SAELens's
+`save_trainer_state`), so a resumed job sees exactly the batches an uninterrupted one would. A
+checkpoint is written to a temporary folder and renamed, so a kill never leaves a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from sae.train_config import SAESpec, TrainJobConfig
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int, dict], None]
+"""progress(sae name, tokens done, tokens total, latest log line)."""
+CACHE_FILE = "activations.safetensors"
+
+
+def cached_activations(cfg: TrainJobConfig) -> Tensor:
+    """The hook's activations over the job's tokens: computed once, then read from the job folder."""
+    from safetensors.torch import load_file, save_file
+
+    path = Path(cfg.out) / CACHE_FILE
+    if not path.is_file():
+        from interp.hooks import run_with_cache
+        from interp.model import load_model
+        from sae.tokens import eval_tokens
+
+        model = load_model(cfg.model, device=cfg.device)
+        tokens = eval_tokens(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, text_file=cfg.text, seed=cfg.seed)
+        chunks = []
+        for batch in tokens.split(64):
+            _, cache = run_with_cache(model, batch, [cfg.hook])
+            chunks.append(cache[cfg.hook].flatten(0, -2).float().cpu())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        save_file({"activations": torch.cat(chunks).contiguous()}, str(tmp))
+        os.replace(tmp, path)
+    return load_file(str(path))["activations"]
+
+
+class BatchOrder:
+    """Batch i of a job: rows [i*B, (i+1)*B) of the endless sequence that visits the cache once per pass,
+    each pass in its own seeded order. A function of (seed, i) alone, so a resumed job continues exactly."""
+
+    def __init__(self, acts: Tensor, batch_size: int, seed: int):
+        self.acts, self.batch_size, self.seed, self._perms = acts, batch_size, seed, {}
+
+    def _perm(self, epoch: int) -> Tensor:
+        if epoch not in self._perms:
+            self._perms = {epoch: torch.randperm(len(self.acts), generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))}
+        return self._perms[epoch]
+
+    def batch(self, step: int) -> Tensor:
+        idx = torch.arange(step * self.batch_size, (step + 1) * self.batch_size)
+        epochs, pos = idx // len(self.acts), idx % len(self.acts)
+        rows = torch.cat([self._perm(int(e))[pos[epochs == e]] for e in epochs.unique()])
+        return self.acts[rows]
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    return sorted((p for p in (folder / "checkpoints").glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
+
+
+def _save_checkpoint(trainer, folder: Path) -> Path:
+    final = folder / "checkpoints" / str(trainer.n_training_samples)
+    tmp = folder / "checkpoints" / f".tmp-{trainer.n_training_samples}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save_checkpoint(checkpoint_name=tmp.name, base_path=tmp.parent)
+    os.replace(tmp, final)
+    return final
+
+
+def train_one(cfg: TrainJobConfig, spec: SAESpec, acts: Tensor, *, progress: Progress | None = None) -> Path:
+    """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads."""
+    from sae_lens import TrainingSAE
+    from sae_lens.config import LoggingConfig, SAETrainerConfig
+    from sae_lens.training.sae_trainer import SAETrainer
+
+    from interp.model import resolve_device
+    from sae.recovery import make_sae
+
+    folder = Path(cfg.out) / spec.name
+    device = str(resolve_device(cfg.device))
+    done = _checkpoints(folder)
+    torch.manual_seed(cfg.seed)
+    sae = TrainingSAE.load_from_disk(str(done[-1]), device=device) if done else make_sae(spec.architecture, acts.shape[1], spec.d_sae, spec.sparsity, device)
+    sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = cfg.hook, cfg.model
+    trainer = SAETrainer(
+        cfg=SAETrainerConfig(
+            total_training_samples=cfg.training_tokens, train_batch_size_samples=cfg.batch_size, lr=spec.lr, lr_end=spec.lr, device=device,
+            logger=LoggingConfig(log_to_wandb=False, eval_every_n_wandb_logs=2**31 - 1), n_batches_for_norm_estimate=10,
+        ),
+        sae=sae, data_provider=iter(()),
+    )
+    if done:
+        trainer.load_trainer_state(done[-1])
+        log.info("%s: resuming from %s tokens", spec.name, trainer.n_training_samples)
+    log_path = folder / "log.jsonl"
+    _truncate_log(log_path, trainer.n_training_steps)  # lines after the checkpoint are written again
+    order = BatchOrder(acts, cfg.batch_size, cfg.seed)
+    with log_path.open("a") as out:
+        while trainer.n_training_samples < cfg.training_tokens:
+            batch = order.batch(trainer.n_training_steps).to(device)
+            step = trainer.step(batch)
+            trainer.n_training_steps += 1
+            if trainer.n_training_steps % cfg.log_every == 0 or trainer.n_training_samples >= cfg.training_tokens:
+                line = _log_line(trainer, step, batch)
+                out.write(json.dumps(line) + "\n")
+                out.flush()
+                if progress is not None:
+                    progress(spec.name, trainer.n_training_samples, cfg.training_tokens, line)
+            if trainer.n_training_samples // cfg.checkpoint_every > (trainer.n_training_samples - cfg.batch_size) // cfg.checkpoint_every:
+                _save_checkpoint(trainer, folder)
+    if not (folder / "checkpoints" / str(trainer.n_training_samples)).is_dir():
+        _save_checkpoint(trainer, folder)
+    trainer.set_final_sae_metadata()
+    sae.save_inference_model(folder / "sae")
+    return folder
+
+
+@torch.no_grad()
+def _log_line(trainer, step, batch: Tensor) -> dict:
+    x, recon = batch.float(), step.sae_out.float()
+    variance = ((x - x.mean(0)) ** 2).sum()
+    return {
+        "step": trainer.n_training_steps, "tokens": trainer.n_training_samples, "loss": round(float(step.loss), 6),
+        "l0": round(float((step.feature_acts != 0).float().sum(-1).mean()), 4),
+        "explained_variance": round(float(1 - ((x - recon) ** 2).sum() / variance), 6),
+    }
+
+
+def _truncate_log(path: Path, last_step: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():
+        keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= last_step]
+        path.write_text("".join(line + "\n" for line in keep))
+
+
+def read_log(folder: str | Path) -> list[dict]:
+    """The log lines of one SAE's folder."""
+    path = Path(folder) / "log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def run_train_job(cfg: TrainJobConfig, *, progress: Progress | None = None) -> list[Path]:
+    """Cache the activations (once) and train every SAE of the job; returns the SAE folders."""
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    acts = cached_activations(cfg)
+    return [train_one(cfg, spec, acts, progress=progress) for spec in cfg.saes]
