@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from interp.cli_common import add_model_args, add_task_args, load, task_from_args, write_results
+from interp.cli_common import add_model_args, add_task_args, load, progress_bar, task_from_args, write_results
 
 
 def add_analysis_parsers(sub) -> None:
@@ -66,19 +66,12 @@ def add_analysis_parsers(sub) -> None:
 
 
 def _patch(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from interp.patching import patch
     from interp.plots import plot_patch
 
     model = load(args)
     task = task_from_args(args, model)
-    with tqdm(desc=f"patching {args.site}", unit="pass") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with progress_bar(f"patching {args.site}", "pass") as progress:
         result = patch(model, task, site=args.site, direction=args.direction, metric=args.metric, method=args.method, progress=progress)
     print(f"{result.metric}: clean {result.clean:.3f}, corrupted {result.corrupted:.3f}; {result.method} patching took {result.seconds:.2f} s")
     for idx, v in sorted(_flatten(result.normalized), key=lambda x: -abs(x[1]))[:5]:

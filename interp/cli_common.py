@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 from pathlib import Path
 
 from interp.zoo import DEFAULT_MODEL
@@ -55,3 +56,17 @@ def write_results(out: Path, results: dict, figures: dict) -> None:
 
     files = [save_json(r, out / name) for name, r in results.items()] + [save_figure(f, out / name) for name, f in figures.items()]
     print(f"results written to {out.resolve()}: " + ", ".join(f.name for f in files))
+
+
+@contextmanager
+def progress_bar(desc: str, unit: str):
+    """A tqdm bar driven by a library progress(done, total) callback."""
+    from tqdm import tqdm
+
+    with tqdm(desc=desc, unit=unit) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress

@@ -222,19 +222,13 @@ def _patched_pass(
     fwd.append(("unembed.hook_in", lambda resid, hook=None: resid[:, pos - start : pos - start + 1]))
     kwargs = {}
     if start > 0:
-        kwargs["past_key_values"] = _prefix_cache(run.kv, b, start, [_rows_at(layer, first, rows_before, by_layer, n_rows) for layer in range(n_layers)])
+        # block `layer` runs on every row added so far, or on the one base row before the first patched layer
+        per_layer = [max(1, sum(len(ids) for patched, ids in by_layer.items() if patched <= layer)) for layer in range(n_layers)]
+        kwargs["past_key_values"] = _prefix_cache(run.kv, b, start, per_layer)
     with hooks(model, fwd):
         last = model(base[b : b + 1, start:], **kwargs)[:, 0]
     rows = torch.full((n_rows,), b, dtype=torch.long)
     return metric_values(metric, last, task, rows, clean_last).double().cpu()
-
-
-def _rows_at(layer: int, first: int, rows_before: dict[int, int], by_layer: dict[int, list[int]], n_rows: int) -> int:
-    """How many rows block `layer` runs on: 1 (the base row) before the first patched layer, then every patch so far."""
-    if layer < first:
-        return 1
-    later = [rows_before[patched] for patched in by_layer if patched > layer]
-    return min(later) if later else n_rows
 
 
 def _prefix_cache(kv: list[tuple[Tensor, Tensor]], b: int, start: int, rows: list[int]):

@@ -265,7 +265,9 @@ def hook_name(site: str, layer: int) -> str:
 
 def sites(model: "TransformerBridge") -> list[str]:
     """The site kinds this model has in every layer."""
-    hooks = set(model.hook_dict)
+    from interp.hooks import hook_points  # hook_dict rebuilds its alias table on every access
+
+    hooks = hook_points(model)
     found = []
     for site in BLOCK_SITES + ATTN_SITES:
         if site in ("resid_mid", "mlp_out") and model.cfg.attn_only:
