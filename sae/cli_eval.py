@@ -39,9 +39,8 @@ def _load(args: argparse.Namespace):
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from interp.cli_common import write_results
+    from interp.cli_common import progress_bar, write_results
     from sae import plots
-    from sae.cli_superposition import progress_bar
     from sae.evaluation import evaluate_sae
 
     model, sae, tokens = _load(args)

@@ -4,7 +4,6 @@ the handlers so `sae --help` answers at once."""
 from __future__ import annotations
 
 import argparse
-from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -51,25 +50,11 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/toy"))
 
 
-@contextmanager
-def progress_bar(desc: str, unit: str):
-    """A tqdm bar driven by a library progress(done, total) callback."""
-    from tqdm import tqdm
-
-    with tqdm(desc=desc, unit=unit) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        yield progress
-
-
 def _toy(args: argparse.Namespace) -> int:
-    from interp.cli_common import write_results
-    from sae import plots
     from dataclasses import replace
 
+    from interp.cli_common import progress_bar, write_results
+    from sae import plots
     from sae.superposition import PHASE_TRAINING, dimensionality_sweep, phase_diagram, toy_model
     from sae.toy_models import ToyTraining
 
@@ -100,7 +85,7 @@ def _toy(args: argparse.Namespace) -> int:
 def _recovery(args: argparse.Namespace) -> int:
     import torch
 
-    from interp.cli_common import write_results
+    from interp.cli_common import progress_bar, write_results
     from interp.results import load_json
     from sae import plots
     from sae.recovery import RecoveryConfig, known_dictionary_recovery, toy_model_recovery

@@ -57,13 +57,19 @@ def feature_acts(
 
 
 @torch.no_grad()
-def decoder_rows(sae: "SAE") -> tuple[Float[Tensor, "d_sae d_model"], Float[Tensor, "d_model"]]:
-    """What each latent writes per unit of activation, and what the decoder writes with every latent off:
-    decode(e_f) - decode(0) and decode(0). Read off decode() itself rather than W_dec, because some
-    architectures rescale by the decoder norm inside decode (a TopK training SAE's W_dec rows have
-    norm ~0.35 while it writes unit vectors); decode is affine in the latents, so this is exact."""
+def decoder_rows(sae: "SAE", features: Tensor | None = None) -> tuple[Float[Tensor, "feature d_model"], Float[Tensor, "d_model"]]:
+    """What each latent (all, or those in `features`) writes per unit of activation, and what the decoder
+    writes with every latent off: decode(e_f) - decode(0) and decode(0). Read off decode() itself rather
+    than W_dec, because some architectures rescale by the decoder norm inside decode (a TopK training SAE's
+    W_dec rows have norm ~0.35 while it writes unit vectors); decode is affine in the latents, so this is
+    exact. One-hot rows are made 1024 at a time, never a d_sae x d_sae identity."""
+    ids = torch.arange(sae.cfg.d_sae) if features is None else torch.as_tensor(features).reshape(-1)
     bias = sae.decode(torch.zeros(1, sae.cfg.d_sae, device=sae.device))[0]
-    rows = [sae.decode(torch.eye(sae.cfg.d_sae, device=sae.device)[start : start + 1024]) - bias for start in range(0, sae.cfg.d_sae, 1024)]
+    rows = []
+    for chunk in ids.split(1024):
+        one_hot = torch.zeros(len(chunk), sae.cfg.d_sae, device=sae.device)
+        one_hot[torch.arange(len(chunk)), chunk.to(sae.device)] = 1.0
+        rows.append(sae.decode(one_hot) - bias)
     return torch.cat(rows), bias
 
 
@@ -72,8 +78,8 @@ def logit_effects(model: "TransformerBridge", sae: "SAE", feature: int, *, k: in
     """The tokens a feature's decoder direction promotes and suppresses most, through the unembedding
     (its write, as `decoder_rows` reads it, @ W_U; the final LayerNorm's scale is left out: it rescales all alike)."""
     _check_feature(sae, feature)
-    row = sae.decode(torch.eye(sae.cfg.d_sae, device=sae.device)[feature : feature + 1]) - sae.decode(torch.zeros(1, sae.cfg.d_sae, device=sae.device))
-    effect = (row[0].to(model.W_U) @ model.W_U).float().cpu()
+    row = decoder_rows(sae, [feature])[0][0]
+    effect = (row.to(model.W_U) @ model.W_U).float().cpu()
     top, bottom = effect.topk(k), (-effect).topk(k)
     return (list(zip(str_tokens(model, top.indices), top.values.tolist())), list(zip(str_tokens(model, bottom.indices), (-bottom.values).tolist())))
 
@@ -89,9 +95,9 @@ def feature_dashboard(
     acts = feature_acts(model, sae, tokens, hook=hook) if acts is None else acts
     f = acts[..., feature]
     flat = f.flatten()
-    top = flat.topk(min(k, int((flat > 0).sum()))) if bool((flat > 0).any()) else None
+    top = flat.topk(min(k, int((flat > 0).sum())))  # k=0 when the feature never fires: no contexts
     contexts = []
-    for value, index in zip(*(top if top is not None else ([], []))):
+    for value, index in zip(top.values, top.indices):
         b, p = divmod(int(index), tokens.shape[1])
         lo, hi = max(0, p - window), min(tokens.shape[1], p + 3)
         contexts.append({

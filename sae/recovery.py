@@ -81,8 +81,11 @@ def best_cosines(true: Float[Tensor, "feature d_model"], decoder: Float[Tensor, 
 
 
 def make_sae(architecture: str, d_in: int, d_sae: int, sparsity: float, device: str):
+    """A fresh SAELens training SAE, with `sparsity` set on the field its architecture calls it by."""
     from sae_lens.registry import get_sae_training_class
 
+    if architecture not in SPARSITY_FIELD:
+        raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
     cls, cfg_cls = get_sae_training_class(architecture)
     value = int(sparsity) if SPARSITY_FIELD[architecture] == "k" else float(sparsity)
     return cls(cfg_cls(d_in=d_in, d_sae=d_sae, device=device, **{SPARSITY_FIELD[architecture]: value}))
@@ -110,6 +113,17 @@ class _Batches:
         return self.sample(self.batch_size)
 
 
+def trainer_config(*, training_samples: int, batch_size: int, lr: float, device: str):
+    """SAELens's `SAETrainerConfig` as the workbench uses it: constant learning rate, no W&B."""
+    from sae_lens.config import LoggingConfig, SAETrainerConfig
+
+    return SAETrainerConfig(
+        total_training_samples=training_samples, train_batch_size_samples=batch_size, lr=lr, lr_end=lr, device=device,
+        # evaluation runs only on W&B log steps; with W&B off they would never be read
+        logger=LoggingConfig(log_to_wandb=False, eval_every_n_wandb_logs=2**31 - 1), n_batches_for_norm_estimate=10,
+    )
+
+
 def train_sae(
     sample: Callable[[int], Tensor], d_in: int, *, architecture: str = "topk", d_sae: int, sparsity: float,
     training_samples: int, batch_size: int = 4096, lr: float = 4e-4, seed: int = 0, device: str = "cpu",
@@ -117,18 +131,11 @@ def train_sae(
     """Train an SAELens training SAE with its own `SAETrainer` on batches drawn by `sample(n) -> [n, d_in]`
     (constant learning rate, no W&B). Returns the `TrainingSAE`; `save_inference_model(folder)` writes a
     folder that `SAE.load_from_disk` reads."""
-    from sae_lens.config import LoggingConfig, SAETrainerConfig
     from sae_lens.training.sae_trainer import SAETrainer
 
-    if architecture not in SPARSITY_FIELD:
-        raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
     torch.manual_seed(seed)
     sae = make_sae(architecture, d_in, d_sae, sparsity, device)
-    trainer_cfg = SAETrainerConfig(
-        total_training_samples=training_samples, train_batch_size_samples=batch_size, lr=lr, lr_end=lr, device=device,
-        # evaluation runs only on W&B log steps; with W&B off they would never be read
-        logger=LoggingConfig(log_to_wandb=False, eval_every_n_wandb_logs=2**31 - 1), n_batches_for_norm_estimate=10,
-    )
+    trainer_cfg = trainer_config(training_samples=training_samples, batch_size=batch_size, lr=lr, device=device)
     SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=_Batches(sample, batch_size), save_checkpoint_fn=lambda path: None).fit()
     return sae
 

@@ -27,30 +27,28 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int, dict], None]
 """progress(sae name, tokens done, tokens total, latest log line)."""
-CACHE_FILE = "activations.safetensors"
+CACHE_DIR = "activations"
 
 
 def cached_activations(cfg: TrainJobConfig) -> Tensor:
-    """The hook's activations over the job's tokens: computed once, then read from the job folder."""
-    from safetensors.torch import load_file, save_file
+    """The hook's activations over the job's tokens: collected once into safetensors shards in the job
+    folder by `interp.activations.collect_activations`, then read back. A collection cut short (its
+    index file is written last) is collected again."""
+    from interp.activations import ActivationDataset, collect_activations
 
-    path = Path(cfg.out) / CACHE_FILE
-    if not path.is_file():
-        from interp.hooks import run_with_cache
-        from interp.model import load_model
-        from sae.tokens import eval_tokens
+    folder = Path(cfg.out) / CACHE_DIR
+    try:
+        return ActivationDataset.load(folder).features(cfg.hook)
+    except FileNotFoundError:
+        pass
+    from interp.model import load_model
+    from sae.tokens import eval_tokens
 
-        model = load_model(cfg.model, device=cfg.device)
-        tokens = eval_tokens(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, text_file=cfg.text, seed=cfg.seed)
-        chunks = []
-        for batch in tokens.split(64):
-            _, cache = run_with_cache(model, batch, [cfg.hook])
-            chunks.append(cache[cfg.hook].flatten(0, -2).float().cpu())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        save_file({"activations": torch.cat(chunks).contiguous()}, str(tmp))
-        os.replace(tmp, path)
-    return load_file(str(path))["activations"]
+    model = load_model(cfg.model, device=cfg.device)
+    tokens = eval_tokens(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, text_file=cfg.text, seed=cfg.seed)
+    # every position is kept; the dataset's labels are unused here, so each row is labelled 0
+    data = collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder)
+    return data.features(cfg.hook)
 
 
 class BatchOrder:
@@ -88,11 +86,10 @@ def _save_checkpoint(trainer, folder: Path) -> Path:
 def train_one(cfg: TrainJobConfig, spec: SAESpec, acts: Tensor, *, progress: Progress | None = None) -> Path:
     """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads."""
     from sae_lens import TrainingSAE
-    from sae_lens.config import LoggingConfig, SAETrainerConfig
     from sae_lens.training.sae_trainer import SAETrainer
 
     from interp.model import resolve_device
-    from sae.recovery import make_sae
+    from sae.recovery import make_sae, trainer_config
 
     folder = Path(cfg.out) / spec.name
     device = str(resolve_device(cfg.device))
@@ -101,10 +98,7 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, acts: Tensor, *, progress: Pro
     sae = TrainingSAE.load_from_disk(str(done[-1]), device=device) if done else make_sae(spec.architecture, acts.shape[1], spec.d_sae, spec.sparsity, device)
     sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = cfg.hook, cfg.model
     trainer = SAETrainer(
-        cfg=SAETrainerConfig(
-            total_training_samples=cfg.training_tokens, train_batch_size_samples=cfg.batch_size, lr=spec.lr, lr_end=spec.lr, device=device,
-            logger=LoggingConfig(log_to_wandb=False, eval_every_n_wandb_logs=2**31 - 1), n_batches_for_norm_estimate=10,
-        ),
+        cfg=trainer_config(training_samples=cfg.training_tokens, batch_size=cfg.batch_size, lr=spec.lr, device=device),
         sae=sae, data_provider=iter(()),
     )
     if done:
