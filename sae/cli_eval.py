@@ -20,7 +20,9 @@ def _add_common_args(p: argparse.ArgumentParser, *, out: str) -> None:
     p.add_argument("--hook", help="the SAE's hook (default: the hook in its metadata)")
     p.add_argument("--n-tokens", type=int, default=20_000, help="about this many tokens are read")
     p.add_argument("--context", type=int, default=48, help="tokens per prompt")
-    p.add_argument("--text", type=Path, help="a text file to read (default: a zoo model's own corpus)")
+    p.add_argument("--dataset", help="token source: a .txt or .jsonl file, a datasets save_to_disk folder, or hf:NAME "
+                   "(default: a zoo model's own corpus)")
+    p.add_argument("--text-column", default="text", help="the field holding the text in jsonl / datasets sources")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path(out))
@@ -30,11 +32,11 @@ def _load(args: argparse.Namespace):
     """The model, the SAE on the model's device, and the tokens the command reads."""
     from interp.model import load_model
     from sae.loading import load_sae
-    from sae.tokens import eval_tokens
+    from sae.tokens import token_rows
 
     model = load_model(args.model, device=args.device)
     sae = load_sae(args.path, device=str(model.cfg.device))
-    tokens = eval_tokens(model, args.model, n_tokens=args.n_tokens, context=args.context, text_file=args.text, seed=args.seed)
+    tokens = token_rows(model, args.model, n_tokens=args.n_tokens, context=args.context, dataset=args.dataset, text_column=args.text_column, seed=args.seed)
     return model, sae, tokens
 
 

@@ -1,13 +1,30 @@
-"""Token batches for SAE evaluation, offline: a local text file, or a zoo model's own generated corpus.
+"""Token rows for SAE training and evaluation, offline first.
 
-(Token datasets for training jobs, with local `datasets` folders and hub datasets, belong to the SAE
-training issue; this covers what evaluation needs now.)
+A token source is one string:
+
+- empty (or "zoo"): a zoo model's own generated corpus (a fresh seed, not its training seed);
+- `FILE.txt`: plain text, tokenized with the model's tokenizer;
+- `FILE.jsonl`: one JSON object per line; its `text_column` ("text") is tokenized;
+- a folder written by `datasets.Dataset.save_to_disk` (or a `DatasetDict`: its "train" split): rows
+  of an `input_ids` column are used as they are (pretokenized, cut to `context`), otherwise its
+  `text_column` is tokenized;
+- `hf:NAME` (optionally `hf:NAME:CONFIG`): a hub dataset, streamed. Only when the hub is reachable:
+  with `HF_HUB_OFFLINE=1`, or when the hub does not answer within 3 s, it fails at once with a
+  message saying how to bring the data over as a folder instead (`datasets` itself would retry for
+  tens of seconds before failing).
+
+Documents are tokenized, joined with the tokenizer's EOS token between them (when it has one), and
+cut into rows of `context` tokens that each start with BOS (when the model has one) -- the same rows
+SAELens builds from a text dataset with its default concatenation.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import torch
 from jaxtyping import Int
@@ -16,32 +33,54 @@ from torch import Tensor
 if TYPE_CHECKING:
     from transformer_lens.model_bridge import TransformerBridge
 
+HUB_PREFIX = "hf:"
+HUB_TIMEOUT_S = 3.0
+
 
 def rows_of(ids: list[int], *, context: int, n_rows: int, bos: int | None) -> Int[Tensor, "batch pos"]:
     """Cut a stream of token ids into rows of `context` tokens (each starting with BOS when the model has one)."""
     body = context - (bos is not None)
     rows = [ids[i : i + body] for i in range(0, len(ids) - body + 1, body)][:n_rows]
     if not rows:
-        raise ValueError(f"the text holds {len(ids)} tokens, fewer than one row of {context}")
+        raise ValueError(f"the data holds {len(ids)} tokens, fewer than one row of {context}")
     return torch.tensor([([bos] if bos is not None else []) + row for row in rows])
 
 
-def eval_tokens(
-    model: "TransformerBridge", spec: str, *, n_tokens: int, context: int = 48, text_file: str | Path | None = None, seed: int = 0
+def token_rows(
+    model: "TransformerBridge", model_spec: str, *, n_tokens: int, context: int = 48, dataset: str | Path | None = None,
+    text_column: str = "text", seed: int = 0,
 ) -> Int[Tensor, "batch pos"]:
-    """About `n_tokens` tokens in rows of `context`: from `text_file` (txt, tokenized with the model's own
-    tokenizer), else from the zoo model's training distribution. Other models need a text file."""
-    from interp.zoo import corpus
-
+    """About `n_tokens` tokens (at most that many rows of `context`) from `dataset` (see the module
+    docstring), or from the zoo model's own corpus when `dataset` is empty."""
     context = min(context, model.cfg.n_ctx)
     n_rows = max(1, n_tokens // context)
-    bos = model.tokenizer.bos_token_id if model.tokenizer is not None else None
-    if text_file is not None:
-        path = Path(text_file).expanduser()
-        if not path.is_file():
-            raise ValueError(f"no text file at {path}")
-        ids = model.tokenizer(path.read_text(), add_special_tokens=False)["input_ids"]
-        return rows_of(ids, context=context, n_rows=n_rows, bos=bos)
+    source = str(dataset or "")
+    if source in ("", "zoo"):
+        return _zoo_rows(model, model_spec, n_rows, context, seed)
+    if model.tokenizer is None:
+        raise ValueError(f"{model_spec} has no tokenizer, so it cannot read {source}; use its zoo corpus")
+    bos = model.tokenizer.bos_token_id
+    need = n_rows * context
+    if source.startswith(HUB_PREFIX):
+        return rows_of(_tokenize(model, _hub_documents(source[len(HUB_PREFIX) :], text_column), need), context=context, n_rows=n_rows, bos=bos)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        data = _load_folder(path)
+        if "input_ids" in data.column_names:
+            return _pretokenized_rows(data, n_rows, context, path)
+        return rows_of(_tokenize(model, _column(data, text_column, path), need), context=context, n_rows=n_rows, bos=bos)
+    if not path.is_file():
+        raise ValueError(f"no token source at {path}: give a .txt or .jsonl file, a saved `datasets` folder, or hf:NAME")
+    if path.suffix == ".jsonl":
+        return rows_of(_tokenize(model, _jsonl_documents(path, text_column), need), context=context, n_rows=n_rows, bos=bos)
+    if path.suffix not in (".txt", ".md", ""):
+        raise ValueError(f"{path}: unknown file type {path.suffix!r}; a token source is a .txt or .jsonl file")
+    return rows_of(_tokenize(model, [path.read_text()], need), context=context, n_rows=n_rows, bos=bos)
+
+
+def _zoo_rows(model: "TransformerBridge", spec: str, n_rows: int, context: int, seed: int) -> Tensor:
+    from interp.zoo import corpus
+
     if spec == "zoo:lang-4l":
         docs = corpus.lang_documents(n_rows, n_words=context + 8, seed=seed + 1000)  # not the training seed
         ids = model.tokenizer(docs, add_special_tokens=False)["input_ids"]
@@ -49,4 +88,95 @@ def eval_tokens(
     if spec == "zoo:induction-2l":
         gen = torch.Generator().manual_seed(seed + 1000)
         return corpus.repeated_sequences(n_rows, n_ctx=context, d_vocab=model.cfg.d_vocab, min_len=3, max_len=24, generator=gen)
-    raise ValueError(f"give --text FILE: {spec} has no built-in corpus (only the zoo models do)")
+    raise ValueError(f"{spec} has no built-in corpus (only the zoo models do): give a token source (a .txt/.jsonl file, a datasets folder or hf:NAME)")
+
+
+def _tokenize(model: "TransformerBridge", documents: Iterable[str], need: int) -> list[int]:
+    """Token ids of the documents joined by EOS, read only until `need` tokens (plus one row's slack) are in."""
+    eos = model.tokenizer.eos_token_id
+    ids: list[int] = []
+    for doc in documents:
+        ids.extend(model.tokenizer(doc, add_special_tokens=False)["input_ids"])
+        if eos is not None:
+            ids.append(eos)
+        if len(ids) > need * 1.1 + 64:
+            break
+    return ids
+
+
+def _jsonl_documents(path: Path, column: str) -> Iterator[str]:
+    with path.open() as lines:
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} line {n} is not JSON: {err}") from err
+            if not isinstance(record, dict) or column not in record:
+                raise ValueError(f"{path} line {n} has no {column!r} field (set text_column to the field holding the text)")
+            yield str(record[column])
+
+
+def _load_folder(path: Path):
+    import datasets
+
+    try:
+        data = datasets.load_from_disk(str(path))
+    except FileNotFoundError as err:
+        raise ValueError(f"{path} is not a folder written by datasets' save_to_disk: {err}") from err
+    if isinstance(data, datasets.DatasetDict):
+        if "train" not in data:
+            raise ValueError(f"{path} holds splits {', '.join(data)}, and no 'train' split")
+        data = data["train"]
+    return data
+
+
+def _pretokenized_rows(data, n_rows: int, context: int, where: object) -> Tensor:
+    """Rows of a pretokenized dataset used as they are (their own BOS convention), cut to `context`."""
+    rows = [row[:context] for row in islice((r["input_ids"] for r in data), n_rows)]
+    short = min(len(r) for r in rows)
+    if short < context:
+        raise ValueError(f"{where}: pretokenized rows hold {short} tokens, fewer than the context of {context}; lower `context`")
+    return torch.tensor(rows)
+
+
+def _column(data, column: str, where: object) -> Iterator[str]:
+    if column not in data.column_names:
+        raise ValueError(f"{where} has columns {', '.join(data.column_names)}: no {column!r} (set text_column) and no input_ids")
+    return (str(row[column]) for row in data)
+
+
+def check_hub_dataset(name: str, *, endpoint: str | None = None) -> None:
+    """Raise a ValueError at once unless the hub answers within `HUB_TIMEOUT_S` and has dataset `name`
+    (a TCP check is not enough: sandboxes accept connections to any address and then hang)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.utils import RepositoryNotFoundError
+
+    unreachable = (
+        f"hub dataset {name} needs the Hugging Face hub, which this machine cannot reach{{}}. Where the hub is reachable, "
+        "run datasets.load_dataset(...).save_to_disk(FOLDER), copy FOLDER here and give FOLDER as the token source"
+    )
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        raise ValueError(unreachable.format(" (HF_HUB_OFFLINE is set)"))
+    try:
+        HfApi(endpoint=endpoint).dataset_info(name, timeout=HUB_TIMEOUT_S)
+    except RepositoryNotFoundError as err:
+        raise ValueError(f"the hub has no dataset named {name} (or it is private)") from err
+    except Exception as err:  # connection, TLS and timeout errors come from several libraries
+        raise ValueError(unreachable.format(f" ({type(err).__name__})")) from err
+
+
+def _hub_documents(name: str, column: str) -> Iterator[str]:
+    if not name:
+        raise ValueError("hf: needs a dataset name, e.g. hf:NeelNanda/pile-10k")
+    path, _, config = name.partition(":")
+    check_hub_dataset(path)
+    import datasets
+
+    data = datasets.load_dataset(path, config or None, split="train", streaming=True)
+    return (str(row[column]) if column in row else _missing(name, column, row) for row in data)
+
+
+def _missing(name: str, column: str, row: dict) -> str:
+    raise ValueError(f"hub dataset {name} has fields {', '.join(row)}: no {column!r} (set text_column)")

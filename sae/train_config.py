@@ -8,7 +8,8 @@
     d_sae = 1024
     sparsity = 16
 
-Several [[sae]] tables make a sweep: every SAE trains on the same cached activations.
+Several [[sae]] tables, or list values in one (`sparsity = [8, 16, 32, 64]`: one SAE per
+combination), make a sweep: every SAE trains from the same cached activations.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ class TrainJobConfig:
     """Distinct tokens whose activations are cached."""
     context: int = 48
     """Tokens per prompt when collecting activations."""
-    text: str | None = None
-    """A text file to collect from; default: a zoo model's own corpus."""
+    dataset: str = ""
+    """The token source (see `sae.tokens`): a .txt or .jsonl file, a datasets `save_to_disk` folder, or
+    hf:NAME; empty for a zoo model's own corpus."""
+    text_column: str = "text"
+    """The field holding the text in jsonl and datasets sources."""
+    shard_tokens: int = 50_000
+    """Activations per cache shard; training holds at most two shards in memory."""
     checkpoint_every: int = 500_000
     """Tokens between checkpoints (a killed job resumes from the last one)."""
     log_every: int = 20
@@ -79,9 +85,11 @@ class TrainJobConfig:
         names = [s.name for s in self.saes]
         if len(set(names)) != len(names):
             raise ValueError(f"SAE names must differ, got {names}")
-        for name in ("training_tokens", "batch_size", "dataset_tokens", "context", "checkpoint_every", "log_every"):
+        for name in ("training_tokens", "batch_size", "dataset_tokens", "context", "checkpoint_every", "log_every", "shard_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.shard_tokens < self.batch_size:
+            raise ValueError(f"shard_tokens ({self.shard_tokens}) must be at least batch_size ({self.batch_size}): a batch reads at most two shards")
         if self.training_tokens < self.batch_size:
             raise ValueError("training_tokens must be at least one batch")
 
@@ -103,4 +111,18 @@ class TrainJobConfig:
         for table in saes:
             if set(table) - spec_keys:
                 raise ValueError(f"{path}: unknown [[sae]] keys {', '.join(sorted(set(table) - spec_keys))}; they are {', '.join(sorted(spec_keys))}")
-        return cls(saes=tuple(SAESpec(**t) for t in saes), **data)
+        try:
+            return cls(saes=tuple(SAESpec(**t) for table in saes for t in expand_sweep(table)), **data)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: {err}") from err
+
+
+def expand_sweep(table: dict) -> list[dict]:
+    """One [[sae]] table whose values may be lists -> one table per combination (a grid sweep):
+    `d_sae = [512, 1024]` with `sparsity = [16, 32]` makes four SAEs."""
+    if "name" in table and any(isinstance(v, list) for v in table.values()):
+        raise ValueError("a [[sae]] table with list values makes several SAEs, so it cannot set one name")
+    grid = [{}]
+    for key, value in table.items():
+        grid = [{**row, key: v} for row in grid for v in (value if isinstance(value, list) else [value])]
+    return grid

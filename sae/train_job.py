@@ -15,10 +15,13 @@ import json
 import logging
 import os
 import shutil
+from bisect import bisect_right
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
 import torch
+from jaxtyping import Float
 from torch import Tensor
 
 from sae.train_config import SAESpec, TrainJobConfig
@@ -30,44 +33,96 @@ Progress = Callable[[str, int, int, dict], None]
 CACHE_DIR = "activations"
 
 
-def cached_activations(cfg: TrainJobConfig) -> Tensor:
-    """The hook's activations over the job's tokens: collected once into safetensors shards in the job
-    folder by `interp.activations.collect_activations`, then read back. A collection cut short (its
-    index file is written last) is collected again."""
+def cached_activations(cfg: TrainJobConfig) -> Path:
+    """The folder of the hook's activations over the job's tokens, collected once into safetensors
+    shards by `interp.activations.collect_activations`. A collection cut short (its index file is
+    written last) is collected again; a cache whose hook or size differ from the config is an error."""
     from interp.activations import ActivationDataset, collect_activations
 
     folder = Path(cfg.out) / CACHE_DIR
     try:
-        return ActivationDataset.load(folder).features(cfg.hook)
+        data = ActivationDataset.load(folder)
     except FileNotFoundError:
-        pass
-    from interp.model import load_model
-    from sae.tokens import eval_tokens
+        from interp.model import load_model
+        from sae.tokens import token_rows
 
-    model = load_model(cfg.model, device=cfg.device)
-    tokens = eval_tokens(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, text_file=cfg.text, seed=cfg.seed)
-    # every position is kept; the dataset's labels are unused here, so each row is labelled 0
-    data = collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder)
-    return data.features(cfg.hook)
+        model = load_model(cfg.model, device=cfg.device)
+        tokens = token_rows(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, dataset=cfg.dataset,
+                            text_column=cfg.text_column, seed=cfg.seed)
+        # every position is kept; the dataset's labels are unused here, so each row is labelled 0
+        data = collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens)
+    if cfg.hook not in data.hooks:
+        raise ValueError(f"{folder} caches {', '.join(data.hooks)}, not {cfg.hook}: give the job another `out` folder")
+    return folder
 
 
 class BatchOrder:
-    """Batch i of a job: rows [i*B, (i+1)*B) of the endless sequence that visits the cache once per pass,
-    each pass in its own seeded order. A function of (seed, i) alone, so a resumed job continues exactly."""
+    """Batch i of a job, read from a sharded activation cache without loading it whole.
 
-    def __init__(self, acts: Tensor, batch_size: int, seed: int):
-        self.acts, self.batch_size, self.seed, self._perms = acts, batch_size, seed, {}
+    The batches are rows [i*B, (i+1)*B) of an endless sequence that visits the cache once per pass:
+    each pass takes the shards in a seeded order and each shard's rows in a seeded order. So a batch is
+    a function of (seed, i) alone (a resumed job continues exactly), and at most the two shards a batch
+    can straddle are in memory. Shuffling is within a shard: a shard holds about `shard_tokens / context`
+    whole prompts drawn at random, so batches stay mixed across documents.
+    """
 
-    def _perm(self, epoch: int) -> Tensor:
-        if epoch not in self._perms:
-            self._perms = {epoch: torch.randperm(len(self.acts), generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))}
-        return self._perms[epoch]
+    def __init__(self, folder: str | Path, hook: str, batch_size: int, seed: int):
+        from safetensors import safe_open
 
-    def batch(self, step: int) -> Tensor:
-        idx = torch.arange(step * self.batch_size, (step + 1) * self.batch_size)
-        epochs, pos = idx // len(self.acts), idx % len(self.acts)
-        rows = torch.cat([self._perm(int(e))[pos[epochs == e]] for e in epochs.unique()])
-        return self.acts[rows]
+        from interp.activations import META
+
+        folder = Path(folder)
+        self.paths = [folder / name for name in json.loads((folder / META).read_text())["shards"]]
+        self.hook, self.batch_size, self.seed = hook, batch_size, seed
+        shapes = []
+        for path in self.paths:
+            with safe_open(str(path), framework="pt") as f:
+                shapes.append(f.get_slice(hook).get_shape())
+        self.sizes = [shape[0] for shape in shapes]
+        self.d_in = shapes[0][1]
+        self.n_rows = sum(self.sizes)
+        self._layouts: dict[int, tuple[list[int], list[int]]] = {}
+        self._shards: OrderedDict[tuple[int, int], Tensor] = OrderedDict()
+        self.shard_loads = 0
+        """Shards read from disk so far (a test checks that batches do not re-read them)."""
+
+    def _generator(self, epoch: int, shard: int = -1) -> torch.Generator:
+        return torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + shard + 1)
+
+    def _layout(self, epoch: int) -> tuple[list[int], list[int]]:
+        """The shard order of a pass and where each shard starts in it."""
+        if epoch not in self._layouts:
+            order = torch.randperm(len(self.sizes), generator=self._generator(epoch)).tolist()
+            starts = [0]
+            for shard in order[:-1]:
+                starts.append(starts[-1] + self.sizes[shard])
+            self._layouts = {epoch: (order, starts)}
+        return self._layouts[epoch]
+
+    def _shuffled(self, epoch: int, shard: int) -> Tensor:
+        key = (epoch, shard)
+        if key not in self._shards:
+            from safetensors import safe_open
+
+            with safe_open(str(self.paths[shard]), framework="pt") as f:
+                rows = f.get_tensor(self.hook)
+            self.shard_loads += 1
+            self._shards[key] = rows[torch.randperm(len(rows), generator=self._generator(epoch, shard))]
+            while len(self._shards) > 2:
+                self._shards.popitem(last=False)
+        return self._shards[key]
+
+    def batch(self, step: int) -> Float[Tensor, "batch d_in"]:
+        at, end, parts = step * self.batch_size, (step + 1) * self.batch_size, []
+        while at < end:
+            epoch, pos = divmod(at, self.n_rows)
+            order, starts = self._layout(epoch)
+            slot = bisect_right(starts, pos) - 1
+            offset = pos - starts[slot]
+            take = min(end - at, self.sizes[order[slot]] - offset)
+            parts.append(self._shuffled(epoch, order[slot])[offset : offset + take])
+            at += take
+        return torch.cat(parts)
 
 
 def _checkpoints(folder: Path) -> list[Path]:
@@ -83,7 +138,7 @@ def _save_checkpoint(trainer, folder: Path) -> Path:
     return final
 
 
-def train_one(cfg: TrainJobConfig, spec: SAESpec, acts: Tensor, *, progress: Progress | None = None) -> Path:
+def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: Progress | None = None) -> Path:
     """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads."""
     from sae_lens import TrainingSAE
     from sae_lens.training.sae_trainer import SAETrainer
@@ -94,8 +149,9 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, acts: Tensor, *, progress: Pro
     folder = Path(cfg.out) / spec.name
     device = str(resolve_device(cfg.device))
     done = _checkpoints(folder)
+    order = BatchOrder(cache, cfg.hook, cfg.batch_size, cfg.seed)
     torch.manual_seed(cfg.seed)
-    sae = TrainingSAE.load_from_disk(str(done[-1]), device=device) if done else make_sae(spec.architecture, acts.shape[1], spec.d_sae, spec.sparsity, device)
+    sae = TrainingSAE.load_from_disk(str(done[-1]), device=device) if done else make_sae(spec.architecture, order.d_in, spec.d_sae, spec.sparsity, device)
     sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = cfg.hook, cfg.model
     trainer = SAETrainer(
         cfg=trainer_config(training_samples=cfg.training_tokens, batch_size=cfg.batch_size, lr=spec.lr, device=device),
@@ -106,7 +162,6 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, acts: Tensor, *, progress: Pro
         log.info("%s: resuming from %s tokens", spec.name, trainer.n_training_samples)
     log_path = folder / "log.jsonl"
     _truncate_log(log_path, trainer.n_training_steps)  # lines after the checkpoint are written again
-    order = BatchOrder(acts, cfg.batch_size, cfg.seed)
     with log_path.open("a") as out:
         while trainer.n_training_samples < cfg.training_tokens:
             batch = order.batch(trainer.n_training_steps).to(device)
@@ -154,5 +209,5 @@ def read_log(folder: str | Path) -> list[dict]:
 def run_train_job(cfg: TrainJobConfig, *, progress: Progress | None = None) -> list[Path]:
     """Cache the activations (once) and train every SAE of the job; returns the SAE folders."""
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    acts = cached_activations(cfg)
-    return [train_one(cfg, spec, acts, progress=progress) for spec in cfg.saes]
+    cache = cached_activations(cfg)
+    return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes]

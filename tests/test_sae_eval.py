@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from sae.evaluation import evaluate_sae
-from sae.tokens import eval_tokens
+from sae.tokens import token_rows
 
 HOOK = "blocks.2.hook_resid_post"
 
 
 @pytest.fixture(scope="module")
 def tokens(lang_model):
-    return eval_tokens(lang_model, "zoo:lang-4l", n_tokens=2000, context=40)
+    return token_rows(lang_model, "zoo:lang-4l", n_tokens=2000, context=40)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def trained_sae(lang_model, tokens):
     from interp.hooks import run_with_cache
     from sae.recovery import train_sae
 
-    _, cache = run_with_cache(lang_model, eval_tokens(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK])
+    _, cache = run_with_cache(lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK])
     acts = cache[HOOK].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
     return train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=256, sparsity=8,

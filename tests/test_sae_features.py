@@ -6,7 +6,7 @@ import torch
 from interp.results import load_json, save_json
 from sae.features import feature_acts, feature_dashboard, feature_dla, intervene, logit_effects, prompt_features
 from sae.results import FeatureDashboard, FeatureDLAResult
-from sae.tokens import eval_tokens
+from sae.tokens import token_rows
 
 HOOK = "blocks.3.hook_resid_post"  # the last residual: a feature's decoder row goes straight to the unembedding
 
@@ -16,7 +16,7 @@ def sae(lang_model):
     from interp.hooks import run_with_cache
     from sae.recovery import train_sae
 
-    _, cache = run_with_cache(lang_model, eval_tokens(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK])
+    _, cache = run_with_cache(lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK])
     acts = cache[HOOK].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
     trained = train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=256, sparsity=8,
@@ -27,7 +27,7 @@ def sae(lang_model):
 
 @pytest.fixture(scope="module")
 def tokens(lang_model):
-    return eval_tokens(lang_model, "zoo:lang-4l", n_tokens=1600, context=40)
+    return token_rows(lang_model, "zoo:lang-4l", n_tokens=1600, context=40)
 
 
 def test_dashboard_contexts_are_the_strongest_activations(lang_model, sae, tokens, tmp_path):

@@ -21,6 +21,7 @@ training_tokens = 409_600
 batch_size = 1024
 dataset_tokens = 4000
 checkpoint_every = 102_400
+shard_tokens = 1024
 device = "cpu"
 out = "{out}"
 [[sae]]
@@ -35,14 +36,46 @@ def _config(tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_batch_order_is_a_function_of_the_step():
-    acts = torch.arange(10.0)[:, None]
-    a, b = BatchOrder(acts, 4, seed=1), BatchOrder(acts, 4, seed=1)
+def _write_cache(folder: Path, sizes: list[int]) -> None:
+    """A sharded cache in collect_activations' layout whose rows are their own index (0, 1, 2, ...)."""
+    from safetensors.torch import save_file
+
+    from interp.activations import META
+
+    folder.mkdir()
+    names, first = [], 0
+    for i, size in enumerate(sizes):
+        names.append(f"shard-{i:05d}.safetensors")
+        save_file({"h": torch.arange(first, first + size, dtype=torch.float32)[:, None].repeat(1, 3)}, str(folder / names[-1]))
+        first += size
+    (folder / META).write_text(json.dumps({"hooks": ["h"], "n_rows": first, "shards": names, "label_names": None, "model": "m"}))
+
+
+def test_batch_order_is_a_function_of_the_step_and_streams_shards(tmp_path):
+    _write_cache(tmp_path / "cache", [4, 4, 2])
+    a, b = BatchOrder(tmp_path / "cache", "h", 4, seed=1), BatchOrder(tmp_path / "cache", "h", 4, seed=1)
+    assert (a.n_rows, a.d_in) == (10, 3)
     first = [a.batch(i) for i in range(5)]  # 20 rows: two full passes over the 10
+    assert a.shard_loads == 6  # each shard read once per pass, however batches straddle them
     assert torch.equal(b.batch(3), first[3])  # asked for out of order, from a fresh object
-    seen = torch.cat(first[:5])[:, 0]
+    seen = torch.cat(first)[:, 0]
     assert sorted(seen[:10].tolist()) == list(range(10)) and sorted(seen[10:].tolist()) == list(range(10))
     assert not torch.equal(seen[:10], seen[10:])  # each pass has its own order
+    assert not torch.equal(BatchOrder(tmp_path / "cache", "h", 4, seed=2).batch(0), first[0])
+
+
+def test_list_values_in_an_sae_table_make_a_grid_sweep(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text('[[sae]]\nd_sae = [256, 512]\nsparsity = [8, 16]\nlr = 2e-3\n[[sae]]\narchitecture = "standard"\nsparsity = 5\n')
+    cfg = TrainJobConfig.from_toml(path)
+    assert [s.name for s in cfg.saes] == ["topk-256-8", "topk-256-16", "topk-512-8", "topk-512-16", "standard-1024-5"]
+    assert {s.lr for s in cfg.saes[:4]} == {2e-3}
+    path.write_text('[[sae]]\nname = "one"\nsparsity = [8, 16]\n')
+    with pytest.raises(ValueError, match="cannot set one name"):
+        TrainJobConfig.from_toml(path)
+    path.write_text("batch_size = 4096\nshard_tokens = 1000\n")
+    with pytest.raises(ValueError, match="shard_tokens .1000. must be at least batch_size"):
+        TrainJobConfig.from_toml(path)
 
 
 def test_config_errors_name_the_problem(tmp_path):
