@@ -63,6 +63,8 @@ class RecoveryConfig:
     def __post_init__(self) -> None:
         if self.architecture not in SPARSITY_FIELD:
             raise ValueError(f"unknown architecture {self.architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
+        if not self.d_sae:
+            raise ValueError("give at least one SAE width (d_sae)")
         if min(self.d_model, self.n_features, *self.d_sae) < 1 or not self.sparsity:
             raise ValueError("d_model, n_features and every d_sae must be positive, and sparsity non-empty")
         if not 0 < self.active_per_sample <= self.n_features:
