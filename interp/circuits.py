@@ -145,3 +145,15 @@ def faithfulness(model: "TransformerBridge", task: Task, circuit: Circuit, *, me
         faithfulness=round(kept / full, 6) if abs(full) > 1e-9 else float("nan"),
         n_heads=len(circuit.heads()), n_heads_total=model.cfg.n_layers * model.cfg.n_heads,
     )
+
+
+def head_circuit(
+    model: "TransformerBridge", task: Task, *, top_k: int = 4, direction: str = "denoise"
+) -> tuple[PatchResult, Circuit, Faithfulness]:
+    """Patch every head's output (z), keep the `top_k` heads with the largest effect plus every MLP, and
+    measure the circuit's faithfulness: the head patching, the circuit and its faithfulness."""
+    from interp.patching import patch
+
+    heads = patch(model, task, site="z", direction=direction)
+    circuit = circuit_from_result(heads, top_k=top_k, n_mlp_layers=0 if model.cfg.attn_only else model.cfg.n_layers)
+    return heads, circuit, faithfulness(model, task, circuit)

@@ -121,15 +121,11 @@ def _path_patch(args: argparse.Namespace) -> int:
 
 
 def _circuit(args: argparse.Namespace) -> int:
-    from interp.circuits import circuit_from_result, faithfulness
-    from interp.patching import patch
+    from interp.circuits import head_circuit
     from interp.plots import plot_circuit
 
     model = load(args)
-    task = task_from_args(args, model)
-    heads = patch(model, task, site="z", direction=args.direction)
-    circuit = circuit_from_result(heads, top_k=args.top_k, n_mlp_layers=0 if model.cfg.attn_only else model.cfg.n_layers)
-    faith = faithfulness(model, task, circuit)
+    heads, circuit, faith = head_circuit(model, task_from_args(args, model), top_k=args.top_k, direction=args.direction)
     print(f"circuit heads: {', '.join(circuit.heads())} ({faith.n_heads} of {faith.n_heads_total})")
     print(f"faithfulness {faith.faithfulness:.3f}: logit diff {faith.circuit_metric:.3f} vs full {faith.full_metric:.3f} (all ablated {faith.ablated_metric:.3f})")
     results = {"circuit.json": circuit, "faithfulness.json": faith, "head_patching.json": heads}

@@ -6,7 +6,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from interp.circuits import Circuit, Faithfulness
-from interp.results import CausalCheck, DLAResult, HeadScores, LogitLensResult, PatchResult, ProbeResult, TaskMetrics
+from interp.results import (
+    AttentionPatterns, CausalCheck, DLAResult, HeadScores, LogitLensResult, NextTokens, PatchResult, ProbeResult, TaskMetrics,
+)
 
 
 def plot_head_scores(result: HeadScores) -> go.Figure:
@@ -180,4 +182,40 @@ def plot_circuit(circuit: Circuit, faith: Faithfulness | None = None) -> go.Figu
     if faith is not None:
         title += f"<br><sup>faithfulness {faith.faithfulness:.2f}: metric {faith.circuit_metric:.2f} vs full {faith.full_metric:.2f}, all ablated {faith.ablated_metric:.2f}</sup>"
     fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"title": "layer", "dtick": 1}, height=200 + 90 * n_layers)
+    return fig
+
+
+def _indexed(tokens) -> list[str]:
+    """Axis labels that stay distinct when a token repeats ("3 Mary")."""
+    return [f"{i} {t}" for i, t in enumerate(tokens)]
+
+
+def plot_next_tokens(result: NextTokens, *, position: int = -1) -> go.Figure:
+    """The likeliest next tokens after one position (default: the last), as horizontal bars."""
+    pos = position % len(result.tokens)
+    probs, tokens = result.top_probs[pos], [repr(t) for t in result.top_tokens[pos]]
+    fig = go.Figure(go.Bar(x=probs[::-1], y=tokens[::-1], orientation="h", marker_color="#4c78a8",
+                           hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig.update_layout(title=f"Next token after {pos} {result.tokens[pos]!r}", xaxis_title="probability", height=120 + 28 * len(tokens))
+    return fig
+
+
+def plot_attention(result: AttentionPatterns, layer: int) -> go.Figure:
+    """Every head of one layer: query x key heatmaps with token labels, on one 0-1 scale."""
+    heads = result.pattern[layer]
+    labels = _indexed(result.tokens)
+    cols = min(4, len(heads))
+    rows = -(-len(heads) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"L{layer}H{h}" for h in range(len(heads))],
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    for h, pattern in enumerate(heads):
+        fig.add_trace(
+            go.Heatmap(z=pattern, x=labels, y=labels, zmin=0, zmax=1, colorscale="Blues", showscale=h == 0,
+                       hovertemplate="query %{y}<br>key %{x}<br>%{z:.3f}<extra>" + f"L{layer}H{h}" + "</extra>"),
+            row=h // cols + 1, col=h % cols + 1,
+        )
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=True, col=1)
+    fig.update_layout(title=f"Attention of layer {layer} on {len(labels)} tokens (rows: queries, columns: keys)", height=80 + 340 * rows)
     return fig

@@ -10,11 +10,16 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def to_json(result: object) -> str:
+    """A result dataclass as indented JSON with its type name (tuples become lists)."""
+    return json.dumps({"type": type(result).__name__, **asdict(result)}, indent=2) + "\n"
+
+
 def save_json(result: object, path: str | Path) -> Path:
-    """Write a result dataclass as indented JSON (tuples become lists)."""
+    """Write a result dataclass as `to_json` gives it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"type": type(result).__name__, **asdict(result)}, indent=2) + "\n")
+    path.write_text(to_json(result))
     return path
 
 
@@ -239,3 +244,28 @@ class LogitLensResult:
     top_tokens: tuple[tuple[str, ...], ...]
     """Top tokens of the first prompt, per layer."""
     n_prompts: int
+
+
+@dataclass(frozen=True)
+class NextTokens:
+    """A prompt's tokens and, after each position, the likeliest next tokens."""
+
+    model: str
+    prompt: str
+    token_ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    """The prompt's tokens as strings (BOS included when the model prepends one)."""
+    top_tokens: tuple[tuple[str, ...], ...]
+    """pos x k: the k likeliest next tokens after each position, best first."""
+    top_probs: tuple[tuple[float, ...], ...]
+    """pos x k: their probabilities."""
+
+
+@dataclass(frozen=True)
+class AttentionPatterns:
+    """Every head's attention on one prompt; `pattern[layer][head][query][key]` (rows sum to 1)."""
+
+    model: str
+    prompt: str
+    tokens: tuple[str, ...]
+    pattern: tuple

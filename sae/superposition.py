@@ -61,7 +61,8 @@ PHASE_TRAINING = ToyTraining(steps=3000, batch_size=512)
 the same phases as with batches of 1024 (the phase of a cell is robust; its exact boundary is noisy either way)."""
 
 
-def _log_grid(low: float, high: float, n: int) -> torch.Tensor:
+def log_grid(low: float, high: float, n: int) -> torch.Tensor:
+    """`n` log-spaced values from `low` to `high` (either order)."""
     return torch.logspace(torch.log10(torch.tensor(low)), torch.log10(torch.tensor(high)), n)
 
 
@@ -77,8 +78,8 @@ def phase_diagram(
     grid (defaults: 16 log-spaced densities 0.01-1, 16 importances 0.1-10). Each cell keeps its best seed.
     The extra feature is "not represented" (norm <= 0.5), has a "dedicated dimension" (it is represented
     and the first feature is not), or shares the dimension in "superposition" (both represented)."""
-    densities = _log_grid(0.01, 1.0, 16) if densities is None else torch.as_tensor(densities, dtype=torch.float32)
-    importances = _log_grid(0.1, 10.0, 16) if importances is None else torch.as_tensor(importances, dtype=torch.float32)
+    densities = log_grid(0.01, 1.0, 16) if densities is None else torch.as_tensor(densities, dtype=torch.float32)
+    importances = log_grid(0.1, 10.0, 16) if importances is None else torch.as_tensor(importances, dtype=torch.float32)
     grid_imp, grid_den = torch.meshgrid(importances, densities, indexing="ij")
     cells = grid_imp.numel()
     probability = grid_den.reshape(-1, 1).expand(cells, 2).repeat(n_seeds, 1)
@@ -107,7 +108,7 @@ def dimensionality_sweep(
 ) -> DimensionalitySweepResult:
     """Equal-importance models over a range of densities (default 20 log-spaced from 1 to 0.001), to
     draw the paper's "dimensions per feature" curve and the per-feature dimensionalities."""
-    densities = _log_grid(0.001, 1.0, 20).flip(0) if densities is None else torch.as_tensor(densities, dtype=torch.float32)
+    densities = log_grid(0.001, 1.0, 20).flip(0) if densities is None else torch.as_tensor(densities, dtype=torch.float32)
     probability = densities[:, None].expand(-1, n_features).clone()
     models = train_toy_models(probability, torch.ones_like(probability), d_hidden, training=training, progress=progress)
     return DimensionalitySweepResult(

@@ -25,6 +25,12 @@ def test_library_never_imports_streamlit_or_the_app():
     assert not offenders, offenders
 
 
+def test_app_holds_no_analysis_code():
+    # pages are widgets -> one library call -> library figures: no tensors, no figures of their own
+    offenders = [str(p.relative_to(ROOT)) for p in _sources("app") if {"torch", "plotly", "transformer_lens", "sae_lens"} & _imports(p)]
+    assert not offenders, offenders
+
+
 def test_only_plots_modules_import_plotly():
     offenders = [str(p.relative_to(ROOT)) for p in _sources("interp", "sae") if "plotly" in _imports(p) and p.name != "plots.py"]
     assert not offenders, offenders

@@ -1,0 +1,125 @@
+"""What every page shares: the sidebar's choices, models loaded once per process, tasks built from the
+sidebar, cached analyses, and errors shown as `st.error` instead of tracebacks.
+
+Caching: models are resources (`st.cache_resource`, one per (spec, device), shared by sessions);
+analyses are data (`st.cache_data`), keyed by the model spec, device and the page's inputs, so a rerun
+with the same inputs costs nothing. Cached analysis functions take the spec, not the model: the spec
+is hashable and names the model exactly.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import streamlit as st
+
+from interp.zoo import DEFAULT_MODEL
+
+ZOO = (DEFAULT_MODEL, *(m for m in ("zoo:lang-4l", "zoo:induction-2l") if m != DEFAULT_MODEL))
+OTHER = "other (a TransformerLens name or a local folder)"
+DEFAULT_PROMPT = {"zoo:lang-4l": "When Mary and John went to the store , John gave a drink to"}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The sidebar's task: a built-in one by name, or the user's own prompt pair (hashable, for caching)."""
+
+    name: str = "ioi"
+    n_prompts: int = 16
+    seed: int = 0
+    clean: str = ""
+    corrupted: str = ""
+    answer: str = ""
+    wrong: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Everything the sidebar decides."""
+
+    model: str
+    device: str
+    task: TaskSpec
+    prompt: str
+
+
+@st.cache_resource(show_spinner="Loading the model ...", max_entries=3)
+def model_for(spec: str, device: str):
+    from interp.model import load_model
+
+    return load_model(spec, device=device)
+
+
+def build_task(spec: str, device: str, task: TaskSpec):
+    from interp.tasks import make_task, task_from_strings
+
+    model = model_for(spec, device)
+    if task.name == "custom":
+        missing = [k for k in ("clean", "corrupted", "answer", "wrong") if not getattr(task, k).strip()]
+        if missing:
+            raise ValueError(f"a custom task needs all four fields; fill in: {', '.join(missing)}")
+        return task_from_strings(model, clean=task.clean, corrupted=task.corrupted, answer=task.answer, wrong=task.wrong)
+    return make_task(task.name, model, n_prompts=task.n_prompts, seed=task.seed)
+
+
+def sidebar() -> Choice:
+    """Draw the shared sidebar (model, device, task, prompt) and return what it says."""
+    with st.sidebar:
+        st.header("Model")
+        picked = st.selectbox("model", [*ZOO, OTHER], key="model_pick", help="the bundled zoo models, or any other spec load_model takes")
+        model = picked
+        if picked == OTHER:
+            model = st.text_input("model name or folder", key="model_other", placeholder="gpt2, pythia-70m, /path/to/checkpoint").strip()
+        device = st.selectbox("device", ["auto", "cpu", "cuda"], key="device", help="auto: the GPU when there is one")
+        st.header("Task")
+        default_task = "induction" if model == "zoo:induction-2l" else "ioi"
+        names = ["ioi", "induction", "custom"]
+        name = st.selectbox("task", names, index=names.index(default_task), key=f"task_{default_task}",
+                            help="clean/corrupted prompt pairs with an answer and a wrong token")
+        if name == "custom":
+            task = TaskSpec(
+                name="custom",
+                clean=st.text_input("clean prompt", key="clean", value="When Mary and John went to the store , John gave a drink to"),
+                corrupted=st.text_input("corrupted prompt", key="corrupted", value="When Mary and John went to the store , Mary gave a drink to"),
+                answer=st.text_input("answer", key="answer", value="Mary"),
+                wrong=st.text_input("wrong answer", key="wrong", value="John"),
+            )
+        else:
+            task = TaskSpec(name=name, n_prompts=st.slider("prompts", 2, 64, 16, key="n_prompts"), seed=st.number_input("seed", 0, 10_000, 0, key="seed"))
+        st.header("Prompt")
+        prompt = st.text_area("prompt (tokens, attention, SAE features)", key="prompt", value=DEFAULT_PROMPT.get(model, "The cat sat on the mat"))
+    return Choice(model=model, device=device, task=task, prompt=prompt)
+
+
+@contextmanager
+def shown_errors(what: str) -> Iterator[None]:
+    """Run a page's work; a failure becomes an `st.error` naming it (no traceback) and stops this page only."""
+    try:
+        yield
+    except Exception as err:  # st.stop/rerun are BaseExceptions and pass through
+        kind = "" if isinstance(err, ValueError) else f" ({type(err).__name__})"
+        st.error(f"Could not {what}{kind}: {err}")
+        st.stop()
+
+
+def checked_model(choice: Choice):
+    """The sidebar's model, or an error on this page saying what to fix."""
+    if not choice.model:
+        st.info("Type a model name or folder in the sidebar.")
+        st.stop()
+    with shown_errors(f"load the model {choice.model!r}"):
+        return model_for(choice.model, choice.device)
+
+
+def download(result, name: str = "result.json") -> None:
+    """A button that downloads `result` as the JSON the CLI writes."""
+    from interp.results import to_json
+
+    st.download_button(f"Download {name}", to_json(result), file_name=name, mime="application/json")
+
+
+def current() -> Choice:
+    """The sidebar's choices (main.py draws the sidebar before running the page)."""
+    return st.session_state["choice"]

@@ -1,0 +1,90 @@
+"""SAE features: load an SAE folder; which features fire on the prompt's tokens; a feature's dashboard
+(top contexts with highlighted tokens, activation histogram, logit effects, density); and the effect
+of ablating or steering it on the next-token distribution."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.common import checked_model, current, model_for, shown_errors
+
+choice = current()
+st.title("SAE features")
+model = checked_model(choice)
+
+BUNDLED = {"zoo:lang-4l": Path(__file__).resolve().parents[2] / "sae" / "zoo" / "lang-4l-l2-topk16"}
+
+
+@st.cache_resource(show_spinner="Loading the SAE ...", max_entries=4)
+def sae_for(path: str, device: str):
+    from sae.loading import load_sae
+
+    return load_sae(path, device=device)
+
+
+def _prompt_ids(spec, device, prompt):
+    from interp.prompt_view import prompt_tokens
+
+    return prompt_tokens(model_for(spec, device), prompt)[0]
+
+
+@st.cache_data(show_spinner="Encoding the prompt ...", max_entries=64)
+def prompt_view(spec, device, path, prompt):
+    from sae.features import prompt_features
+
+    model = model_for(spec, device)
+    return prompt_features(model, sae_for(path, str(model.cfg.device)), _prompt_ids(spec, device, prompt))
+
+
+@st.cache_data(show_spinner="Building the dashboard ...", max_entries=64)
+def dashboard(spec, device, path, n_tokens, feature):
+    from sae.features import feature_dashboard
+    from sae.tokens import token_rows
+
+    model = model_for(spec, device)
+    tokens = token_rows(model, spec, n_tokens=n_tokens, context=48)
+    return feature_dashboard(model, sae_for(path, str(model.cfg.device)), tokens, feature)
+
+
+@st.cache_data(show_spinner="Editing the feature ...", max_entries=64)
+def edit(spec, device, path, prompt, feature, mode, value):
+    from sae.features import intervene
+
+    model = model_for(spec, device)
+    return intervene(model, sae_for(path, str(model.cfg.device)), _prompt_ids(spec, device, prompt), feature, mode=mode, value=value)
+
+
+default = BUNDLED.get(choice.model)
+path = st.text_input("SAE folder (SAELens format) or release:sae_id", value=str(default) if default else "", key="sae_path",
+                     help="the bundled SAE reads zoo:lang-4l's layer-2 residual stream (sae/zoo/lang-4l-l2-topk16/CARD.md)").strip()
+if not path:
+    st.info(f"Give an SAE trained on {choice.model} (`sae train` writes one to OUT/NAME/sae).")
+    st.stop()
+with shown_errors(f"load the SAE at {path}"):
+    sae = sae_for(path, str(model.cfg.device))
+st.caption(f"{type(sae).__name__}: {sae.cfg.d_in} -> {sae.cfg.d_sae} latents at {sae.cfg.metadata.hook_name or '(hook not recorded)'}")
+
+from sae import plots  # noqa: E402
+
+with shown_errors("encode the prompt"):
+    pf = prompt_view(choice.model, choice.device, path, choice.prompt)
+st.subheader("Features on each token of the prompt")
+st.plotly_chart(plots.plot_prompt_features(pf), width="stretch")
+
+strongest = pf.features[-1][0][0] if pf.features[-1] else 0
+cols = st.columns(2)
+feature = int(cols[0].number_input("feature", 0, sae.cfg.d_sae - 1, strongest, help="default: the strongest on the last token"))
+n_tokens = cols[1].select_slider("dashboard tokens", [2000, 4000, 8000, 16000, 32000], value=8000)
+with shown_errors(f"build feature {feature}'s dashboard"):
+    dash = dashboard(choice.model, choice.device, path, n_tokens, feature)
+st.subheader(f"Feature {feature}: density {dash.density:.3%}, max activation {dash.max_activation:.2f}")
+st.plotly_chart(plots.plot_feature_dashboard(dash), width="stretch")
+
+st.subheader("Ablate or steer it on the prompt")
+cols = st.columns(2)
+mode = cols[0].radio("edit", ["ablate", "steer"], horizontal=True)
+value = cols[1].number_input("steer to", -100.0, 100.0, max(1.0, round(2 * dash.max_activation, 1)), disabled=mode == "ablate")
+with shown_errors(f"{mode} feature {feature}"):
+    result = edit(choice.model, choice.device, path, choice.prompt, feature, mode, value if mode == "steer" else 0.0)
+st.caption(f"KL(before || after) at the last position: {result.kl:.4f}")
+st.plotly_chart(plots.plot_feature_intervention(result), width="stretch")

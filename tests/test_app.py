@@ -1,0 +1,118 @@
+"""The Streamlit app through `streamlit.testing.v1.AppTest`: every page's default flow shows its figures
+with no error, and one bad input per page shows an `st.error` saying what to fix (never a traceback)
+while the sidebar keeps working."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.common import OTHER
+
+APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
+TIMEOUT = 240  # the first run imports TransformerLens and SAELens (~20 s) and loads the model
+PAGES = ["pages/model_tokens.py", "pages/attention.py", "pages/patching.py", "pages/attribution.py", "pages/circuit.py",
+         "pages/probes.py", "pages/sae_features.py", "pages/superposition.py"]
+
+
+def _open(page: str | None = None, **state) -> AppTest:
+    """The app on `page` (default: the first screen), with sidebar widgets set through their keys.
+
+    AppTest (streamlit 1.67) with `st.navigation` keeps sidebar widgets in its element tree for the
+    first run only: later runs drop them and ignore `set_value` on them (the browser test sees the
+    sidebar on every page). So the sidebar's inputs are set through session state before the first run."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def _charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _assert_error(at: AppTest, fragment: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]  # no traceback box
+    assert len(at.error) == 1 and fragment in at.error[0].value, [e.value for e in at.error]
+    assert at.title  # the page itself still renders up to the error
+
+
+def test_first_screen_is_a_patching_heatmap():
+    at = _open()
+    _assert_clean(at)
+    assert at.title[0].value == "Activation patching"
+    charts = _charts(at)
+    assert len(charts) == 1 and '"type":"heatmap"' in charts[0].proto.spec.replace(" ", "")
+    assert "clean" in at.caption[0].value and at.get("download_button")
+
+
+@pytest.mark.parametrize("page, n_charts", [
+    ("pages/model_tokens.py", 1), ("pages/attention.py", 2), ("pages/patching.py", 1), ("pages/attribution.py", 2),
+    ("pages/circuit.py", 2), ("pages/probes.py", 3), ("pages/sae_features.py", 3), ("pages/superposition.py", 2),
+])
+def test_every_page_shows_its_figures(page, n_charts):
+    at = _open(page)
+    _assert_clean(at)
+    assert len(_charts(at)) == n_charts
+
+
+def test_model_page_facts_and_tokens():
+    at = _open("pages/model_tokens.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["layers"] == "4" and metrics["heads"] == "4"
+    table = at.dataframe[0].value
+    assert table["token"].tolist()[-1] == "'to'" and table["top prediction"].tolist()[-1] == "'Mary'"  # the IOI answer
+
+
+def test_unknown_model_is_an_error_and_the_other_pages_still_work():
+    at = _open(model_pick=OTHER, model_other="no-such-model-xyz")
+    _assert_error(at, "unknown model 'no-such-model-xyz'")
+    at.switch_page("pages/superposition.py").run()  # needs no model: still works in the same session
+    _assert_clean(at)
+    assert len(_charts(at)) == 2
+    at.switch_page("pages/model_tokens.py").run()
+    _assert_error(at, "unknown model 'no-such-model-xyz'")
+
+
+def test_prompt_longer_than_the_context_on_attention():
+    _assert_error(_open("pages/attention.py", prompt="When Mary and John went to the store , " * 20), "shorten it")
+
+
+CUSTOM = {"task_ioi": "custom"}
+
+
+def test_prompts_of_different_lengths_on_patching():
+    at = _open("pages/patching.py", **CUSTOM, corrupted="When Mary and John went to the big store , Mary gave a drink to")
+    _assert_error(at, "different lengths")
+
+
+def test_missing_answer_on_attribution():
+    _assert_error(_open("pages/attribution.py", **CUSTOM, answer=""), "fill in: answer")
+
+
+def test_unknown_word_on_circuit():
+    _assert_error(_open("pages/circuit.py", **CUSTOM, wrong="Zyxwvut"), "Zyxwvut")
+
+
+def test_probing_task_the_model_cannot_do():
+    _assert_error(_open("pages/probes.py", model_pick="zoo:induction-2l", probe_task="ioi-io"), "ioi-io")
+
+
+def test_missing_sae_folder():
+    _assert_error(_open("pages/sae_features.py", sae_path="/no/such/sae"), "/no/such/sae")
+
+
+def test_superposition_toy_model_and_recovery_without_widths():
+    at = _open("pages/superposition.py")
+    assert "5 of 5 features represented" in at.caption[0].value  # the pentagon
+    at.multiselect(key="recovery_widths").set_value([]).run()
+    at.button(key="run_recovery").click().run()
+    _assert_error(at, "at least one SAE width")

@@ -1,0 +1,90 @@
+"""The app in a real browser: `streamlit run` on localhost, driven by headless Chromium (Debian's package,
+installed by `./workbench test`) through Playwright. Every page must draw its figure and show no
+exception or error box; a screenshot of each is saved to runs/app-screenshots/ (with timings.json:
+seconds from opening each page to its first drawn figure)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "runs" / "app-screenshots"
+# url path (st.navigation derives it from the page file; "" is the default page) -> (name, figures the page draws)
+PAGES = {"": ("patching", 1), "model_tokens": ("model_tokens", 1), "attention": ("attention", 2), "attribution": ("attribution", 2),
+         "circuit": ("circuit", 2), "probes": ("probes", 3), "sae_features": ("sae_features", 3), "superposition": ("superposition", 2)}
+FIGURE = '[data-testid="stPlotlyChart"]:has(.main-svg)'  # a chart plotly has drawn
+PAGE_TIMEOUT_MS = 240_000
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: `./workbench test` installs Debian's chromium package (apt-get install chromium)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    log = open(SHOTS / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)],  # + .streamlit/config.toml
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        assert proc.poll() is None, "streamlit exited at start-up (see runs/app-screenshots/server.log)"
+        assert time.time() < deadline, "streamlit did not answer its health check within 120 s"
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_every_page_renders_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        for path, (name, n_figures) in PAGES.items():
+            start = time.perf_counter()
+            page.goto(f"{server}/{path}")
+            page.locator(FIGURE).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+            timings[name] = round(time.perf_counter() - start, 2)
+            # the page is done when all its figures are drawn and no spinner is left
+            page.wait_for_function(
+                f"document.querySelectorAll('{FIGURE}').length >= {n_figures} && !document.querySelector('[data-testid=\"stSpinner\"]')",
+                timeout=PAGE_TIMEOUT_MS,
+            )
+            page.screenshot(path=str(SHOTS / f"{name}.png"))  # the page scrolls inside a tall viewport: no full_page
+            assert page.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception box is shown"
+            errors = page.locator('[data-testid="stAlertContentError"]')
+            assert errors.count() == 0, f"{name}: error shown: {errors.first.inner_text()}"
+            assert page.locator(FIGURE).count() == n_figures
+        browser.close()
+    (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
