@@ -61,9 +61,8 @@ with toy_tab:
         result = toy(int(n), int(m), float(p), float(decay), int(steps))
     st.caption(f"{result.n_represented} of {result.n_features} features represented (norm > 0.5); {result.dimensions_per_feature:.3f} "
                f"dimensions per feature; loss {result.loss:.5f}" + (f"; angles {', '.join(f'{a:.1f}' for a in result.angles)} degrees" if result.angles else ""))
-    left, right = st.columns(2)
-    left.plotly_chart(plots.plot_toy_geometry(result), width="stretch")
-    right.plotly_chart(plots.plot_toy_interference(result), width="stretch")
+    st.plotly_chart(plots.plot_toy_geometry(result), width="stretch")
+    st.plotly_chart(plots.plot_toy_interference(result), width="stretch")
 
 with dim_tab:
     cols = st.columns(4)
