@@ -19,7 +19,10 @@ from interp.zoo import DEFAULT_MODEL
 
 ZOO = (DEFAULT_MODEL, *(m for m in ("zoo:lang-4l", "zoo:induction-2l") if m != DEFAULT_MODEL))
 OTHER = "other (a TransformerLens name or a local folder)"
-DEFAULT_PROMPT = {"zoo:lang-4l": "When Mary and John went to the store , John gave a drink to"}
+DEFAULT_PROMPT = {  # prompts each zoo model's vocabulary can read; the induction model's repeats itself
+    "zoo:lang-4l": "When Mary and John went to the store , John gave a drink to",
+    "zoo:induction-2l": " ".join(["bat bet bid bim bof bog bam bev"] * 2),
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def sidebar() -> Choice:
             model = st.text_input("model name or folder", key="model_other", placeholder="gpt2, pythia-70m, /path/to/checkpoint").strip()
         device = st.selectbox("device", ["auto", "cpu", "cuda"], key="device", help="auto: the GPU when there is one")
         st.header("Task")
+        # the task widget's key follows the model's natural task, so switching model resets it to that task
         default_task = "induction" if model == "zoo:induction-2l" else "ioi"
         names = ["ioi", "induction", "custom"]
         name = st.selectbox("task", names, index=names.index(default_task), key=f"task_{default_task}",
@@ -89,7 +93,8 @@ def sidebar() -> Choice:
         else:
             task = TaskSpec(name=name, n_prompts=st.slider("prompts", 2, 64, 16, key="n_prompts"), seed=st.number_input("seed", 0, 10_000, 0, key="seed"))
         st.header("Prompt")
-        prompt = st.text_area("prompt (tokens, attention, SAE features)", key="prompt", value=DEFAULT_PROMPT.get(model, "The cat sat on the mat"))
+        # one prompt per model (keyed by it): a prompt typed for one vocabulary stays with that model
+        prompt = st.text_area("prompt (tokens, attention, SAE features)", key=f"prompt_{model}", value=DEFAULT_PROMPT.get(model, "The cat sat on the mat"))
     return Choice(model=model, device=device, task=task, prompt=prompt)
 
 

@@ -64,6 +64,12 @@ def test_every_page_shows_its_figures(page, n_charts):
     assert len(_charts(at)) == n_charts
 
 
+def test_the_induction_model_gets_a_prompt_it_can_read():
+    at = _open("pages/attention.py", model_pick="zoo:induction-2l")
+    _assert_clean(at)
+    assert len(_charts(at)) == 2
+
+
 def test_model_page_facts_and_tokens():
     at = _open("pages/model_tokens.py")
     metrics = {m.label: m.value for m in at.metric}
@@ -83,7 +89,7 @@ def test_unknown_model_is_an_error_and_the_other_pages_still_work():
 
 
 def test_prompt_longer_than_the_context_on_attention():
-    _assert_error(_open("pages/attention.py", prompt="When Mary and John went to the store , " * 20), "shorten it")
+    _assert_error(_open("pages/attention.py", **{"prompt_zoo:lang-4l": "When Mary and John went to the store , " * 20}), "shorten it")
 
 
 CUSTOM = {"task_ioi": "custom"}
@@ -107,7 +113,7 @@ def test_probing_task_the_model_cannot_do():
 
 
 def test_missing_sae_folder():
-    _assert_error(_open("pages/sae_features.py", sae_path="/no/such/sae"), "/no/such/sae")
+    _assert_error(_open("pages/sae_features.py", **{"sae_path_zoo:lang-4l": "/no/such/sae"}), "/no/such/sae")
 
 
 def test_superposition_toy_model_and_recovery_without_widths():

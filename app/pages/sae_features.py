@@ -55,7 +55,7 @@ def edit(spec, device, path, prompt, feature, mode, value):
 
 
 default = BUNDLED.get(choice.model)
-path = st.text_input("SAE folder (SAELens format) or release:sae_id", value=str(default) if default else "", key="sae_path",
+path = st.text_input("SAE folder (SAELens format) or release:sae_id", value=str(default) if default else "", key=f"sae_path_{choice.model}",
                      help="the bundled SAE reads zoo:lang-4l's layer-2 residual stream (sae/zoo/lang-4l-l2-topk16/CARD.md)").strip()
 if not path:
     st.info(f"Give an SAE trained on {choice.model} (`sae train` writes one to OUT/NAME/sae).")
