@@ -128,3 +128,20 @@ def download(result, name: str = "result.json") -> None:
 def current() -> Choice:
     """The sidebar's choices (main.py draws the sidebar before running the page)."""
     return st.session_state["choice"]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator:
+    """A progress(done, total[, stage]) callback for a library call, drawing an `st.progress` bar that is
+    removed when the work ends. Use it inside the `st.cache_data` function: an element driven from a
+    cached run must be created in it (a bar made outside raises CacheReplayClosureError on a cache hit)."""
+    bar = st.progress(0.0, text=label)
+
+    def progress(done: int, total: int, stage: str | None = None) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{stage or label}: {done}/{total}")
+
+    try:
+        yield progress
+    finally:
+        bar.empty()
+

@@ -122,3 +122,42 @@ def test_superposition_toy_model_and_recovery_without_widths():
     at.multiselect(key="recovery_widths").set_value([]).run()
     at.button(key="run_recovery").click().run()
     _assert_error(at, "at least one SAE width")
+
+
+def test_page_options_run_their_analyses():
+    at = _open()  # patching: head sites and attribution patching
+    at.selectbox(key="patch_site").set_value("z").run()
+    _assert_clean(at)
+    assert "fast patching of z" in _charts(at)[0].proto.spec
+    at.selectbox(key="patch_method").set_value("attribution").run()
+    _assert_clean(at)
+    assert "attribution patching of z" in _charts(at)[0].proto.spec
+    at.switch_page("pages/attribution.py").run()
+    for granularity in ("head", "neuron"):
+        at.radio(key="dla_by").set_value(granularity).run()
+        _assert_clean(at)
+        assert f"by {granularity}" in _charts(at)[0].proto.spec
+    at.switch_page("pages/sae_features.py").run()
+    at.radio(key="sae_edit").set_value("steer").run()
+    _assert_clean(at)
+    assert "steered" in _charts(at)[-1].proto.spec
+
+
+def test_superposition_buttons_draw_their_figures():
+    at = _open("pages/superposition.py")
+    at.slider(key="dim_densities").set_value(4).run()
+    at.select_slider(key="dim_steps").set_value(500).run()
+    at.button(key="run_dimensionality").click().run()
+    _assert_clean(at)
+    assert len(_charts(at)) == 3
+    at.slider(key="phase_grid").set_value(4).run()
+    at.slider(key="phase_seeds").set_value(1).run()
+    at.select_slider(key="phase_steps").set_value(500).run()
+    at.button(key="run_phase").click().run()
+    _assert_clean(at)
+    assert len(_charts(at)) == 3 and "Phase diagram" in _charts(at)[-1].proto.spec
+    at.multiselect(key="recovery_widths").set_value([64]).run()
+    at.select_slider(key="recovery_samples").set_value(100_000).run()
+    at.button(key="run_recovery").click().run()
+    _assert_clean(at)
+    assert len(_charts(at)) == 3  # a button's figure shows until another button is pressed

@@ -24,7 +24,7 @@ def run_lens(spec, device, task_spec):
     return logit_lens(model_for(spec, device), build_task(spec, device, task_spec))
 
 
-granularity = st.radio("direct logit attribution by", ["component", "head", "neuron"], horizontal=True)
+granularity = st.radio("direct logit attribution by", ["component", "head", "neuron"], horizontal=True, key="dla_by")
 top_k = st.slider("parts shown", 5, 60, 30)
 with shown_errors("attribute the logit difference"):
     result = run_dla(choice.model, choice.device, choice.task, granularity)

@@ -15,10 +15,10 @@ from interp.patching import METRIC_NAMES, SITES  # noqa: E402
 have = set(sites_of(model))
 site_names = [name for name, spec in SITES.items() if spec.hook in have and name != "pattern"]  # pattern: see check_site
 columns = st.columns(4)
-site = columns[0].selectbox("site", site_names, index=site_names.index("resid_pre") if "resid_pre" in site_names else 0,
+site = columns[0].selectbox("site", site_names, key="patch_site", index=site_names.index("resid_pre") if "resid_pre" in site_names else 0,
                             help="resid_pre: layer x position; z/q/k/v: layer x head; *_pos: per position too")
 direction = columns[1].selectbox("direction", ["denoise", "noise"], help="denoise: clean activations into the corrupted run")
-method = columns[2].selectbox("method", ["exact (fast)", "exact (one pass per patch)", "attribution"],
+method = columns[2].selectbox("method", ["exact (fast)", "exact (one pass per patch)", "attribution"], key="patch_method",
                               help="both exact methods give the same numbers; attribution is a gradient estimate from two passes")
 metric = columns[3].selectbox("metric", METRIC_NAMES)
 

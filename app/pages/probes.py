@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.common import checked_model, current, download, model_for, shown_errors
+from app.common import checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
 
 choice = current()
@@ -14,7 +14,7 @@ from interp.model import sites  # noqa: E402
 from interp.probe_experiment import RESIDUAL_LIKE  # noqa: E402
 
 
-@st.cache_data(show_spinner="Collecting activations and training one probe per layer ...", show_time=True, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)
 def run_probes(spec, device, task_name, n_prompts, site, mode, alpha, seed):
     from interp.probe_experiment import probe_experiment
     from interp.probe_tasks import make_probe_task
@@ -22,7 +22,9 @@ def run_probes(spec, device, task_name, n_prompts, site, mode, alpha, seed):
 
     model = model_for(spec, device)
     task = make_probe_task(task_name, model, n_prompts=n_prompts, seed=seed)
-    return probe_experiment(model, task, site=site, config=ProbeConfig(seed=seed), mode=mode, alpha=alpha)
+    with progress_bar("probing") as progress:
+        return probe_experiment(model, task, site=site, config=ProbeConfig(seed=seed), mode=mode, alpha=alpha,
+                                progress=lambda stage, done, total: progress(done, total, stage))
 
 
 cols = st.columns(5)
