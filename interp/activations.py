@@ -86,7 +86,7 @@ class ActivationDataset:
 
 
 class _ShardWriter:
-    """Buffers rows and writes a safetensors shard whenever `shard_rows` have accumulated."""
+    """Buffers rows and writes safetensors shards of exactly `shard_rows` rows (the last one may be shorter)."""
 
     def __init__(self, folder: Path, shard_rows: int):
         self.folder, self.shard_rows = folder, shard_rows
@@ -99,18 +99,22 @@ class _ShardWriter:
         for k, v in rows.items():
             self.buffer.setdefault(k, []).append(v)
         self.n_buffered += len(rows["labels"])
-        if self.n_buffered >= self.shard_rows:
-            self.flush()
+        while self.n_buffered >= self.shard_rows:
+            self.flush(self.shard_rows)
 
-    def flush(self) -> None:
+    def flush(self, n_rows: int | None = None) -> None:
+        """Write the first `n_rows` buffered rows (default: all) as the next shard; keep the rest."""
         from safetensors.torch import save_file
 
         if not self.n_buffered:
             return
+        n_rows = self.n_buffered if n_rows is None else n_rows
+        joined = {k: torch.cat(v) for k, v in self.buffer.items()}
         name = f"shard-{len(self.shards):05d}.safetensors"
-        save_file({k: torch.cat(v).contiguous() for k, v in self.buffer.items()}, str(self.folder / name))
+        save_file({k: v[:n_rows].contiguous() for k, v in joined.items()}, str(self.folder / name))
         self.shards.append(name)
-        self.buffer, self.n_buffered = {}, 0
+        self.buffer = {k: [v[n_rows:]] for k, v in joined.items()} if n_rows < self.n_buffered else {}
+        self.n_buffered -= n_rows
 
 
 def collect_activations(

@@ -31,17 +31,25 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int, dict], None]
 """progress(sae name, tokens done, tokens total, latest log line)."""
 CACHE_DIR = "activations"
+SOURCE = "source.json"
+"""Next to the cache: the job settings it was collected with (a rerun with other settings is refused)."""
 
 
 def cached_activations(cfg: TrainJobConfig) -> Path:
     """The folder of the hook's activations over the job's tokens, collected once into safetensors
     shards by `interp.activations.collect_activations`. A collection cut short (its index file is
-    written last) is collected again; a cache whose hook or size differ from the config is an error."""
+    written last) is collected again; a cache collected from other tokens or another hook is an error."""
     from interp.activations import ActivationDataset, collect_activations
 
     folder = Path(cfg.out) / CACHE_DIR
+    source = {k: getattr(cfg, k) for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")}
     try:
-        data = ActivationDataset.load(folder)
+        ActivationDataset.load(folder)
+        cached = json.loads((folder / SOURCE).read_text())
+        if cached != source:
+            changed = ", ".join(f"{k} {cached.get(k)!r} -> {v!r}" for k, v in source.items() if cached.get(k) != v)
+            raise ValueError(f"the activation cache in {folder} was collected with other settings ({changed}): "
+                             "give the job another `out` folder, or delete the cache to collect it again")
     except FileNotFoundError:
         from interp.model import load_model
         from sae.tokens import token_rows
@@ -50,9 +58,9 @@ def cached_activations(cfg: TrainJobConfig) -> Path:
         tokens = token_rows(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, dataset=cfg.dataset,
                             text_column=cfg.text_column, seed=cfg.seed)
         # every position is kept; the dataset's labels are unused here, so each row is labelled 0
-        data = collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens)
-    if cfg.hook not in data.hooks:
-        raise ValueError(f"{folder} caches {', '.join(data.hooks)}, not {cfg.hook}: give the job another `out` folder")
+        shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
+        collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens)
+        (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
     return folder
 
 

@@ -127,3 +127,17 @@ def test_a_killed_job_resumes_where_it_stopped(tmp_path):
     for name, p in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[name], p, atol=1e-5, rtol=1e-5, msg=name)
     assert resumed.cfg.metadata.hook_name == "blocks.2.hook_resid_post"
+
+
+def test_a_cache_from_other_settings_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from sae.train_job import cached_activations
+
+    cfg = TrainJobConfig(dataset_tokens=480, context=48, batch_size=128, shard_tokens=200, device="cpu", out=str(tmp_path / "job"))
+    folder = cached_activations(cfg)
+    order = BatchOrder(folder, cfg.hook, cfg.batch_size, cfg.seed)
+    assert (order.n_rows, order.d_in, len(order.paths)) == (480, 128, 3)
+    assert cached_activations(cfg) == folder  # reused as it is
+    with pytest.raises(ValueError, match="dataset_tokens 480 -> 960"):
+        cached_activations(replace(cfg, dataset_tokens=960))
