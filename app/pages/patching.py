@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.common import build_task, checked_model, current, download, model_for, shown_errors
+from app.common import build_task, checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
 from interp.model import sites as sites_of
 
@@ -23,7 +23,7 @@ method = columns[2].selectbox("method", ["exact (fast)", "exact (one pass per pa
 metric = columns[3].selectbox("metric", METRIC_NAMES)
 
 
-@st.cache_data(show_spinner="Patching ...", max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32)
 def run_patch(spec, device, task_spec, site, direction, method, metric):
     from interp.attribution import attribution_patch
     from interp.patching import patch
@@ -31,7 +31,9 @@ def run_patch(spec, device, task_spec, site, direction, method, metric):
     model, task = model_for(spec, device), build_task(spec, device, task_spec)
     if method == "attribution":
         return attribution_patch(model, task, site=site, direction=direction, metric=metric)
-    return patch(model, task, site=site, direction=direction, metric=metric, method="fast" if "fast" in method else "exact")
+    with progress_bar("patching (forward passes)") as progress:
+        return patch(model, task, site=site, direction=direction, metric=metric, method="fast" if "fast" in method else "exact",
+                     progress=progress)
 
 
 with shown_errors("patch"):
