@@ -12,7 +12,7 @@ import torch
 from jaxtyping import Int
 
 from interp.hooks import run_with_cache
-from interp.model import check_context, str_tokens, token_ids
+from interp.model import hook_name, str_tokens, token_ids
 from interp.results import AttentionPatterns, NextTokens, nested_tuple
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ def prompt_tokens(model: "TransformerBridge", prompt: str) -> Int[torch.Tensor, 
     ids = token_ids(model, prompt)
     if not ids:
         raise ValueError("the prompt is empty: type some text")
-    check_context(model, len(ids))
     return torch.tensor([ids], device=model.cfg.device)
 
 
@@ -45,7 +44,7 @@ def next_tokens(model: "TransformerBridge", prompt: str, *, k: int = 10) -> Next
 def attention_patterns(model: "TransformerBridge", prompt: str) -> AttentionPatterns:
     """Every head's attention pattern on the prompt: `pattern[layer][head][query][key]`."""
     tokens = prompt_tokens(model, prompt)
-    names = [f"blocks.{layer}.attn.hook_pattern" for layer in range(model.cfg.n_layers)]
+    names = [hook_name("pattern", layer) for layer in range(model.cfg.n_layers)]
     _, cache = run_with_cache(model, tokens, names)
     pattern = torch.stack([cache[name][0].float().cpu() for name in names])
     return AttentionPatterns(model=str(model.cfg.model_name), prompt=prompt, tokens=tuple(str_tokens(model, tokens[0])), pattern=nested_tuple(pattern, 4))

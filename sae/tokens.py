@@ -141,10 +141,12 @@ def _pretokenized_rows(data, n_rows: int, context: int, where: object) -> Tensor
     return torch.tensor(rows)
 
 
-def _column(data, column: str, where: object) -> Iterator[str]:
-    if column not in data.column_names:
-        raise ValueError(f"{where} has columns {', '.join(data.column_names)}: no {column!r} (set text_column) and no input_ids")
-    return (str(row[column]) for row in data)
+def _column(rows: Iterable[dict], column: str, where: object) -> Iterator[str]:
+    """The `column` text of each row (of a datasets folder, or streamed from the hub)."""
+    for row in rows:
+        if column not in row:
+            raise ValueError(f"{where} has columns {', '.join(row)}: no {column!r} (set text_column)")
+        yield str(row[column])
 
 
 def check_hub_dataset(name: str, *, endpoint: str | None = None) -> None:
@@ -175,8 +177,4 @@ def _hub_documents(name: str, column: str) -> Iterator[str]:
     import datasets
 
     data = datasets.load_dataset(path, config or None, split="train", streaming=True)
-    return (str(row[column]) if column in row else _missing(name, column, row) for row in data)
-
-
-def _missing(name: str, column: str, row: dict) -> str:
-    raise ValueError(f"hub dataset {name} has fields {', '.join(row)}: no {column!r} (set text_column)")
+    return _column(data, column, f"hub dataset {name}")

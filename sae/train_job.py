@@ -17,6 +17,7 @@ import os
 import shutil
 from bisect import bisect_right
 from collections import OrderedDict
+from itertools import accumulate
 from pathlib import Path
 from typing import Callable
 
@@ -37,30 +38,30 @@ SOURCE = "source.json"
 
 def cached_activations(cfg: TrainJobConfig) -> Path:
     """The folder of the hook's activations over the job's tokens, collected once into safetensors
-    shards by `interp.activations.collect_activations`. A collection cut short (its index file is
-    written last) is collected again; a cache collected from other tokens or another hook is an error."""
-    from interp.activations import ActivationDataset, collect_activations
+    shards by `interp.activations.collect_activations`. The settings file is written last, so a
+    collection cut short (no settings file) is collected again; a cache collected with other settings
+    is an error."""
+    from interp.activations import collect_activations
 
     folder = Path(cfg.out) / CACHE_DIR
     source = {k: getattr(cfg, k) for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")}
-    try:
-        ActivationDataset.load(folder)
+    if (folder / SOURCE).is_file():
         cached = json.loads((folder / SOURCE).read_text())
         if cached != source:
             changed = ", ".join(f"{k} {cached.get(k)!r} -> {v!r}" for k, v in source.items() if cached.get(k) != v)
             raise ValueError(f"the activation cache in {folder} was collected with other settings ({changed}): "
                              "give the job another `out` folder, or delete the cache to collect it again")
-    except FileNotFoundError:
-        from interp.model import load_model
-        from sae.tokens import token_rows
+        return folder
+    from interp.model import load_model
+    from sae.tokens import token_rows
 
-        model = load_model(cfg.model, device=cfg.device)
-        tokens = token_rows(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, dataset=cfg.dataset,
-                            text_column=cfg.text_column, seed=cfg.seed)
-        # every position is kept; the dataset's labels are unused here, so each row is labelled 0
-        shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
-        collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens)
-        (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
+    model = load_model(cfg.model, device=cfg.device)
+    tokens = token_rows(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, dataset=cfg.dataset,
+                        text_column=cfg.text_column, seed=cfg.seed)
+    shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
+    # every position is kept; the dataset's labels are unused here, so each row is labelled 0
+    collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens)
+    (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
     return folder
 
 
@@ -101,9 +102,7 @@ class BatchOrder:
         """The shard order of a pass and where each shard starts in it."""
         if epoch not in self._layouts:
             order = torch.randperm(len(self.sizes), generator=self._generator(epoch)).tolist()
-            starts = [0]
-            for shard in order[:-1]:
-                starts.append(starts[-1] + self.sizes[shard])
+            starts = list(accumulate((self.sizes[shard] for shard in order[:-1]), initial=0))
             self._layouts = {epoch: (order, starts)}
         return self._layouts[epoch]
 

@@ -22,18 +22,24 @@ def sae_for(path: str, device: str):
     return load_sae(path, device=device)
 
 
-def _prompt_ids(spec, device, prompt):
+def _model_and_sae(spec, device, path):
+    """The model and the SAE on the model's device (both cached resources)."""
+    model = model_for(spec, device)
+    return model, sae_for(path, str(model.cfg.device))
+
+
+def _prompt_ids(model, prompt):
     from interp.prompt_view import prompt_tokens
 
-    return prompt_tokens(model_for(spec, device), prompt)[0]
+    return prompt_tokens(model, prompt)[0]
 
 
 @st.cache_data(show_spinner="Encoding the prompt ...", max_entries=64)
 def prompt_view(spec, device, path, prompt):
     from sae.features import prompt_features
 
-    model = model_for(spec, device)
-    return prompt_features(model, sae_for(path, str(model.cfg.device)), _prompt_ids(spec, device, prompt))
+    model, sae = _model_and_sae(spec, device, path)
+    return prompt_features(model, sae, _prompt_ids(model, prompt))
 
 
 @st.cache_data(show_spinner="Building the dashboard ...", max_entries=64)
@@ -41,17 +47,16 @@ def dashboard(spec, device, path, n_tokens, feature):
     from sae.features import feature_dashboard
     from sae.tokens import token_rows
 
-    model = model_for(spec, device)
-    tokens = token_rows(model, spec, n_tokens=n_tokens, context=48)
-    return feature_dashboard(model, sae_for(path, str(model.cfg.device)), tokens, feature)
+    model, sae = _model_and_sae(spec, device, path)
+    return feature_dashboard(model, sae, token_rows(model, spec, n_tokens=n_tokens, context=48), feature)
 
 
 @st.cache_data(show_spinner="Editing the feature ...", max_entries=64)
 def edit(spec, device, path, prompt, feature, mode, value):
     from sae.features import intervene
 
-    model = model_for(spec, device)
-    return intervene(model, sae_for(path, str(model.cfg.device)), _prompt_ids(spec, device, prompt), feature, mode=mode, value=value)
+    model, sae = _model_and_sae(spec, device, path)
+    return intervene(model, sae, _prompt_ids(model, prompt), feature, mode=mode, value=value)
 
 
 default = BUNDLED.get(choice.model)
