@@ -1,1 +1,3 @@
-"""Streamlit front end (see issue: Streamlit app). Pages call the library; no analysis lives here."""
+"""Streamlit front end: pages call the library; no analysis lives here (tests/test_layering.py checks)."""
+
+__all__: list[str] = []

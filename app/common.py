@@ -9,20 +9,34 @@ is hashable and names the model exactly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 import streamlit as st
 
-from interp.zoo import DEFAULT_MODEL
+from interp.core.choices import DeviceChoice, TaskName, options
+from interp.zoo import DEFAULT_MODEL, ZOO, defaults_for
 
-ZOO = (DEFAULT_MODEL, *(m for m in ("zoo:lang-4l", "zoo:induction-2l") if m != DEFAULT_MODEL))
+__all__ = [
+    "OTHER",
+    "ZOO_SPECS",
+    "Choice",
+    "TaskSpec",
+    "build_task",
+    "checked_model",
+    "current",
+    "download",
+    "model_for",
+    "progress_bar",
+    "shown_errors",
+    "sidebar",
+]
+
+ZOO_SPECS = (DEFAULT_MODEL, *(e.spec for e in ZOO.values() if e.spec != DEFAULT_MODEL))
 OTHER = "other (a TransformerLens name or a local folder)"
-DEFAULT_PROMPT = {  # prompts each zoo model's vocabulary can read; the induction model's repeats itself
-    "zoo:lang-4l": "When Mary and John went to the store , John gave a drink to",
-    "zoo:induction-2l": " ".join(["bat bet bid bim bof bog bam bev"] * 2),
-}
+CUSTOM = "custom"
 
 
 @dataclass(frozen=True)
@@ -49,21 +63,23 @@ class Choice:
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=3)
-def model_for(spec: str, device: str):
+def model_for(spec: str, device: str) -> Any:
     from interp.model import load_model
 
     return load_model(spec, device=device)
 
 
-def build_task(spec: str, device: str, task: TaskSpec):
+def build_task(spec: str, device: str, task: TaskSpec) -> Any:
     from interp.tasks import make_task, task_from_strings
 
     model = model_for(spec, device)
-    if task.name == "custom":
+    if task.name == CUSTOM:
         missing = [k for k in ("clean", "corrupted", "answer", "wrong") if not getattr(task, k).strip()]
         if missing:
             raise ValueError(f"a custom task needs all four fields; fill in: {', '.join(missing)}")
-        return task_from_strings(model, clean=task.clean, corrupted=task.corrupted, answer=task.answer, wrong=task.wrong)
+        return task_from_strings(
+            model, clean=task.clean, corrupted=task.corrupted, answer=task.answer, wrong=task.wrong
+        )
     return make_task(task.name, model, n_prompts=task.n_prompts, seed=task.seed)
 
 
@@ -71,30 +87,53 @@ def sidebar() -> Choice:
     """Draw the shared sidebar (model, device, task, prompt) and return what it says."""
     with st.sidebar:
         st.header("Model")
-        picked = st.selectbox("model", [*ZOO, OTHER], key="model_pick", help="the bundled zoo models, or any other spec load_model takes")
+        picked = st.selectbox(
+            "model",
+            [*ZOO_SPECS, OTHER],
+            key="model_pick",
+            help="the bundled zoo models, or any other spec load_model takes",
+        )
         model = picked
         if picked == OTHER:
-            model = st.text_input("model name or folder", key="model_other", placeholder="gpt2, pythia-70m, /path/to/checkpoint").strip()
-        device = st.selectbox("device", ["auto", "cpu", "cuda"], key="device", help="auto: the GPU when there is one")
+            model = st.text_input(
+                "model name or folder", key="model_other", placeholder="gpt2, pythia-70m, /path/to/checkpoint"
+            ).strip()
+        device = st.selectbox("device", options(DeviceChoice), key="device", help="auto: the GPU when there is one")
+        defaults = defaults_for(model)
         st.header("Task")
         # the task widget's key follows the model's natural task, so switching model resets it to that task
-        default_task = "induction" if model == "zoo:induction-2l" else "ioi"
-        names = ["ioi", "induction", "custom"]
-        name = st.selectbox("task", names, index=names.index(default_task), key=f"task_{default_task}",
-                            help="clean/corrupted prompt pairs with an answer and a wrong token")
-        if name == "custom":
+        default_task = defaults.task
+        names = [*options(TaskName), CUSTOM]
+        name = st.selectbox(
+            "task",
+            names,
+            index=names.index(default_task),
+            key=f"task_{default_task}",
+            help="clean/corrupted prompt pairs with an answer and a wrong token",
+        )
+        if name == CUSTOM:
             task = TaskSpec(
-                name="custom",
-                clean=st.text_input("clean prompt", key="clean", value="When Mary and John went to the store , John gave a drink to"),
-                corrupted=st.text_input("corrupted prompt", key="corrupted", value="When Mary and John went to the store , Mary gave a drink to"),
+                name=CUSTOM,
+                clean=st.text_input(
+                    "clean prompt", key="clean", value="When Mary and John went to the store , John gave a drink to"
+                ),
+                corrupted=st.text_input(
+                    "corrupted prompt",
+                    key="corrupted",
+                    value="When Mary and John went to the store , Mary gave a drink to",
+                ),
                 answer=st.text_input("answer", key="answer", value="Mary"),
                 wrong=st.text_input("wrong answer", key="wrong", value="John"),
             )
         else:
-            task = TaskSpec(name=name, n_prompts=st.slider("prompts", 2, 64, 16, key="n_prompts"), seed=st.number_input("seed", 0, 10_000, 0, key="seed"))
+            task = TaskSpec(
+                name=name,
+                n_prompts=st.slider("prompts", 2, 64, 16, key="n_prompts"),
+                seed=st.number_input("seed", 0, 10_000, 0, key="seed"),
+            )
         st.header("Prompt")
         # one prompt per model (keyed by it): a prompt typed for one vocabulary stays with that model
-        prompt = st.text_area("prompt (tokens, attention, SAE features)", key=f"prompt_{model}", value=DEFAULT_PROMPT.get(model, "The cat sat on the mat"))
+        prompt = st.text_area("prompt (tokens, attention, SAE features)", key=f"prompt_{model}", value=defaults.prompt)
     return Choice(model=model, device=device, task=task, prompt=prompt)
 
 
@@ -109,7 +148,7 @@ def shown_errors(what: str) -> Iterator[None]:
         st.stop()
 
 
-def checked_model(choice: Choice):
+def checked_model(choice: Choice) -> Any:
     """The sidebar's model, or an error on this page saying what to fix."""
     if not choice.model:
         st.info("Type a model name or folder in the sidebar.")
@@ -118,7 +157,7 @@ def checked_model(choice: Choice):
         return model_for(choice.model, choice.device)
 
 
-def download(result, name: str = "result.json") -> None:
+def download(result: Any, name: str = "result.json") -> None:
     """A button that downloads `result` as the JSON the CLI writes."""
     from interp.results import to_json
 
@@ -144,4 +183,3 @@ def progress_bar(label: str) -> Iterator:
         yield progress
     finally:
         bar.empty()
-

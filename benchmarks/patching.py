@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
 REFERENCE = {"resid_pre": "get_act_patch_resid_pre", "z_pos": "get_act_patch_attn_head_out_by_pos"}
 
@@ -48,14 +48,17 @@ def random_task(model, n_prompts: int = 8, n_pos: int = 16, seed: int = 0):
     bad[:, [3, 7, 11]] = torch.randint(3, vocab, (n_prompts, 3), generator=gen)
     answers, wrongs = torch.randint(3, vocab, (2, n_prompts), generator=gen)
     labels = tuple(tuple(str(int(t)) for t in row) for row in clean)
-    return Task("random", clean, bad, answers, wrongs, torch.full((n_prompts,), n_pos - 1), labels, labels).to(model.cfg.device)
+    return Task("random", clean, bad, answers, wrongs, torch.full((n_prompts,), n_pos - 1), labels, labels).to(
+        model.cfg.device
+    )
 
 
-def timed(fn):
+def timed(fn, *args, **kwargs):
+    """fn(*args, **kwargs) and the seconds it took (GPU work included)."""
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     start = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return out, time.perf_counter() - start
@@ -64,9 +67,9 @@ def timed(fn):
 def main() -> None:
     import transformer_lens.patching as tlp
 
-    from interp import metrics
-    from interp.model import load_model
     from interp.attribution import attribution_patch
+    from interp.core import metrics
+    from interp.model import load_model
     from interp.patching import patch
 
     parser = argparse.ArgumentParser()
@@ -83,18 +86,22 @@ def main() -> None:
             model = load_model(spec, device=args.device)
             task = random_task(model)
             _, clean_cache = model.run_with_cache(task.clean_tokens)
-            metric = lambda logits: metrics.logit_diff(logits, task).mean()  # noqa: E731
+
+            def metric(logits, task=task):
+                return metrics.logit_diff(metrics.at_metric_pos(logits, task), task).mean()
+
             with torch.no_grad():
                 model(task.clean_tokens)  # warm-up
-                _, t_fwd = timed(lambda: model(task.clean_tokens))
-            _, t_attr = timed(lambda: attribution_patch(model, task, site="resid_pre"))
+                _, t_fwd = timed(model, task.clean_tokens)
+            _, t_attr = timed(attribution_patch, model, task, site="resid_pre")
             attribution.append((key, t_fwd, t_attr))
             for site in filter(None, args.sites.split(",")):
-                ref, t_ref = timed(lambda: getattr(tlp, REFERENCE[site])(model, task.corrupted_tokens, clean_cache, metric))
+                reference = getattr(tlp, REFERENCE[site])
+                ref, t_ref = timed(reference, model, task.corrupted_tokens, clean_cache, metric)
                 if site == "z_pos":
                     ref = ref.permute(0, 2, 1)  # TL: layer pos head; ours: layer head pos
                 for method in args.methods.split(","):
-                    res, t = timed(lambda: patch(model, task, site=site, method=method))
+                    res, t = timed(patch, model, task, site=site, method=method)
                     diff = float((torch.tensor(res.raw) - ref.cpu()).abs().max())
                     assert diff < 1e-4, (key, site, method, diff)
                     rows.append((key, site, method, t_ref, t, diff))

@@ -35,12 +35,26 @@ def sae_lens_runner(args, k: int, tokens, device: str):
     model = load_model(args.model, device=device)
     cfg = LanguageModelSAERunnerConfig(
         sae=TopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=args.d_sae, k=k),
-        model_name=args.model, hook_name=args.hook, dataset_path="in-memory", is_dataset_tokenized=True,
-        context_size=tokens.shape[1], prepend_bos=False,  # the rows already start with BOS
-        training_tokens=args.training_tokens, train_batch_size_tokens=args.batch_size,
-        n_batches_in_buffer=100, store_batch_size_prompts=16,  # buffer 100 x 16 x 48 tokens: several batches, less than the data
-        lr=args.lr, lr_end=args.lr, device=device, seed=args.seed, logger=LoggingConfig(log_to_wandb=False),
-        n_checkpoints=0, save_final_checkpoint=False, output_path=None, n_eval_batches=0, verbose=False,
+        model_name=args.model,
+        hook_name=args.hook,
+        dataset_path="in-memory",
+        is_dataset_tokenized=True,
+        context_size=tokens.shape[1],
+        prepend_bos=False,  # the rows already start with BOS
+        training_tokens=args.training_tokens,
+        train_batch_size_tokens=args.batch_size,
+        n_batches_in_buffer=100,
+        store_batch_size_prompts=16,  # buffer 100 x 16 x 48 tokens: several batches, less than the data
+        lr=args.lr,
+        lr_end=args.lr,
+        device=device,
+        seed=args.seed,
+        logger=LoggingConfig(log_to_wandb=False),
+        n_checkpoints=0,
+        save_final_checkpoint=False,
+        output_path=None,
+        n_eval_batches=0,
+        verbose=False,
     )
     data = datasets.Dataset.from_dict({"input_ids": tokens.tolist()})
     return LanguageModelSAETrainingRunner(cfg, override_model=model, override_dataset=data).run()
@@ -76,9 +90,16 @@ def main() -> None:
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainJobConfig(
-            model=args.model, hook=args.hook, saes=tuple(SAESpec("topk", args.d_sae, k, args.lr) for k in args.k),
-            training_tokens=args.training_tokens, batch_size=args.batch_size, dataset_tokens=args.dataset_tokens,
-            checkpoint_every=args.training_tokens // 2, device=args.device, seed=args.seed, out=str(Path(tmp) / "job"),
+            model=args.model,
+            hook=args.hook,
+            saes=tuple(SAESpec("topk", args.d_sae, k, args.lr) for k in args.k),
+            training_tokens=args.training_tokens,
+            batch_size=args.batch_size,
+            dataset_tokens=args.dataset_tokens,
+            checkpoint_every=args.training_tokens // 2,
+            device=args.device,
+            seed=args.seed,
+            out=str(Path(tmp) / "job"),
         )
         start = time.perf_counter()
         folders = run_train_job(cfg)
@@ -87,7 +108,9 @@ def main() -> None:
         ours = [load_sae(f / "sae", device=args.device) for f in folders]
 
         model = load_model(args.model, device=args.device)
-        tokens = token_rows(model, args.model, n_tokens=args.dataset_tokens, context=cfg.context, seed=args.seed)  # the job's rows
+        tokens = token_rows(
+            model, args.model, n_tokens=args.dataset_tokens, context=cfg.context, seed=args.seed
+        )  # the job's rows
         theirs, theirs_s = [], []
         for k in args.k:
             start = time.perf_counter()
@@ -99,20 +122,44 @@ def main() -> None:
     rows = []
     for k, a, b in zip(args.k, ours, theirs):
         ma, mb = (evaluate_sae(model, sae.to(args.device), held_out, hook=args.hook) for sae in (a, b))
-        rows.append({"k": k, "ours": {m: getattr(ma, m) for m in ("l0", "explained_variance", "ce_loss_recovered", "dead_fraction")},
-                     "sae_lens": {m: getattr(mb, m) for m in ("l0", "explained_variance", "ce_loss_recovered", "dead_fraction")}})
+        rows.append(
+            {
+                "k": k,
+                "ours": {m: getattr(ma, m) for m in ("l0", "explained_variance", "ce_loss_recovered", "dead_fraction")},
+                "sae_lens": {
+                    m: getattr(mb, m) for m in ("l0", "explained_variance", "ce_loss_recovered", "dead_fraction")
+                },
+            }
+        )
 
-    print(f"device {args.device}; {args.model} {args.hook}; {len(args.k)} TopK SAEs x {args.d_sae} latents; "
-          f"{args.training_tokens:,} training tokens each from {args.dataset_tokens:,} distinct tokens; eval on {held_out.numel():,} held-out tokens")
-    print(f"total time: one cache + sweep {ours_s:.1f} s; SAELens runner x{len(args.k)} {sum(theirs_s):.1f} s "
-          f"({', '.join(f'{t:.1f}' for t in theirs_s)}); speedup {sum(theirs_s) / ours_s:.2f}x")
-    print(f"{'k':>4} | {'L0 ours':>8} {'SAELens':>8} | {'EV ours':>8} {'SAELens':>8} | {'CE rec ours':>11} {'SAELens':>8} | {'dead ours':>9} {'SAELens':>8}")
+    print(
+        f"device {args.device}; {args.model} {args.hook}; {len(args.k)} TopK SAEs x {args.d_sae} latents; "
+        f"{args.training_tokens:,} training tokens each from {args.dataset_tokens:,} distinct tokens; eval on "
+        f"{held_out.numel():,} held-out tokens"
+    )
+    print(
+        f"total time: one cache + sweep {ours_s:.1f} s; SAELens runner x{len(args.k)} {sum(theirs_s):.1f} s "
+        f"({', '.join(f'{t:.1f}' for t in theirs_s)}); speedup {sum(theirs_s) / ours_s:.2f}x"
+    )
+    print(
+        f"{'k':>4} | {'L0 ours':>8} {'SAELens':>8} | {'EV ours':>8} {'SAELens':>8} | {'CE rec ours':>11} "
+        f"{'SAELens':>8} | {'dead ours':>9} {'SAELens':>8}"
+    )
     for r in rows:
         a, b = r["ours"], r["sae_lens"]
-        print(f"{r['k']:>4} | {a['l0']:8.2f} {b['l0']:8.2f} | {a['explained_variance']:8.4f} {b['explained_variance']:8.4f} | "
-              f"{a['ce_loss_recovered']:11.4f} {b['ce_loss_recovered']:8.4f} | {a['dead_fraction']:9.3f} {b['dead_fraction']:8.3f}")
+        print(
+            f"{r['k']:>4} | {a['l0']:8.2f} {b['l0']:8.2f} | {a['explained_variance']:8.4f} "
+            f"{b['explained_variance']:8.4f} | "
+            f"{a['ce_loss_recovered']:11.4f} {b['ce_loss_recovered']:8.4f} | {a['dead_fraction']:9.3f} "
+            f"{b['dead_fraction']:8.3f}"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
-    record = {"args": {k: str(v) for k, v in vars(args).items()}, "ours_seconds": ours_s, "sae_lens_seconds": theirs_s, "rows": rows}
+    record = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "ours_seconds": ours_s,
+        "sae_lens_seconds": theirs_s,
+        "rows": rows,
+    }
     (args.out / "result.json").write_text(json.dumps(record, indent=2) + "\n")
 
 

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from interp.hooks import run_with_cache
+from interp.core.hooks import run_with_cache
+from interp.core.types import Model, Progress
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
+__all__ = ["META", "ROW_KEYS", "ActivationDataset", "collect_activations"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-"""progress(done, total) in prompts."""
 META = "activations.json"
 ROW_KEYS = ("labels", "prompt_index", "position", "token")
 
@@ -35,14 +33,14 @@ class ActivationDataset:
     """One row per (prompt, position) kept: its activations at each hook, its label and where it came from."""
 
     hooks: tuple[str, ...]
-    labels: Tensor = field(repr=False)
-    """[row]: int64 class ids, or float32 targets for regression."""
-    prompt_index: Int[Tensor, "batch"] = field(repr=False)
-    """[row]: which prompt the row comes from (splits keep prompts whole)."""
-    position: Int[Tensor, "batch"] = field(repr=False)
-    """[row]: the token position read."""
-    token: Int[Tensor, "batch"] = field(repr=False)
-    """[row]: the token id at that position (control tasks label by it)."""
+    labels: Float[Tensor, " row"] | Int[Tensor, " row"] = field(repr=False)
+    """int64 class ids, or float32 targets for regression."""
+    prompt_index: Int[Tensor, " row"] = field(repr=False)
+    """Which prompt each row comes from (splits keep prompts whole)."""
+    position: Int[Tensor, " row"] = field(repr=False)
+    """The token position read."""
+    token: Int[Tensor, " row"] = field(repr=False)
+    """The token id at that position (control tasks label by it)."""
     label_names: tuple[str, ...] | None = None
     """Class names, indexed by label id (None for regression)."""
     folder: Path | None = None
@@ -52,7 +50,7 @@ class ActivationDataset:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def features(self, hook: str) -> Float[Tensor, "batch d_model"]:
+    def features(self, hook: str) -> Float[Tensor, "row d_in"]:
         """All rows' activations at `hook` (flattened per row), read from disk when sharded."""
         if hook not in self.hooks:
             raise KeyError(f"{hook} was not collected; the dataset has {', '.join(self.hooks)}")
@@ -68,7 +66,7 @@ class ActivationDataset:
         return torch.cat(parts)
 
     @classmethod
-    def load(cls, folder: str | Path) -> "ActivationDataset":
+    def load(cls, folder: str | Path) -> ActivationDataset:
         """Open a dataset written by `collect_activations(..., out_dir=folder)`."""
         from safetensors import safe_open
 
@@ -118,7 +116,7 @@ class _ShardWriter:
 
 
 def collect_activations(
-    model: "TransformerBridge",
+    model: Model,
     tokens: Int[Tensor, "batch pos"],
     *,
     hooks: list[str] | tuple[str, ...],
@@ -135,6 +133,7 @@ def collect_activations(
     `labels` is a function of a batch of tokens returning [batch, pos] labels, a [batch, pos]
     tensor, or a [rows] tensor with one label per kept position (row order: prompt, then position).
     Integer labels make a classification dataset, floating ones a regression dataset.
+    `progress(done, total)` counts prompts.
     """
     n, n_pos = tokens.shape
     mask = torch.ones(n, n_pos, dtype=torch.bool) if mask is None else mask.bool().cpu()
@@ -145,7 +144,10 @@ def collect_activations(
         raise ValueError("the mask selects no positions")
     if isinstance(labels, Tensor):
         if labels.shape not in ((n, n_pos), (n_rows,)):
-            raise ValueError(f"labels must have shape ({n}, {n_pos}) or ({n_rows},) (one per kept position); got {tuple(labels.shape)}")
+            raise ValueError(
+                f"labels must have shape ({n}, {n_pos}) or ({n_rows},) (one per kept position); got "
+                f"{tuple(labels.shape)}"
+            )
         row_labels = labels.cpu()[mask] if labels.shape == (n, n_pos) else labels.cpu()
     else:
         row_labels = None
@@ -174,7 +176,13 @@ def collect_activations(
             progress(min(start + batch_size, n), n)
     if writer is not None:
         writer.flush()
-        meta = {"hooks": list(hooks), "n_rows": first_row, "shards": writer.shards, "label_names": label_names, "model": str(model.cfg.model_name)}
+        meta = {
+            "hooks": list(hooks),
+            "n_rows": first_row,
+            "shards": writer.shards,
+            "label_names": label_names,
+            "model": str(model.cfg.model_name),
+        }
         (writer.folder / META).write_text(json.dumps(meta, indent=2) + "\n")
         log.info("wrote %d rows in %d shards to %s", first_row, len(writer.shards), writer.folder)
         return ActivationDataset.load(writer.folder)

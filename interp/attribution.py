@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from interp.hooks import hooks, run_with_cache
-from interp.model import hook_name
-from interp.patching import _last, check_options, make_patch_result, metric_values
-from interp.results import PatchResult
-from interp.tasks import Task
+from interp.core.baselines import make_patch_result
+from interp.core.choices import Direction, MetricName, PatchSite
+from interp.core.hooks import hooks, run_with_cache
+from interp.core.metrics import at_metric_pos, metric_values
+from interp.core.patch_sites import check_patch_options, describe_patch
+from interp.core.sites import hook_name
+from interp.core.task import Task
+from interp.core.types import Model
+from interp.results import Agreement, PatchResult
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
+__all__ = ["attribution_patch", "with_agreement"]
 
 
-def _reduce(site: str, product: Tensor) -> Tensor:
+def _reduce(site: PatchSite, product: Tensor) -> Tensor:
     """Sum (other - base) * grad over everything but the site's patch axes; mean over prompts."""
     if site == "pattern":  # batch head query key -> head
         return product.sum((2, 3)).mean(0)
@@ -37,16 +39,25 @@ def _reduce(site: str, product: Tensor) -> Tensor:
 
 
 def attribution_patch(
-    model: "TransformerBridge", task: Task, *, site: str = "resid_pre", direction: str = "denoise", metric: str = "logit_diff"
+    model: Model,
+    task: Task,
+    *,
+    site: PatchSite = "resid_pre",
+    direction: Direction = "denoise",
+    metric: MetricName = "logit_diff",
 ) -> PatchResult:
     """First-order estimate of `patch(model, task, site=..., direction=...)` from one backward pass."""
-    spec = check_options(model, site, direction, metric)
+    spec = check_patch_options(model, site, direction, metric)
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     names = [hook_name(spec.hook, layer) for layer in range(model.cfg.n_layers)]
     # Two forward passes: the other run (cached, no grad) and the base run with gradients kept.
     rows = torch.arange(len(task))
-    base_tokens, other_tokens = (task.corrupted_tokens, task.clean_tokens) if direction == "denoise" else (task.clean_tokens, task.corrupted_tokens)
+    base_tokens, other_tokens = (
+        (task.corrupted_tokens, task.clean_tokens)
+        if direction == "denoise"
+        else (task.clean_tokens, task.corrupted_tokens)
+    )
     other_logits, other_cache = run_with_cache(model, other_tokens, names)
     kept: dict[str, Tensor] = {}
 
@@ -61,26 +72,44 @@ def attribution_patch(
 
     with torch.enable_grad(), hooks(model, [(n, keeper(n)) for n in names]):
         base_logits = model(base_tokens)
-        clean_last = _last(other_logits if direction == "denoise" else base_logits, task).detach()
-        base_values = metric_values(metric, _last(base_logits, task), task, rows, clean_last)
+        clean_last = at_metric_pos(other_logits if direction == "denoise" else base_logits, task).detach()
+        base_values = metric_values(metric, at_metric_pos(base_logits, task), task, rows, clean_last)
         # autograd.grad for the activations alone: no weight gradients, which would double the backward pass
         grads = dict(zip(names, torch.autograd.grad(base_values.mean(), [kept[n] for n in names])))
-    other_m = float(metric_values(metric, _last(other_logits, task), task, rows, clean_last).mean())
+    other_m = float(metric_values(metric, at_metric_pos(other_logits, task), task, rows, clean_last).mean())
     base_m = float(base_values.detach().mean())
-    clean_m, bad_m = (other_m, base_m) if direction == "denoise" else (base_m, other_m)
-    attr = torch.stack([_reduce(site, (other_cache[n] - kept[n].detach()).float() * grads[n].float()) for n in names]).cpu()
+    clean_m, corrupted_m = (other_m, base_m) if direction == "denoise" else (base_m, other_m)
+    attr = torch.stack(
+        [_reduce(site, (other_cache[n] - kept[n].detach()).float() * grads[n].float()) for n in names]
+    ).cpu()
     return make_patch_result(
-        model, task, kind="attribution_patching", site=site, direction=direction, method="attribution", metric=metric,
-        axes=("layer", *spec.axes), raw=base_m + attr, clean=clean_m, corrupted=bad_m, start=start,
+        model,
+        task,
+        analysis="attribution_patching",
+        site=site,
+        direction=direction,
+        method="attribution",
+        metric=metric,
+        intervention="none: a first-order estimate of " + describe_patch(spec, direction),
+        axes=("layer", *spec.axes),
+        raw=base_m + attr,
+        clean=clean_m,
+        corrupted=corrupted_m,
+        start=start,
     )
 
 
 def with_agreement(attribution: PatchResult, exact: PatchResult) -> PatchResult:
     """The attribution result with its Pearson and Spearman correlation to exact patching recorded."""
-    if (attribution.site, attribution.direction, attribution.metric, attribution.task) != (exact.site, exact.direction, exact.metric, exact.task):
+    if (attribution.site, attribution.direction, attribution.metric, attribution.task) != (
+        exact.site,
+        exact.direction,
+        exact.metric,
+        exact.task,
+    ):
         raise ValueError("compare results of the same task, site, direction and metric")
     a, b = torch.tensor(attribution.raw).flatten().double(), torch.tensor(exact.raw).flatten().double()
-    return replace(attribution, agreement={"pearson": round(_pearson(a, b), 6), "spearman": round(_pearson(_ranks(a), _ranks(b)), 6)})
+    return replace(attribution, agreement=Agreement(pearson=_pearson(a, b), spearman=_pearson(_ranks(a), _ranks(b))))
 
 
 def _ranks(x: Tensor) -> Tensor:

@@ -12,6 +12,18 @@ import socket
 import threading
 from pathlib import Path
 
+__all__ = [
+    "HUB_PROBE_SECONDS",
+    "HubUnreachableError",
+    "ModelLoadError",
+    "NotACheckpointError",
+    "UnknownModelError",
+    "UnsupportedArchitectureError",
+    "check_checkpoint_folder",
+    "hub_reachable",
+    "probe_hub",
+]
+
 HUB_PROBE_SECONDS = 3.0
 
 
@@ -38,7 +50,9 @@ class HubUnreachableError(ModelLoadError):
 def check_checkpoint_folder(path: Path) -> None:
     """Refuse folders that are not safe, loadable Hugging Face checkpoints, before transformers tries."""
     if not path.is_dir():
-        raise NotACheckpointError(f"{path} is a file, not a checkpoint folder; pass the folder holding config.json and the weights")
+        raise NotACheckpointError(
+            f"{path} is a file, not a checkpoint folder; pass the folder holding config.json and the weights"
+        )
     if not (path / "config.json").is_file():
         found = ", ".join(sorted(p.name for p in path.iterdir())[:10]) or "nothing"
         raise NotACheckpointError(f"{path} is not a Hugging Face checkpoint: it has no config.json (found: {found})")
@@ -48,7 +62,8 @@ def check_checkpoint_folder(path: Path) -> None:
         raise NotACheckpointError(f"{path / 'config.json'} is not valid JSON: {err}") from err
     if "auto_map" in config:
         raise UnsupportedArchitectureError(
-            f"{path} needs custom modelling code (config.json has auto_map); the workbench never runs code from a checkpoint"
+            f"{path} needs custom modelling code (config.json has auto_map); the workbench never runs code from "
+            "a checkpoint"
         )
     # Weights only from safetensors: a pickle (.bin/.pt) can execute code when loaded.
     if not any(path.glob("*.safetensors")):
@@ -56,8 +71,12 @@ def check_checkpoint_folder(path: Path) -> None:
             f"{path} has no *.safetensors weights; re-save it with model.save_pretrained(folder) "
             "(safetensors is the default) — pickled .bin weights are not loaded because unpickling can run code"
         )
-    if not any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")):
-        raise NotACheckpointError(f"{path} has no tokenizer files; save one beside the weights with tokenizer.save_pretrained(folder)")
+    if not any(
+        (path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+    ):
+        raise NotACheckpointError(
+            f"{path} has no tokenizer files; save one beside the weights with tokenizer.save_pretrained(folder)"
+        )
     _check_architecture(config, path)
 
 

@@ -29,25 +29,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
+from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.hooks import hooks
-from interp.model import hook_name
+from interp.core.choices import MetricName
+from interp.core.hooks import hooks
+from interp.core.metrics import at_metric_pos, metric_values
+from interp.core.patch_sites import Selector, Site, site_heads
+from interp.core.sites import hook_name
+from interp.core.task import Task
+from interp.core.types import Model, Progress
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
-
-    from interp.patching import Progress, Site
-    from interp.tasks import Task
+__all__ = ["CPU_BUDGET_BYTES", "GPU_BUDGET_FRACTION", "fast_patch_values", "patches_per_pass"]
 
 CPU_BUDGET_BYTES = 2 * 2**30
 GPU_BUDGET_FRACTION = 0.4
 
 
-def patches_per_pass(model: "TransformerBridge", n_pos: int, n_patches: int) -> int:
+def patches_per_pass(model: Model, n_pos: int, n_patches: int) -> int:
     """How many patched rows fit one pass: a generous estimate of one row's live activations
     (residual, MLP and attention intermediates of one layer, plus the patterns) against a budget."""
     cfg = model.cfg
@@ -88,11 +89,13 @@ def _dynamic_kv(cache) -> list[tuple[Tensor, Tensor]] | None:
     return [(layer.keys, layer.values) for layer in layers]
 
 
-def _base_run(model: "TransformerBridge", task: "Task", site: "Site", base: Tensor, metric: str, clean_last: Tensor) -> _BaseRun:
-    from interp.patching import _last, metric_values
-
+def _base_run(
+    model: Model, task: Task, site: Site, base: Int[Tensor, "batch pos"], metric: MetricName, clean_last: Tensor
+) -> _BaseRun:
     n_layers = model.cfg.n_layers
-    names = [hook_name("resid_pre", layer) for layer in range(n_layers)] + [hook_name(site.hook, layer) for layer in range(n_layers)]
+    names = [hook_name("resid_pre", layer) for layer in range(n_layers)] + [
+        hook_name(site.hook, layer) for layer in range(n_layers)
+    ]
     acts: dict[str, Tensor] = {}
     # Each hook stores under the name it was added as: inside a hook, hook.name is the canonical name
     # (blocks.0.hook_in for blocks.0.hook_resid_pre).
@@ -109,7 +112,7 @@ def _base_run(model: "TransformerBridge", task: "Task", site: "Site", base: Tens
         resid_pre=[acts[names[layer]] for layer in range(n_layers)],
         site=[acts[names[n_layers + layer]] for layer in range(n_layers)],
         kv=kv,
-        metric=metric_values(metric, _last(logits, task), task, rows, clean_last).double().cpu(),
+        metric=metric_values(metric, at_metric_pos(logits, task), task, rows, clean_last).double().cpu(),
     )
 
 
@@ -120,7 +123,7 @@ def _keeper(store: dict[str, Tensor], name: str):
     return fn
 
 
-def _first_change(differs: Tensor, selector: tuple, site: "Site") -> int | None:
+def _first_change(differs: Tensor, selector: Selector, site: Site) -> int | None:
     """The first position a patch changes (None if it changes nothing), from the boolean map of where the
     other run differs from the base run (one prompt, no batch axis, on the CPU: one device sync per layer,
     not per patch). Position is the first axis of every site's activation but the pattern's (head, query, key)."""
@@ -130,7 +133,7 @@ def _first_change(differs: Tensor, selector: tuple, site: "Site") -> int | None:
     return int(rows[0]) if len(rows) else None
 
 
-def _shifted(selector: tuple, site: "Site", start: int) -> tuple[tuple, tuple]:
+def _shifted(selector: Selector, site: Site, start: int) -> tuple[Selector, Selector]:
     """The selector on a pass that starts at `start` (its rows), and on the full-length source (its batch row)."""
     if site.name == "pattern":  # (head,) -> (head, queries from start on, all keys)
         return (*selector, slice(None)), (*selector, slice(start, None))
@@ -141,12 +144,16 @@ def _shifted(selector: tuple, site: "Site", start: int) -> tuple[tuple, tuple]:
 
 @torch.no_grad()
 def fast_patch_values(
-    model: "TransformerBridge", task: "Task", site: "Site", base: Tensor, source_cache: dict[str, Tensor],
-    metric: str, clean_last: Tensor, progress: "Progress | None" = None,
-) -> Tensor:
-    """[layer, patch] metric, equal to `exact_patch_values` (the mean over prompts of each patch)."""
-    from interp.patching import site_heads
-
+    model: Model,
+    task: Task,
+    site: Site,
+    base: Int[Tensor, "batch pos"],
+    source_cache: dict[str, Tensor],
+    metric: MetricName,
+    clean_last: Float[Tensor, "batch d_vocab"],
+    progress: Progress | None = None,
+) -> Float[Tensor, "layer patch"]:
+    """[layer, patch] metric, equal to `interp.patching.exact_patch_values` (the mean over prompts of each patch)."""
     n_layers = model.cfg.n_layers
     selectors = site.selectors(task.n_pos, site_heads(source_cache, site, model))
     run = _base_run(model, task, site, base, metric, clean_last)
@@ -167,7 +174,9 @@ def fast_patch_values(
             width = patches_per_pass(model, task.n_pos - start, len(patches))
             passes += [(b, start, patches[k : k + width]) for k in range(0, len(patches), width)]
     for done, (b, start, patches) in enumerate(passes, 1):
-        values = _patched_pass(model, task, site, base, source_cache, run, selectors, b, start, patches, metric, clean_last)
+        values = _patched_pass(
+            model, task, site, base, source_cache, run, selectors, b, start, patches, metric, clean_last
+        )
         for (layer, i), value in zip(patches, values.tolist()):
             out[layer, i] += value
         if progress is not None:
@@ -176,12 +185,20 @@ def fast_patch_values(
 
 
 def _patched_pass(
-    model: "TransformerBridge", task: "Task", site: "Site", base: Tensor, source_cache: dict[str, Tensor], run: _BaseRun,
-    selectors: list, b: int, start: int, patches: list[tuple[int, int]], metric: str, clean_last: Tensor,
+    model: Model,
+    task: Task,
+    site: Site,
+    base: Tensor,
+    source_cache: dict[str, Tensor],
+    run: _BaseRun,
+    selectors: list[Selector],
+    b: int,
+    start: int,
+    patches: list[tuple[int, int]],
+    metric: MetricName,
+    clean_last: Tensor,
 ) -> Tensor:
     """The metric of each patch in `patches` (layer-ordered) on prompt b, from one pass over positions >= start."""
-    from interp.patching import metric_values
-
     n_layers = model.cfg.n_layers
     by_layer: dict[int, list[int]] = defaultdict(list)
     for layer, i in patches:
@@ -223,7 +240,9 @@ def _patched_pass(
     kwargs = {}
     if start > 0:
         # block `layer` runs on every row added so far, or on the one base row before the first patched layer
-        per_layer = [max(1, sum(len(ids) for patched, ids in by_layer.items() if patched <= layer)) for layer in range(n_layers)]
+        per_layer = [
+            max(1, sum(len(ids) for patched, ids in by_layer.items() if patched <= layer)) for layer in range(n_layers)
+        ]
         kwargs["past_key_values"] = _prefix_cache(run.kv, b, start, per_layer)
     with hooks(model, fwd):
         last = model(base[b : b + 1, start:], **kwargs)[:, 0]
@@ -237,6 +256,7 @@ def _prefix_cache(kv: list[tuple[Tensor, Tensor]], b: int, start: int, rows: lis
 
     cache = DynamicCache()
     for layer, ((keys, values), n) in enumerate(zip(kv, rows)):
-        cache.update(keys[b : b + 1, :, :start].expand(n, -1, -1, -1), values[b : b + 1, :, :start].expand(n, -1, -1, -1), layer)
+        cache.update(
+            keys[b : b + 1, :, :start].expand(n, -1, -1, -1), values[b : b + 1, :, :start].expand(n, -1, -1, -1), layer
+        )
     return cache
-

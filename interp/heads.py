@@ -10,27 +10,27 @@ drawn from the model's own vocabulary.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
-from interp.hooks import run_with_cache
+from interp.core.choices import HeadScoreName, options
+from interp.core.hooks import run_with_cache
+from interp.core.sites import hook_name
+from interp.core.types import Model
 from interp.results import HeadScores, nested_tuple
 from interp.tasks import repeated_tokens
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
+__all__ = ["SCORE_NAMES", "head_scores"]
 
-SCORE_NAMES = ("previous_token", "duplicate_token", "induction")
+SCORE_NAMES = options(HeadScoreName)
 
 
-def head_scores(model: "TransformerBridge", *, n_prompts: int = 16, seq_len: int | None = None, seed: int = 0) -> HeadScores:
+def head_scores(model: Model, *, n_prompts: int = 16, seq_len: int | None = None, seed: int = 0) -> HeadScores:
     """Previous-token, duplicate-token and induction scores of every head (each in [0, 1])."""
     cfg = model.cfg
     L = seq_len if seq_len is not None else min(20, (cfg.n_ctx - 1) // 2)
     tokens = repeated_tokens(model, n_prompts=n_prompts, seq_len=L, seed=seed)
     offset = tokens.shape[1] - 2 * L  # 1 when a BOS token leads, else 0
-    names = [f"blocks.{layer}.attn.hook_pattern" for layer in range(cfg.n_layers)]
+    names = [hook_name("pattern", layer) for layer in range(cfg.n_layers)]
     _, cache = run_with_cache(model, tokens, names)
     second = torch.arange(offset + L, offset + 2 * L)  # query positions in the second copy
     every = torch.arange(1, tokens.shape[1])
@@ -44,7 +44,7 @@ def head_scores(model: "TransformerBridge", *, n_prompts: int = 16, seq_len: int
         model=str(cfg.model_name),
         score_names=SCORE_NAMES,
         layers=tuple(range(cfg.n_layers)),
-        heads=tuple(f"L{l}H{h}" for l in range(cfg.n_layers) for h in range(cfg.n_heads)),
+        heads=tuple(f"L{layer}H{h}" for layer in range(cfg.n_layers) for h in range(cfg.n_heads)),
         scores=nested_tuple(scores),
         n_prompts=n_prompts,
         seq_len=L,

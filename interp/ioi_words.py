@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 
+__all__ = ["IOI_NAMES", "IOI_OBJECTS", "IOI_PLACES", "IOI_TEMPLATES", "is_heldout_pair", "name_pairs"]
+
 # {N1} and {N2} are the two names of the opening clause; {S} repeats the subject. The indirect
 # object (the answer) is the name of the pair that is not repeated. Each template ends right
 # before the answer.
@@ -23,20 +25,84 @@ IOI_TEMPLATES: tuple[str, ...] = (
 )
 
 IOI_NAMES: tuple[str, ...] = (
-    "Mary", "John", "Alice", "Bob", "Tom", "James", "Dan", "Sarah", "Kate", "Emma",
-    "Anna", "Paul", "Mark", "Lisa", "Jane", "Mike", "David", "Ryan", "Adam", "Laura",
-    "Grace", "Jack", "Sam", "Ben", "Max", "Rose", "Amy", "Joe", "Tim", "Eric",
-    "Kevin", "Lucy", "Helen", "Peter", "Steve", "Carl", "Nick", "Luke", "Anne", "Chris",
+    "Mary",
+    "John",
+    "Alice",
+    "Bob",
+    "Tom",
+    "James",
+    "Dan",
+    "Sarah",
+    "Kate",
+    "Emma",
+    "Anna",
+    "Paul",
+    "Mark",
+    "Lisa",
+    "Jane",
+    "Mike",
+    "David",
+    "Ryan",
+    "Adam",
+    "Laura",
+    "Grace",
+    "Jack",
+    "Sam",
+    "Ben",
+    "Max",
+    "Rose",
+    "Amy",
+    "Joe",
+    "Tim",
+    "Eric",
+    "Kevin",
+    "Lucy",
+    "Helen",
+    "Peter",
+    "Steve",
+    "Carl",
+    "Nick",
+    "Luke",
+    "Anne",
+    "Chris",
 )
 
 IOI_PLACES: tuple[str, ...] = (
-    "store", "park", "school", "office", "garden", "station", "market", "library",
-    "beach", "hospital", "kitchen", "museum", "restaurant", "house", "church", "river",
+    "store",
+    "park",
+    "school",
+    "office",
+    "garden",
+    "station",
+    "market",
+    "library",
+    "beach",
+    "hospital",
+    "kitchen",
+    "museum",
+    "restaurant",
+    "house",
+    "church",
+    "river",
 )
 
 IOI_OBJECTS: tuple[str, ...] = (
-    "drink", "book", "ring", "ball", "letter", "gift", "key", "bag",
-    "pen", "flower", "apple", "cake", "computer", "bottle", "basket", "snack",
+    "drink",
+    "book",
+    "ring",
+    "ball",
+    "letter",
+    "gift",
+    "key",
+    "bag",
+    "pen",
+    "flower",
+    "apple",
+    "cake",
+    "computer",
+    "bottle",
+    "basket",
+    "snack",
 )
 
 

@@ -12,21 +12,26 @@ or value), with every other head frozen: for each sender,
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from interp.hooks import hooks, run_with_cache
-from interp.patching import _last, baselines, check_options, make_patch_result, metric_values
+from interp.core.baselines import baselines, make_patch_result
+from interp.core.choices import Direction, MetricName, ReceiverInput, check_choice
+from interp.core.hooks import hooks, run_with_cache
+from interp.core.interventions import SetHeads
+from interp.core.metrics import at_metric_pos, metric_values
+from interp.core.patch_sites import check_patch_options
+from interp.core.sites import hook_name
+from interp.core.task import Task
+from interp.core.types import Model
 from interp.results import PatchResult
-from interp.tasks import Task
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
+__all__ = ["parse_head", "path_patch"]
 
 
-def _parse_head(head: str | tuple[int, int]) -> tuple[int, int]:
+def parse_head(head: str | tuple[int, int]) -> tuple[int, int]:
+    """A head written "L1H3" (or given as (1, 3)) as (layer, head)."""
     if isinstance(head, tuple):
         return head
     try:
@@ -36,59 +41,50 @@ def _parse_head(head: str | tuple[int, int]) -> tuple[int, int]:
         raise ValueError(f"heads are written like L1H3; got {head!r}") from err
 
 
-def _set_heads(values: Tensor, heads: list[int]):
-    """A hook writing `values` (same shape as the activation) into the given heads (axis 2)."""
-
-    def fn(act: Tensor, hook=None) -> Tensor:
-        act = act.clone()
-        act[:, :, heads] = values[:, :, heads].to(act)
-        return act
-
-    return fn
-
-
 @torch.no_grad()
 def path_patch(
-    model: "TransformerBridge",
+    model: Model,
     task: Task,
     *,
     receivers: list[str | tuple[int, int]],
-    receiver_input: str = "v",
-    direction: str = "noise",
-    metric: str = "logit_diff",
+    receiver_input: ReceiverInput = "v",
+    direction: Direction = "noise",
+    metric: MetricName = "logit_diff",
 ) -> PatchResult:
     """Effect of every head in the layers before the first receiver, through `receiver_input` of `receivers`.
 
     direction "noise" (Wang et al.'s): base = clean prompts, senders take corrupted outputs.
     Returns a layer x head `PatchResult` whose layers are those before the earliest receiver.
     """
-    if receiver_input not in ("q", "k", "v"):
-        raise ValueError(f"receiver_input must be 'q', 'k' or 'v', got {receiver_input!r}")
-    check_options(model, "z", direction, metric)
-    parsed = [_parse_head(r) for r in receivers]
+    check_choice(receiver_input, ReceiverInput, "receiver_input")
+    check_patch_options(model, "z", direction, metric)
+    parsed = [parse_head(r) for r in receivers]
     if not parsed:
         raise ValueError("give at least one receiver head, like L2H1")
     for layer, h in parsed:
         if not (0 <= layer < model.cfg.n_layers and 0 <= h < model.cfg.n_heads):
-            raise ValueError(f"receiver L{layer}H{h} does not exist: {model.cfg.n_layers} layers of {model.cfg.n_heads} heads")
+            raise ValueError(
+                f"receiver L{layer}H{h} does not exist: {model.cfg.n_layers} layers of {model.cfg.n_heads} heads"
+            )
     first = min(layer for layer, _ in parsed)
     if first == 0:
         raise ValueError("receivers must be after layer 0, so that some heads can send to them")
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     n_layers = model.cfg.n_layers
-    z_names = [f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)]
+    z_names = [hook_name("z", layer) for layer in range(n_layers)]
     runs = baselines(model, task, z_names, metric)
     if direction == "noise":
-        base_tokens, base_cache, other_cache = task.clean_tokens, runs.clean_cache, runs.bad_cache
+        base_tokens, base_cache, other_cache = task.clean_tokens, runs.clean_cache, runs.corrupted_cache
     else:
-        base_tokens, base_cache, other_cache = task.corrupted_tokens, runs.bad_cache, runs.clean_cache
+        base_tokens, base_cache, other_cache = task.corrupted_tokens, runs.corrupted_cache, runs.clean_cache
     rows = torch.arange(len(task))
     clean_last = runs.clean_last
     by_layer: dict[int, list[int]] = {}
     for layer, h in parsed:
         by_layer.setdefault(layer, []).append(h)
-    input_names = {layer: f"blocks.{layer}.attn.hook_{receiver_input}" for layer in by_layer}
+    input_names = {layer: hook_name(receiver_input, layer) for layer in by_layer}
+    every_head = tuple(range(model.cfg.n_heads))
     out = torch.zeros(first, model.cfg.n_heads)
     for s_layer in range(first):
         for s_head in range(model.cfg.n_heads):
@@ -97,20 +93,41 @@ def path_patch(
                 values = base_cache[name].clone()
                 if layer == s_layer:
                     values[:, :, s_head] = other_cache[name][:, :, s_head]
-                frozen.append((name, _set_heads(values, list(range(model.cfg.n_heads)))))
+                frozen.append((name, SetHeads(values, every_head)))
             _, recorded = _run_recording(model, base_tokens, frozen, list(input_names.values()))
-            fwd = [(input_names[layer], _set_heads(recorded[input_names[layer]], heads)) for layer, heads in by_layer.items()]
+            fwd = [
+                (input_names[layer], SetHeads(recorded[input_names[layer]], tuple(heads)))
+                for layer, heads in by_layer.items()
+            ]
             with hooks(model, fwd):
                 logits = model(base_tokens)
-            out[s_layer, s_head] = float(metric_values(metric, _last(logits, task), task, rows, clean_last).mean())
+            out[s_layer, s_head] = float(
+                metric_values(metric, at_metric_pos(logits, task), task, rows, clean_last).mean()
+            )
     receivers_txt = ", ".join(f"L{layer}H{h}" for layer, h in parsed)
+    source = "corrupted" if direction == "noise" else "clean"
     return make_patch_result(
-        model, task, kind="path_patching", site=f"z -> {receiver_input} of {receivers_txt}", direction=direction,
-        method="exact", metric=metric, axes=("layer", "head"), raw=out, clean=runs.clean, corrupted=runs.corrupted, start=start,
+        model,
+        task,
+        analysis="path_patching",
+        site=f"z -> {receiver_input} of {receivers_txt}",
+        direction=direction,
+        method="exact",
+        metric=metric,
+        intervention=(
+            "SetHeads(source=base run, every head) at every blocks.L.attn.hook_z but the sender's head from "
+            f"the {source} run; "
+            f"then SetHeads(source=that run, receivers) at the receivers' blocks.L.attn.hook_{receiver_input}"
+        ),
+        axes=("layer", "head"),
+        raw=out,
+        clean=runs.clean,
+        corrupted=runs.corrupted,
+        start=start,
     )
 
 
-def _run_recording(model: "TransformerBridge", tokens: Tensor, fwd: list, names: list[str]) -> tuple[Tensor, dict[str, Tensor]]:
+def _run_recording(model: Model, tokens: Tensor, fwd: list, names: list[str]) -> tuple[Tensor, dict[str, Tensor]]:
     """Run with `fwd` hooks installed and return the activations at `names`."""
     with hooks(model, fwd):
         return run_with_cache(model, tokens, names)

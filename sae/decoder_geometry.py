@@ -7,14 +7,14 @@ latents, and each direction's dimensionality (Elhage et al.'s D_i, applied to de
 
 from __future__ import annotations
 
-
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.results import nested_tuple
-from sae.results import DecoderGeometryResult
+from interp.results import DecoderGeometryResult, nested_tuple
 from sae.toy_models import dimensionality
+
+__all__ = ["CHUNK", "MAX_DUPLICATES_LISTED", "N_BINS", "decoder_geometry"]
 
 N_BINS = 200
 MAX_DUPLICATES_LISTED = 100
@@ -60,12 +60,20 @@ def decoder_geometry(
     r_counts, r_mean_abs, r_max_abs, _ = _cosine_stats(random, edges, duplicate_cosine)
     dims = dimensionality(W_dec.T).cpu()
     return DecoderGeometryResult(
-        source=source, d_sae=d_sae, d_in=d_in, bin_edges=nested_tuple(edges, 4),
-        counts=tuple(int(c) for c in counts), random_counts=tuple(int(c) for c in r_counts),
-        mean_abs_cosine=round(mean_abs, 6), random_mean_abs_cosine=round(r_mean_abs, 6),
-        mean_max_abs_cosine=round(float(max_abs.mean()), 6), random_mean_max_abs_cosine=round(float(r_max_abs.mean()), 6),
-        duplicate_cosine=duplicate_cosine, n_duplicate_pairs=len(pairs),
-        duplicates=tuple((i, j, round(c, 4)) for i, j, c in pairs[:MAX_DUPLICATES_LISTED]),
-        dimensionality=nested_tuple(dims, 4), mean_dimensionality=round(float(dims.mean()), 6),
-        random_mean_dimensionality=round(float(dimensionality(random.T).mean()), 6),
+        source=source,
+        d_sae=d_sae,
+        d_in=d_in,
+        bin_edges=nested_tuple(edges),
+        counts=tuple(int(c) for c in counts),
+        random_counts=tuple(int(c) for c in r_counts),
+        mean_abs_cosine=mean_abs,
+        random_mean_abs_cosine=r_mean_abs,
+        mean_max_abs_cosine=float(max_abs.mean()),
+        random_mean_max_abs_cosine=float(r_max_abs.mean()),
+        duplicate_cosine=duplicate_cosine,
+        n_duplicate_pairs=len(pairs),
+        duplicates=tuple(pairs[:MAX_DUPLICATES_LISTED]),
+        dimensionality=nested_tuple(dims),
+        mean_dimensionality=float(dims.mean()),
+        random_mean_dimensionality=float(dimensionality(random.T).mean()),
     )

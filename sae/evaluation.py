@@ -11,42 +11,44 @@ tensor and any workbench model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
-
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.hooks import check_hook_names, hooks
-from sae.results import SAEEvalResult
+from interp.core.hooks import hooks, run_with_cache
+from interp.core.interventions import SpliceSAE, Zero
+from interp.core.types import SAE, Model, Progress
+from interp.results import SAEEvalResult
+from sae.features import sae_hook
 
-if TYPE_CHECKING:
-    from sae_lens import SAE
-    from transformer_lens.model_bridge import TransformerBridge
-
-Progress = Callable[[int, int], None]
-"""progress(done, total) in batches of prompts."""
+__all__ = ["DENSITY_BINS", "DENSITY_LOG10_MIN", "evaluate_sae", "kl_per_token", "next_token_loss"]
 
 DENSITY_BINS = 40
 DENSITY_LOG10_MIN = -8.0
 
 
-def next_token_loss(logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]) -> Float[Tensor, "batch pos_minus_1"]:
+def next_token_loss(
+    logits: Float[Tensor, "batch pos d_vocab"], tokens: Int[Tensor, "batch pos"]
+) -> Float[Tensor, "batch pos-1"]:
     """Cross-entropy of each next token (positions 0..n-2 predict tokens 1..n-1)."""
     logp = logits[:, :-1].float().log_softmax(-1)
     return -logp.gather(-1, tokens[:, 1:, None].to(logits.device))[..., 0]
 
 
-def kl_per_token(clean: Tensor, other: Tensor) -> Float[Tensor, "batch pos"]:
+def kl_per_token(
+    clean: Float[Tensor, "batch pos d_vocab"], other: Float[Tensor, "batch pos d_vocab"]
+) -> Float[Tensor, "batch pos"]:
     """KL(clean || other) of the next-token distributions at every position."""
-    return F.kl_div(other.float().log_softmax(-1), clean.float().log_softmax(-1), reduction="none", log_target=True).sum(-1)
+    return F.kl_div(
+        other.float().log_softmax(-1), clean.float().log_softmax(-1), reduction="none", log_target=True
+    ).sum(-1)
 
 
 @torch.no_grad()
 def evaluate_sae(
-    model: "TransformerBridge",
-    sae: "SAE",
+    model: Model,
+    sae: SAE,
     tokens: Int[Tensor, "batch pos"],
     *,
     hook: str | None = None,
@@ -55,38 +57,40 @@ def evaluate_sae(
     dense_threshold: float = 0.1,
     progress: Progress | None = None,
 ) -> SAEEvalResult:
-    """Evaluate `sae` on the activations of `hook` (default: the hook in the SAE's metadata) over `tokens`."""
-    name = hook or sae.cfg.metadata.hook_name
-    if not name:
-        raise ValueError("the SAE's metadata names no hook: pass hook= (e.g. blocks.2.hook_resid_post)")
-    check_hook_names(model, [name])
+    """Evaluate `sae` on the activations of `hook` (default: the hook in the SAE's metadata) over `tokens`;
+    `progress(done, total)` counts batches of prompts."""
+    name = sae_hook(sae, hook, model)
     if tokens.ndim != 2 or tokens.shape[1] < 2:
         raise ValueError(f"tokens must be [batch, pos] with at least 2 positions, got {tuple(tokens.shape)}")
     width = sae.cfg.d_in
     fired = torch.zeros(sae.cfg.d_sae, dtype=torch.long)
-    sums = {"l0": 0.0, "sq_err": 0.0, "sq_norm": 0.0, "ce": 0.0, "ce_sae": 0.0, "ce_zero": 0.0, "kl": 0.0, "kl_zero": 0.0}
+    sums = {
+        "l0": 0.0,
+        "sq_err": 0.0,
+        "sq_norm": 0.0,
+        "ce": 0.0,
+        "ce_sae": 0.0,
+        "ce_zero": 0.0,
+        "kl": 0.0,
+        "kl_zero": 0.0,
+    }
     sum_x = torch.zeros(width, dtype=torch.float64)
     n_tokens = n_loss = 0  # activations seen; next-token predictions scored (pos - 1 per prompt)
     batches = tokens.split(batch_size)
     for i, batch in enumerate(batches, 1):
         batch = batch.to(model.cfg.device)
-        captured: dict[str, Tensor] = {}
-
-        def splice(act: Tensor, hook=None) -> Tensor:
-            if act.shape[-1] != width:
-                raise ValueError(f"{name} activations have width {act.shape[-1]}, but the SAE's d_in is {width}")
-            feats = sae.encode(act.to(sae.device))
-            captured["x"], captured["feats"], captured["recon"] = act, feats, sae.decode(feats)
-            return captured["recon"].to(act)
-
-        clean = model(batch)
-        with hooks(model, [(name, splice)]):
+        clean, cache = run_with_cache(model, batch, [name])
+        act = cache[name]
+        if act.shape[-1] != width:
+            raise ValueError(f"{name} activations have width {act.shape[-1]}, but the SAE's d_in is {width}")
+        with hooks(model, [(name, SpliceSAE(sae, keep_error=False))]):
             spliced = model(batch)
-        with hooks(model, [(name, lambda act, hook=None: torch.zeros_like(act))]):
+        with hooks(model, [(name, Zero())]):
             zeroed = model(batch)
-        x = captured["x"].flatten(0, -2).float().cpu()
-        feats = captured["feats"].flatten(0, -2)
-        recon = captured["recon"].flatten(0, -2).float().cpu()
+        feats = sae.encode(act.to(sae.device))
+        x = act.flatten(0, -2).float().cpu()
+        recon = sae.decode(feats).flatten(0, -2).float().cpu()
+        feats = feats.flatten(0, -2)
         active = (feats != 0).cpu()  # != 0: bidirectional architectures (AbsTopK) fire negative
         sums["l0"] += float(active.sum())
         sums["sq_err"] += float(((x - recon) ** 2).sum())
@@ -105,23 +109,48 @@ def evaluate_sae(
     return _result(sae, sae_name, model, name, sums, sum_x, fired, n_tokens, n_loss, dense_threshold)
 
 
-def _result(sae, sae_name, model, hook, sums, sum_x, fired, n_tokens, n_loss, dense_threshold) -> SAEEvalResult:
+def _result(
+    sae: SAE,
+    sae_name: str,
+    model: Model,
+    hook: str,
+    sums: dict[str, float],
+    sum_x: Tensor,
+    fired: Tensor,
+    n_tokens: int,
+    n_loss: int,
+    dense_threshold: float,
+) -> SAEEvalResult:
     mse = sums["sq_err"] / n_tokens
     variance = sums["sq_norm"] / n_tokens - float(((sum_x / n_tokens) ** 2).sum())
     ce, ce_sae, ce_zero = sums["ce"] / n_loss, sums["ce_sae"] / n_loss, sums["ce_zero"] / n_loss
     density = fired.double() / n_tokens
     alive = density[density > 0]
     edges = torch.linspace(DENSITY_LOG10_MIN, 0, DENSITY_BINS + 1)
-    counts = torch.histogram(alive.log10().float().clamp(DENSITY_LOG10_MIN, 0), bins=edges).hist if len(alive) else torch.zeros(DENSITY_BINS)
-    return SAEEvalResult(
-        sae=sae_name, model=str(model.cfg.model_name), hook=hook, d_in=sae.cfg.d_in, d_sae=sae.cfg.d_sae, n_tokens=n_tokens,
-        l0=round(sums["l0"] / n_tokens, 6), mse=round(mse, 8),
-        explained_variance=round(1 - mse / variance, 6) if variance > 1e-10 else float("nan"),
-        ce_loss_clean=round(ce, 6), ce_loss_with_sae=round(ce_sae, 6), ce_loss_zero_ablation=round(ce_zero, 6),
-        ce_loss_recovered=round((ce_zero - ce_sae) / (ce_zero - ce), 6) if abs(ce_zero - ce) > 1e-9 else float("nan"),
-        kl=round(sums["kl"] / n_tokens, 8), kl_zero_ablation=round(sums["kl_zero"] / n_tokens, 8),
-        dead_fraction=round(float((fired == 0).double().mean()), 6),
-        dense_fraction=round(float((density > dense_threshold).double().mean()), 6), dense_threshold=dense_threshold,
-        density_log10_edges=tuple(round(float(e), 3) for e in edges), density_counts=tuple(int(c) for c in counts),
+    counts = (
+        torch.histogram(alive.log10().float().clamp(DENSITY_LOG10_MIN, 0), bins=edges).hist
+        if len(alive)
+        else torch.zeros(DENSITY_BINS)
     )
-
+    return SAEEvalResult(
+        sae=sae_name,
+        model=str(model.cfg.model_name),
+        hook=hook,
+        d_in=sae.cfg.d_in,
+        d_sae=sae.cfg.d_sae,
+        n_tokens=n_tokens,
+        l0=sums["l0"] / n_tokens,
+        mse=mse,
+        explained_variance=1 - mse / variance if variance > 1e-10 else float("nan"),
+        ce_loss_clean=ce,
+        ce_loss_with_sae=ce_sae,
+        ce_loss_zero_ablation=ce_zero,
+        ce_loss_recovered=(ce_zero - ce_sae) / (ce_zero - ce) if abs(ce_zero - ce) > 1e-9 else float("nan"),
+        kl=sums["kl"] / n_tokens,
+        kl_zero_ablation=sums["kl_zero"] / n_tokens,
+        dead_fraction=float((fired == 0).double().mean()),
+        dense_fraction=float((density > dense_threshold).double().mean()),
+        dense_threshold=dense_threshold,
+        density_log10_edges=tuple(edges.tolist()),
+        density_counts=tuple(int(c) for c in counts),
+    )

@@ -10,27 +10,39 @@ no offline dashboard code; the logit effects are W_dec @ W_U, as in SAELens's an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Sequence
 
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.hooks import check_hook_names, hooks, run_with_cache
-from interp.model import str_tokens
-from sae.results import FeatureDashboard, FeatureDLAResult, FeatureIntervention, PromptFeatures
+from interp.core.choices import EditMode, check_choice
+from interp.core.hooks import hooks, run_with_cache
+from interp.core.interventions import SpliceSAE
+from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
+from interp.core.sites import check_hook_names, hook_name
+from interp.core.task import Task
+from interp.core.tokens import str_tokens
+from interp.core.types import SAE, Model
+from interp.results import FeatureContext, FeatureDashboard, FeatureDLAResult, FeatureIntervention, PromptFeatures
 
-if TYPE_CHECKING:
-    from sae_lens import SAE
-    from transformer_lens.model_bridge import TransformerBridge
+__all__ = [
+    "N_HIST_BINS",
+    "decoder_rows",
+    "feature_acts",
+    "feature_dashboard",
+    "feature_dla",
+    "intervene",
+    "logit_effects",
+    "prompt_features",
+    "sae_hook",
+]
 
-    from interp.tasks import Task
-
-Progress = Callable[[int, int], None]
 N_HIST_BINS = 30
 
 
-def _hook(sae: "SAE", hook: str | None, model: "TransformerBridge") -> str:
+def sae_hook(sae: SAE, hook: str | None, model: Model) -> str:
+    """The hook an SAE reads: `hook` when given, else the one in its metadata (checked against the model)."""
     name = hook or sae.cfg.metadata.hook_name
     if not name:
         raise ValueError("the SAE's metadata names no hook: pass hook= (e.g. blocks.2.hook_resid_post)")
@@ -38,17 +50,22 @@ def _hook(sae: "SAE", hook: str | None, model: "TransformerBridge") -> str:
     return name
 
 
-def _check_feature(sae: "SAE", feature: int) -> None:
+def _check_feature(sae: SAE, feature: int) -> None:
     if not 0 <= feature < sae.cfg.d_sae:
         raise ValueError(f"feature {feature} does not exist: this SAE has latents 0..{sae.cfg.d_sae - 1}")
 
 
 @torch.no_grad()
 def feature_acts(
-    model: "TransformerBridge", sae: "SAE", tokens: Int[Tensor, "batch pos"], *, hook: str | None = None, batch_size: int = 32,
+    model: Model,
+    sae: SAE,
+    tokens: Int[Tensor, "batch pos"],
+    *,
+    hook: str | None = None,
+    batch_size: int = 32,
 ) -> Float[Tensor, "batch pos d_sae"]:
     """Every latent's activation at every token (on the CPU)."""
-    name = _hook(sae, hook, model)
+    name = sae_hook(sae, hook, model)
     out = []
     for batch in tokens.split(batch_size):
         _, cache = run_with_cache(model, batch, [name])
@@ -57,7 +74,9 @@ def feature_acts(
 
 
 @torch.no_grad()
-def decoder_rows(sae: "SAE", features: Tensor | None = None) -> tuple[Float[Tensor, "feature d_model"], Float[Tensor, "d_model"]]:
+def decoder_rows(
+    sae: SAE, features: Sequence[int] | Tensor | None = None
+) -> tuple[Float[Tensor, "feature d_in"], Float[Tensor, " d_in"]]:
     """What each latent (all, or those in `features`) writes per unit of activation, and what the decoder
     writes with every latent off: decode(e_f) - decode(0) and decode(0). Read off decode() itself rather
     than W_dec, because some architectures rescale by the decoder norm inside decode (a TopK training SAE's
@@ -74,19 +93,31 @@ def decoder_rows(sae: "SAE", features: Tensor | None = None) -> tuple[Float[Tens
 
 
 @torch.no_grad()
-def logit_effects(model: "TransformerBridge", sae: "SAE", feature: int, *, k: int = 10) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+def logit_effects(
+    model: Model, sae: SAE, feature: int, *, k: int = 10
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """The tokens a feature's decoder direction promotes and suppresses most, through the unembedding
     (its write, as `decoder_rows` reads it, @ W_U; the final LayerNorm's scale is left out: it rescales all alike)."""
     _check_feature(sae, feature)
     row = decoder_rows(sae, [feature])[0][0]
     effect = (row.to(model.W_U) @ model.W_U).float().cpu()
     top, bottom = effect.topk(k), (-effect).topk(k)
-    return (list(zip(str_tokens(model, top.indices), top.values.tolist())), list(zip(str_tokens(model, bottom.indices), (-bottom.values).tolist())))
+    return (
+        list(zip(str_tokens(model, top.indices), top.values.tolist())),
+        list(zip(str_tokens(model, bottom.indices), (-bottom.values).tolist())),
+    )
 
 
 def feature_dashboard(
-    model: "TransformerBridge", sae: "SAE", tokens: Int[Tensor, "batch pos"], feature: int, *, acts: Tensor | None = None,
-    hook: str | None = None, k: int = 10, window: int = 8,
+    model: Model,
+    sae: SAE,
+    tokens: Int[Tensor, "batch pos"],
+    feature: int,
+    *,
+    acts: Tensor | None = None,
+    hook: str | None = None,
+    k: int = 10,
+    window: int = 8,
 ) -> FeatureDashboard:
     """Top activating contexts (with every context token's activation, for highlighting), the activation
     histogram over the tokens where the feature fires, its firing density, and its logit effects. Pass
@@ -100,119 +131,131 @@ def feature_dashboard(
     for value, index in zip(top.values, top.indices):
         b, p = divmod(int(index), tokens.shape[1])
         lo, hi = max(0, p - window), min(tokens.shape[1], p + 3)
-        contexts.append({
-            "prompt": b, "position": p, "activation": round(float(value), 5),
-            "tokens": tuple(str_tokens(model, tokens[b, lo:hi])), "token_acts": tuple(round(float(a), 5) for a in f[b, lo:hi]),
-            "focus": p - lo,
-        })
+        contexts.append(
+            FeatureContext(
+                prompt=b,
+                position=p,
+                activation=float(value),
+                tokens=tuple(str_tokens(model, tokens[b, lo:hi])),
+                token_acts=tuple(f[b, lo:hi].tolist()),
+                focus=p - lo,
+            )
+        )
     fired = flat[flat > 0]
-    counts, edges = (torch.histogram(fired.float(), bins=N_HIST_BINS) if len(fired) else (torch.zeros(0), torch.zeros(0)))
+    counts, edges = torch.histogram(fired.float(), bins=N_HIST_BINS) if len(fired) else (torch.zeros(0), torch.zeros(0))
     promoted, suppressed = logit_effects(model, sae, feature)
     return FeatureDashboard(
-        feature=feature, hook=_hook(sae, hook, model), n_tokens=flat.numel(), density=round(len(fired) / flat.numel(), 8),
-        max_activation=round(float(flat.max()), 5), contexts=tuple(contexts),
-        hist_edges=tuple(round(float(e), 5) for e in edges), hist_counts=tuple(int(c) for c in counts),
-        promoted=tuple((t, round(v, 5)) for t, v in promoted), suppressed=tuple((t, round(v, 5)) for t, v in suppressed),
+        feature=feature,
+        hook=sae_hook(sae, hook, model),
+        n_tokens=flat.numel(),
+        density=len(fired) / flat.numel(),
+        max_activation=float(flat.max()),
+        contexts=tuple(contexts),
+        hist_edges=tuple(edges.tolist()),
+        hist_counts=tuple(int(c) for c in counts),
+        promoted=tuple(promoted),
+        suppressed=tuple(suppressed),
     )
 
 
 @torch.no_grad()
-def prompt_features(model: "TransformerBridge", sae: "SAE", tokens: Int[Tensor, "pos"], *, hook: str | None = None, top: int = 5) -> PromptFeatures:
+def prompt_features(
+    model: Model, sae: SAE, tokens: Int[Tensor, " pos"], *, hook: str | None = None, top: int = 5
+) -> PromptFeatures:
     """For each token of one prompt, the features firing there, strongest first (at most `top`)."""
     acts = feature_acts(model, sae, tokens[None], hook=hook)[0]
     per_token = []
     for row in acts:
         n = min(top, int((row > 0).sum()))
         best = row.topk(n) if n else None
-        per_token.append(tuple((int(i), round(float(v), 5)) for v, i in zip(*best)) if best is not None else ())
-    return PromptFeatures(hook=_hook(sae, hook, model), tokens=tuple(str_tokens(model, tokens)), features=tuple(per_token))
-
-
-def _splice(sae: "SAE", edit: Callable[[Tensor], Tensor]):
-    """A hook replacing the activation by decode(edit(encode(x))) + (x - decode(encode(x))): the SAE's
-    error term is kept, so with an identity edit the model runs exactly as it is."""
-
-    def fn(act: Tensor, hook=None) -> Tensor:
-        feats = sae.encode(act.to(sae.device))
-        error = act - sae.decode(feats).to(act)
-        return sae.decode(edit(feats)).to(act) + error
-
-    return fn
+        per_token.append(tuple((int(i), float(v)) for v, i in zip(*best)) if best is not None else ())
+    return PromptFeatures(
+        hook=sae_hook(sae, hook, model), tokens=tuple(str_tokens(model, tokens)), features=tuple(per_token)
+    )
 
 
 @torch.no_grad()
 def intervene(
-    model: "TransformerBridge", sae: "SAE", tokens: Int[Tensor, "pos"], feature: int, *, mode: str = "ablate", value: float = 10.0,
-    hook: str | None = None, k: int = 10,
+    model: Model,
+    sae: SAE,
+    tokens: Int[Tensor, " pos"],
+    feature: int,
+    *,
+    mode: EditMode = "ablate",
+    value: float = 10.0,
+    hook: str | None = None,
+    k: int = 10,
 ) -> FeatureIntervention:
     """Ablate a feature (set it to 0) or steer it (set it to `value` at every position) and compare the
     next-token distribution at the last position with the unedited run."""
     _check_feature(sae, feature)
-    if mode not in ("ablate", "steer"):
-        raise ValueError(f"mode must be 'ablate' or 'steer', got {mode!r}")
-    name = _hook(sae, hook, model)
-
-    def edit(feats: Tensor) -> Tensor:
-        feats = feats.clone()
-        feats[..., feature] = 0.0 if mode == "ablate" else value
-        return feats
-
+    check_choice(mode, EditMode, "mode")
+    name = sae_hook(sae, hook, model)
+    splice = SpliceSAE(sae, edits=((feature, 0.0 if mode == "ablate" else value),))
     before = model(tokens[None])[0, -1].float().log_softmax(-1)
-    with hooks(model, [(name, _splice(sae, edit))]):
+    with hooks(model, [(name, splice)]):
         after = model(tokens[None])[0, -1].float().log_softmax(-1)
     change = after - before
     top_before, top_after = before.topk(k), after.topk(k)
     up, down = change.topk(k), (-change).topk(k)
     return FeatureIntervention(
-        feature=feature, hook=name, mode=mode, value=value if mode == "steer" else 0.0, prompt=tuple(str_tokens(model, tokens)),
-        top_before=tuple(zip(str_tokens(model, top_before.indices), [round(float(v), 5) for v in top_before.values.exp()])),
-        top_after=tuple(zip(str_tokens(model, top_after.indices), [round(float(v), 5) for v in top_after.values.exp()])),
-        most_increased=tuple(zip(str_tokens(model, up.indices), [round(float(v), 5) for v in up.values])),
-        most_decreased=tuple(zip(str_tokens(model, down.indices), [round(float(-v), 5) for v in down.values])),
-        kl=round(float((before.exp() * (before - after)).sum()), 8),
+        feature=feature,
+        hook=name,
+        mode=mode,
+        value=value if mode == "steer" else 0.0,
+        intervention=repr(splice),
+        prompt=tuple(str_tokens(model, tokens)),
+        top_before=tuple(zip(str_tokens(model, top_before.indices), top_before.values.exp().tolist())),
+        top_after=tuple(zip(str_tokens(model, top_after.indices), top_after.values.exp().tolist())),
+        most_increased=tuple(zip(str_tokens(model, up.indices), up.values.tolist())),
+        most_decreased=tuple(zip(str_tokens(model, down.indices), (-down.values).tolist())),
+        kl=float((before.exp() * (before - after)).sum()),
     )
 
 
 @torch.no_grad()
-def feature_dla(model: "TransformerBridge", sae: "SAE", task: "Task", *, hook: str | None = None, top_k: int = 20) -> FeatureDLAResult:
+def feature_dla(model: Model, sae: SAE, task: Task, *, hook: str | None = None, top_k: int = 20) -> FeatureDLAResult:
     """Each feature's direct contribution to logit(answer) - logit(wrong) at the metric position (mean
     over the clean prompts), through the final LayerNorm's scale from the clean run, as `interp.dla` does.
     The residual at the hook is split into features (act x decoder row), the decoder bias and the SAE's
     error; what later layers add is a term of its own. Everything sums to the logit difference."""
-    from interp.dla import _single_position
-
-    name = _hook(sae, hook, model)
+    name = sae_hook(sae, hook, model)
     if "resid" not in name:
         raise ValueError(f"feature DLA needs an SAE on the residual stream (a hook_resid_* hook), not {name}")
     task = task.to(model.cfg.device)
-    pos = _single_position(task)
+    pos = single_metric_position(task)
     logits, cache = model.run_with_cache(task.clean_tokens)
     x = cache[name][:, pos]  # batch d_model
     feats = sae.encode(x.to(sae.device)).to(x)
     W_dec, b_dec = (t.to(x) for t in decoder_rows(sae))
     recon = feats @ W_dec + b_dec  # = decode(feats)
-    direction = (model.W_U[:, task.answer_tokens] - model.W_U[:, task.wrong_tokens]).T  # batch d_model
-    final = cache[f"blocks.{model.cfg.n_layers - 1}.hook_resid_post"][:, pos]
+    direction = answer_direction(model, task)  # batch d_model
+    final = cache[hook_name("resid_post", model.cfg.n_layers - 1)][:, pos]
 
     def project(stack: Tensor) -> Tensor:  # parts batch d_model -> parts
         return (cache.apply_ln_to_stack(stack, layer=-1, pos_slice=pos) * direction[None]).sum(-1).mean(-1)
 
     # feature f writes act_f x W_dec[f]; projected in blocks of features to bound memory
-    feature_values = torch.cat([
-        project(torch.einsum("bf,fd->fbd", feats[:, start : start + 1024], W_dec[start : start + 1024]))
-        for start in range(0, W_dec.shape[0], 1024)
-    ])
+    feature_values = torch.cat(
+        [
+            project(torch.einsum("bf,fd->fbd", feats[:, start : start + 1024], W_dec[start : start + 1024]))
+            for start in range(0, W_dec.shape[0], 1024)
+        ]
+    )
     other = {
         "sae decoder bias": float(project(b_dec.expand_as(x)[None])[0]),
         "sae error": float(project((x - recon)[None])[0]),
         "later layers": float(project((final - x)[None])[0]),
     }
     order = feature_values.abs().argsort(descending=True)[:top_k]
-    unembed_bias = float((model.b_U[task.answer_tokens] - model.b_U[task.wrong_tokens]).mean())
-    last = logits[torch.arange(len(task)), task.metric_pos]
-    logit_diff = float((last.gather(1, task.answer_tokens[:, None]) - last.gather(1, task.wrong_tokens[:, None])).mean())
     return FeatureDLAResult(
-        hook=name, task=task.name, features=tuple(int(i) for i in order), contributions=tuple(round(float(feature_values[i]), 6) for i in order),
-        all_features_total=round(float(feature_values.sum()), 6), other={k: round(v, 6) for k, v in other.items()},
-        unembed_bias=round(unembed_bias, 6), logit_diff=round(logit_diff, 6), n_prompts=len(task),
+        hook=name,
+        task=task.name,
+        features=tuple(order.tolist()),
+        contributions=tuple(feature_values[order].tolist()),
+        all_features_total=float(feature_values.sum()),
+        other=other,
+        unembed_bias=unembed_bias_diff(model, task),
+        logit_diff=float(logit_diff(at_metric_pos(logits, task), task).mean()),
+        n_prompts=len(task),
     )

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from sae_lens import SAE
+from interp.checkpoints import hub_reachable
+from interp.core.types import SAE
+
+__all__ = ["SAELoadError", "load_sae"]
 
 
 class SAELoadError(ValueError):
     """An SAE folder is missing or not in SAELens's format."""
 
 
-def load_sae(path: str | Path, *, device: str = "cpu") -> "SAE":
+def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
     """Load an SAE from a folder saved by SAELens (`cfg.json` + `sae_weights.safetensors`; the workbench
     saves in the same format), or a pretrained SAELens release named `release:sae_id`
     (e.g. `gpt2-small-res-jb:blocks.8.hook_resid_pre`), which needs the hub."""
@@ -36,10 +37,9 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> "SAE":
     return SAE.load_from_disk(str(folder), device=device)
 
 
-def _load_release(release: str, sae_id: str, device: str) -> "SAE":
+def _load_release(release: str, sae_id: str, device: str) -> SAE:
     """A pretrained SAE from SAELens's registry. Offline, this fails at once with what to do instead
     (SAE.from_pretrained itself would wait ~20 s on network retries)."""
-    from interp.checkpoints import hub_reachable
     from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
 
     directory = get_pretrained_saes_directory()  # bundled with SAELens: no network
@@ -51,7 +51,8 @@ def _load_release(release: str, sae_id: str, device: str) -> "SAE":
         raise SAELoadError(f"release {release!r} has no SAE {sae_id!r}; it has e.g. {ids}")
     if not hub_reachable():
         raise SAELoadError(
-            f"{release}:{sae_id} is on the Hugging Face hub, which is unreachable from here (or HF_HUB_OFFLINE is set). "
+            f"{release}:{sae_id} is on the Hugging Face hub, which is unreachable from here (or HF_HUB_OFFLINE "
+            "is set). "
             "Download the SAE where the hub is reachable and pass its folder (cfg.json + sae_weights.safetensors)"
         )
     from sae_lens import SAE

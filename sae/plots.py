@@ -1,20 +1,22 @@
-"""Plotly figures of the superposition results: built only from results, no computation beyond layout."""
+"""Plotly figures of the SAE and superposition results: built only from results, no computation beyond layout."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sae.results import (
+from interp.results import (
     DecoderGeometryResult,
+    DimensionalitySweepResult,
+    FeatureContext,
     FeatureDashboard,
     FeatureDLAResult,
     FeatureIntervention,
-    PromptFeatures,
-    DimensionalitySweepResult,
     PhaseDiagramResult,
+    PromptFeatures,
     RecoveryResult,
     SAEEvalResult,
     ToyModelResult,
@@ -22,6 +24,21 @@ from sae.results import (
 )
 
 PHASE_COLOURS = ("#d9d9d9", "#4c78a8", "#e45756")
+
+__all__ = [
+    "plot_decoder_geometry",
+    "plot_dimensionality_sweep",
+    "plot_feature_dashboard",
+    "plot_feature_dla",
+    "plot_feature_intervention",
+    "plot_phase_diagram",
+    "plot_prompt_features",
+    "plot_recovery",
+    "plot_sae_eval",
+    "plot_toy_geometry",
+    "plot_toy_interference",
+    "plot_training_log",
+]
 
 
 def plot_toy_geometry(result: ToyModelResult) -> go.Figure:
@@ -34,7 +51,11 @@ def plot_toy_geometry(result: ToyModelResult) -> go.Figure:
         xs, ys = [0, W[0][i]], [0, W[1][i] if result.d_hidden > 1 else 0]
         text = f"feature {i}<br>norm {result.norms[i]:.3f}<br>D {result.dimensionality[i]:.3f}"
         if three:
-            fig.add_trace(go.Scatter3d(x=xs, y=ys, z=[0, W[2][i]], mode="lines+markers", name=f"f{i}", hovertext=text, hoverinfo="text"))
+            fig.add_trace(
+                go.Scatter3d(
+                    x=xs, y=ys, z=[0, W[2][i]], mode="lines+markers", name=f"f{i}", hovertext=text, hoverinfo="text"
+                )
+            )
         else:
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"f{i}", hovertext=text, hoverinfo="text"))
     angles = f"; angles {', '.join(f'{a:.0f}°' for a in result.angles)}" if result.angles else ""
@@ -43,7 +64,8 @@ def plot_toy_geometry(result: ToyModelResult) -> go.Figure:
             f"Toy model: {n} features in {result.d_hidden} dims, p = {result.feature_probability:g}<br>"
             f"{result.n_represented} represented{angles}"
         ),
-        width=680, height=640,
+        width=680,
+        height=640,
     )
     if not three:
         fig.update_xaxes(title="hidden dim 0", range=[-1.3, 1.3], zeroline=True)
@@ -55,13 +77,28 @@ def plot_toy_interference(result: ToyModelResult) -> go.Figure:
     """W^T W (feature x feature), with each feature's norm, dimensionality and bias beside it."""
     labels = [f"f{i}" for i in range(result.n_features)]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=("W^T W", "per feature"))
-    fig.add_trace(go.Heatmap(z=result.interference, x=labels, y=labels, zmid=0, colorscale="RdBu", reversescale=True,
-                             colorbar=dict(x=0.54, len=0.9)), row=1, col=1)
+    fig.add_trace(
+        go.Heatmap(
+            z=result.interference,
+            x=labels,
+            y=labels,
+            zmid=0,
+            colorscale="RdBu",
+            reversescale=True,
+            colorbar={"x": 0.54, "len": 0.9},
+        ),
+        row=1,
+        col=1,
+    )
     for name, values in (("norm", result.norms), ("dimensionality", result.dimensionality), ("bias", result.b)):
         fig.add_trace(go.Bar(x=labels, y=values, name=name), row=1, col=2)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
-    fig.update_layout(title=f"Interference and per-feature statistics (loss {result.loss:.4g})", barmode="group", height=480,
-                      legend=dict(orientation="h", x=0.62, y=-0.12))
+    fig.update_layout(
+        title=f"Interference and per-feature statistics (loss {result.loss:.4g})",
+        barmode="group",
+        height=480,
+        legend={"orientation": "h", "x": 0.62, "y": -0.12},
+    )
     return fig
 
 
@@ -70,12 +107,21 @@ def plot_phase_diagram(result: PhaseDiagramResult) -> go.Figure:
     n = len(result.phases)
     scale = [c for k in range(n) for c in ([k / n, PHASE_COLOURS[k]], [(k + 1) / n, PHASE_COLOURS[k]])]
     text = [[result.phases[v] for v in row] for row in result.phase]
-    fig = go.Figure(go.Heatmap(
-        z=result.phase, x=list(result.densities), y=list(result.importances), zmin=-0.5, zmax=n - 0.5, colorscale=scale,
-        text=text, customdata=result.norm_extra,
-        hovertemplate="density %{x:.3g}, importance %{y:.3g}<br>%{text}<br>||W_extra|| %{customdata:.2f}<extra></extra>",
-        colorbar=dict(tickvals=list(range(n)), ticktext=list(result.phases)),
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=result.phase,
+            x=list(result.densities),
+            y=list(result.importances),
+            zmin=-0.5,
+            zmax=n - 0.5,
+            colorscale=scale,
+            text=text,
+            customdata=result.norm_extra,
+            hovertemplate="density %{x:.3g}, importance %{y:.3g}<br>%{text}<br>||W_extra|| "
+            "%{customdata:.2f}<extra></extra>",
+            colorbar={"tickvals": list(range(n)), "ticktext": list(result.phases)},
+        )
+    )
     fig.update_xaxes(type="log", title="feature density (probability non-zero)")
     fig.update_yaxes(type="log", title="relative importance of the extra feature")
     fig.update_layout(title="Phase diagram: 2 features in 1 hidden dimension", width=720, height=560)
@@ -88,10 +134,14 @@ def plot_dimensionality_sweep(result: DimensionalitySweepResult) -> go.Figure:
     fig = go.Figure()
     xs = [x for x, dims in zip(inv, result.dimensionality) for _ in dims]
     ys = [v for dims in result.dimensionality for v in dims]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(size=4, opacity=0.3), name="feature dimensionality D_i"))
-    fig.add_trace(go.Scatter(x=inv, y=result.dimensions_per_feature, mode="lines+markers", name="dimensions per feature"))
+    fig.add_trace(
+        go.Scatter(x=xs, y=ys, mode="markers", marker={"size": 4, "opacity": 0.3}, name="feature dimensionality D_i")
+    )
+    fig.add_trace(
+        go.Scatter(x=inv, y=result.dimensions_per_feature, mode="lines+markers", name="dimensions per feature")
+    )
     for frac in (1, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 1 / 3):
-        fig.add_hline(y=frac, line=dict(width=1, dash="dot", color="grey"))
+        fig.add_hline(y=frac, line={"width": 1, "dash": "dot", "color": "grey"})
     fig.update_xaxes(type="log", title="1 / feature density")
     fig.update_yaxes(title="dimensions", range=[0, 1.1])
     fig.update_layout(title=f"Dimensionality: {result.n_features} features in {result.d_hidden} dims", height=520)
@@ -100,21 +150,34 @@ def plot_dimensionality_sweep(result: DimensionalitySweepResult) -> go.Figure:
 
 def plot_recovery(result: RecoveryResult) -> go.Figure:
     """MMCS and the fraction of true features recovered (cosine > 0.9) against SAE width, one line per sparsity."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean max cosine similarity", "fraction recovered (cosine > 0.9)"))
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("mean max cosine similarity", "fraction recovered (cosine > 0.9)")
+    )
     for sparsity in sorted(set(result.sparsity)):
         rows = [i for i, s in enumerate(result.sparsity) if s == sparsity]
         widths = [result.d_sae[i] for i in rows]
         for col, values in ((1, result.mmcs), (2, result.fraction_recovered)):
-            fig.add_trace(go.Scatter(
-                x=widths, y=[values[i] for i in rows], mode="lines+markers", name=f"sparsity {sparsity:g}", legendgroup=str(sparsity),
-                showlegend=col == 1, customdata=[[result.l0[i], result.explained_variance[i]] for i in rows],
-                hovertemplate="d_sae %{x}: %{y:.3f}<br>L0 %{customdata[0]:.1f}, explained variance %{customdata[1]:.3f}",
-            ), row=1, col=col)
-    fig.add_vline(x=result.n_features, line=dict(dash="dot", color="grey"))
+            fig.add_trace(
+                go.Scatter(
+                    x=widths,
+                    y=[values[i] for i in rows],
+                    mode="lines+markers",
+                    name=f"sparsity {sparsity:g}",
+                    legendgroup=str(sparsity),
+                    showlegend=col == 1,
+                    customdata=[[result.l0[i], result.explained_variance[i]] for i in rows],
+                    hovertemplate="d_sae %{x}: %{y:.3f}<br>L0 %{customdata[0]:.1f}, explained variance "
+                    "%{customdata[1]:.3f}",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.add_vline(x=result.n_features, line={"dash": "dot", "color": "grey"})
     fig.update_xaxes(type="log", title="SAE latents (dotted: true features)")
     fig.update_yaxes(range=[0, 1.05])
     fig.update_layout(
-        title=f"{result.architecture} SAEs on a {result.source}: {result.n_features} true features in {result.d_model} dims, "
+        title=f"{result.architecture} SAEs on a {result.source}: {result.n_features} true features in "
+        f"{result.d_model} dims, "
         f"{result.active_per_sample:g} active",
         height=460,
     )
@@ -124,18 +187,26 @@ def plot_recovery(result: RecoveryResult) -> go.Figure:
 def plot_decoder_geometry(result: DecoderGeometryResult) -> go.Figure:
     """Pairwise decoder cosines against random unit vectors (log counts), and the latents' dimensionality."""
     centres = [(a + b) / 2 for a, b in zip(result.bin_edges, result.bin_edges[1:])]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("pairwise cosine of decoder directions", "dimensionality per latent"))
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("pairwise cosine of decoder directions", "dimensionality per latent")
+    )
     fig.add_trace(go.Bar(x=centres, y=result.counts, name="SAE decoder", marker_color="#4c78a8"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=centres, y=result.random_counts, name="random unit vectors", line=dict(color="#e45756")), row=1, col=1)
-    fig.add_vline(x=result.duplicate_cosine, line=dict(dash="dot", color="grey"), row=1, col=1)
+    fig.add_trace(
+        go.Scatter(x=centres, y=result.random_counts, name="random unit vectors", line={"color": "#e45756"}),
+        row=1,
+        col=1,
+    )
+    fig.add_vline(x=result.duplicate_cosine, line={"dash": "dot", "color": "grey"}, row=1, col=1)
     fig.add_trace(go.Histogram(x=result.dimensionality, nbinsx=50, name="D_i", marker_color="#54a24b"), row=1, col=2)
     fig.update_yaxes(type="log", title="pairs", row=1, col=1)
     fig.update_xaxes(title="cosine", row=1, col=1)
-    fig.update_xaxes(title="D_i (random baseline mean %.3f)" % result.random_mean_dimensionality, row=1, col=2)
+    fig.update_xaxes(title=f"D_i (random baseline mean {result.random_mean_dimensionality:.3f})", row=1, col=2)
     fig.update_layout(
         title=f"{result.d_sae} latents in {result.d_in} dims: mean |cos| {result.mean_abs_cosine:.3f} "
-        f"(random {result.random_mean_abs_cosine:.3f}); {result.n_duplicate_pairs} pairs above {result.duplicate_cosine}",
-        height=460, bargap=0,
+        f"(random {result.random_mean_abs_cosine:.3f}); {result.n_duplicate_pairs} pairs above "
+        f"{result.duplicate_cosine}",
+        height=460,
+        bargap=0,
     )
     return fig
 
@@ -143,54 +214,82 @@ def plot_decoder_geometry(result: DecoderGeometryResult) -> go.Figure:
 def plot_sae_eval(result: SAEEvalResult) -> go.Figure:
     """Feature-density histogram (log10 firing frequency of the live latents), with the headline metrics."""
     edges = result.density_log10_edges
-    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
-    fig = go.Figure(go.Bar(x=centres, y=result.density_counts, width=edges[1] - edges[0], marker_color="#4c78a8", name="latents"))
-    fig.add_vline(x=math.log10(result.dense_threshold), line=dict(dash="dot", color="grey"), annotation_text="dense")
+    centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+    fig = go.Figure(
+        go.Bar(x=centres, y=result.density_counts, width=edges[1] - edges[0], marker_color="#4c78a8", name="latents")
+    )
+    fig.add_vline(x=math.log10(result.dense_threshold), line={"dash": "dot", "color": "grey"}, annotation_text="dense")
     fig.update_xaxes(title="log10 firing frequency")
     fig.update_yaxes(title="latents")
     fig.update_layout(
         title=(
             f"{result.d_sae}-latent SAE at {result.hook} of {result.model}, {result.n_tokens} tokens<br>"
             f"L0 {result.l0:.1f}, explained variance {result.explained_variance:.3f}, CE loss recovered "
-            f"{result.ce_loss_recovered:.3f}, KL {result.kl:.4f}, dead {result.dead_fraction:.1%}, dense {result.dense_fraction:.1%}"
+            f"{result.ce_loss_recovered:.3f}, KL {result.kl:.4f}, dead {result.dead_fraction:.1%}, dense "
+            f"{result.dense_fraction:.1%}"
         ),
-        height=460, bargap=0,
+        height=460,
+        bargap=0,
     )
     return fig
 
 
-def _context_text(context: dict) -> str:
+def _context_text(context: FeatureContext) -> str:
     """One context as table text: the focus token in bold, other tokens where the feature fires in italics
     (plotly tables render only simple tags, so the per-token shading is left to the app, from token_acts)."""
-    spaced = any(t.startswith(" ") for t in context["tokens"])  # BPE tokens carry their spaces; word tokens do not
+    spaced = any(t.startswith(" ") for t in context.tokens)  # BPE tokens carry their spaces; word tokens do not
     parts = []
-    for i, (tok, act) in enumerate(zip(context["tokens"], context["token_acts"])):
+    for i, (tok, act) in enumerate(zip(context.tokens, context.token_acts)):
         text = tok.replace("<", "&lt;")
-        parts.append(f"<b>{text}</b>" if i == context["focus"] else f"<i>{text}</i>" if act > 0 else text)
+        parts.append(f"<b>{text}</b>" if i == context.focus else f"<i>{text}</i>" if act > 0 else text)
     return ("" if spaced else " ").join(parts)
 
 
 def plot_feature_dashboard(dash: FeatureDashboard) -> go.Figure:
     """Top contexts (tokens shaded by activation), the activation histogram, and the logit effects."""
     fig = make_subplots(
-        rows=2, cols=2, specs=[[{"type": "table", "colspan": 2}, None], [{}, {}]], row_heights=[0.55, 0.45],
-        subplot_titles=("top activating contexts", "activation histogram (where it fires)", "logit effects"), vertical_spacing=0.08,
+        rows=2,
+        cols=2,
+        specs=[[{"type": "table", "colspan": 2}, None], [{}, {}]],
+        row_heights=[0.55, 0.45],
+        subplot_titles=("top activating contexts", "activation histogram (where it fires)", "logit effects"),
+        vertical_spacing=0.08,
     )
-    fig.add_trace(go.Table(
-        columnwidth=[1, 1, 8],
-        header=dict(values=["activation", "prompt:pos", "context"], align="left"),
-        cells=dict(values=[[c["activation"] for c in dash.contexts], [f"{c['prompt']}:{c['position']}" for c in dash.contexts],
-                           [_context_text(c) for c in dash.contexts]], align="left"),
-    ), row=1, col=1)
+    fig.add_trace(
+        go.Table(
+            columnwidth=[1, 1, 8],
+            header={"values": ["activation", "prompt:pos", "context"], "align": "left"},
+            cells={
+                "values": [
+                    [f"{c.activation:.5g}" for c in dash.contexts],
+                    [f"{c.prompt}:{c.position}" for c in dash.contexts],
+                    [_context_text(c) for c in dash.contexts],
+                ],
+                "align": "left",
+            },
+        ),
+        row=1,
+        col=1,
+    )
     centres = [(a + b) / 2 for a, b in zip(dash.hist_edges, dash.hist_edges[1:])]
-    fig.add_trace(go.Bar(x=centres, y=dash.hist_counts, name="tokens", marker_color="#4c78a8", showlegend=False), row=2, col=1)
+    fig.add_trace(
+        go.Bar(x=centres, y=dash.hist_counts, name="tokens", marker_color="#4c78a8", showlegend=False), row=2, col=1
+    )
     effects = list(dash.promoted[::-1]) + list(dash.suppressed)
-    fig.add_trace(go.Bar(
-        x=[v for _, v in effects], y=[repr(t) for t, _ in effects], orientation="h", showlegend=False,
-        marker_color=["#54a24b" if v > 0 else "#e45756" for _, v in effects],
-    ), row=2, col=2)
+    fig.add_trace(
+        go.Bar(
+            x=[v for _, v in effects],
+            y=[repr(t) for t, _ in effects],
+            orientation="h",
+            showlegend=False,
+            marker_color=["#54a24b" if v > 0 else "#e45756" for _, v in effects],
+        ),
+        row=2,
+        col=2,
+    )
     fig.update_layout(
-        title=f"Feature {dash.feature} at {dash.hook}: density {dash.density:.2%} of {dash.n_tokens} tokens, max {dash.max_activation:.2f}",
+        title=f"Feature {dash.feature} at {dash.hook}: density {dash.density:.2%} of {dash.n_tokens} tokens, "
+        f"max {dash.max_activation:.2f}",
         height=900,
     )
     return fig
@@ -201,10 +300,17 @@ def plot_prompt_features(res: PromptFeatures) -> go.Figure:
     depth = max((len(f) for f in res.features), default=0)
     z = [[f[r][1] if r < len(f) else None for f in res.features] for r in range(depth)]
     text = [[f"f{f[r][0]}" if r < len(f) else "" for f in res.features] for r in range(depth)]
-    fig = go.Figure(go.Heatmap(
-        z=z, text=text, texttemplate="%{text}", x=[f"{i} {t}" for i, t in enumerate(res.tokens)], y=[f"#{r + 1}" for r in range(depth)],
-        colorscale="Reds", hovertemplate="%{x}: %{text} = %{z:.3f}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            x=[f"{i} {t}" for i, t in enumerate(res.tokens)],
+            y=[f"#{r + 1}" for r in range(depth)],
+            colorscale="Reds",
+            hovertemplate="%{x}: %{text} = %{z:.3f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", title="rank")
     fig.update_layout(title=f"Features firing on each token ({res.hook})", height=200 + 40 * depth)
     return fig
@@ -215,11 +321,22 @@ def plot_feature_intervention(res: FeatureIntervention) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, subplot_titles=("top next tokens", "largest log-probability changes"))
     tokens = list(dict.fromkeys([t for t, _ in res.top_before] + [t for t, _ in res.top_after]))
     before, after = dict(res.top_before), dict(res.top_after)
-    fig.add_trace(go.Bar(x=[repr(t) for t in tokens], y=[before.get(t, 0) for t in tokens], name="before"), row=1, col=1)
+    fig.add_trace(
+        go.Bar(x=[repr(t) for t in tokens], y=[before.get(t, 0) for t in tokens], name="before"), row=1, col=1
+    )
     fig.add_trace(go.Bar(x=[repr(t) for t in tokens], y=[after.get(t, 0) for t in tokens], name="after"), row=1, col=1)
     changes = list(res.most_increased) + list(res.most_decreased[::-1])
-    fig.add_trace(go.Bar(x=[repr(t) for t, _ in changes], y=[v for _, v in changes], name="change", showlegend=False,
-                         marker_color=["#54a24b" if v > 0 else "#e45756" for _, v in changes]), row=1, col=2)
+    fig.add_trace(
+        go.Bar(
+            x=[repr(t) for t, _ in changes],
+            y=[v for _, v in changes],
+            name="change",
+            showlegend=False,
+            marker_color=["#54a24b" if v > 0 else "#e45756" for _, v in changes],
+        ),
+        row=1,
+        col=2,
+    )
     what = "ablated" if res.mode == "ablate" else f"steered to {res.value:g}"
     fig.update_layout(title=f"Feature {res.feature} {what} at {res.hook}: KL {res.kl:.4f}", barmode="group", height=460)
     return fig
@@ -229,11 +346,19 @@ def plot_feature_dla(res: FeatureDLAResult) -> go.Figure:
     """The top features' direct contributions to logit(answer) - logit(wrong), with the other terms."""
     labels = [f"f{f}" for f in res.features] + list(res.other) + ["unembed bias"]
     values = list(res.contributions) + list(res.other.values()) + [res.unembed_bias]
-    fig = go.Figure(go.Bar(x=labels, y=values, marker_color=["#4c78a8"] * len(res.features) + ["#bab0ac"] * (len(values) - len(res.features))))
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=values,
+            marker_color=["#4c78a8"] * len(res.features) + ["#bab0ac"] * (len(values) - len(res.features)),
+        )
+    )
     fig.update_layout(
-        title=f"Feature DLA at {res.hook} on {res.task} ({res.n_prompts} prompts): all features {res.all_features_total:.2f} "
+        title=f"Feature DLA at {res.hook} on {res.task} ({res.n_prompts} prompts): all features "
+        f"{res.all_features_total:.2f} "
         f"of logit diff {res.logit_diff:.2f}",
-        yaxis_title="contribution to logit diff", height=460,
+        yaxis_title="contribution to logit diff",
+        height=460,
     )
     return fig
 

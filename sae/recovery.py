@@ -13,23 +13,24 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.results import nested_tuple
-from sae.results import RecoveryResult
+from interp.core.choices import Architecture, check_choice
+from interp.core.types import Progress
+from interp.results import RecoveryResult, nested_tuple
+from sae.toy_models import REPRESENTED_NORM, sample_features
+from sae.training import train_sae
+
+__all__ = ["RECOVERED_COSINE", "RecoveryConfig", "best_cosines", "known_dictionary_recovery", "toy_model_recovery"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-"""progress(done, total) in SAEs trained."""
-
-SPARSITY_FIELD = {"topk": "k", "batchtopk": "k", "standard": "l1_coefficient", "gated": "l1_coefficient", "jumprelu": "l0_coefficient"}
-"""Which SAELens config field the `sparsity` values set, per architecture."""
 RECOVERED_COSINE = 0.9
 
 
@@ -48,8 +49,8 @@ class RecoveryConfig:
     `generate_random_correlation_matrix`, correlations drawn up to this magnitude)."""
     d_sae: tuple[int, ...] = (256, 512, 1024)
     """SAE widths to train."""
-    architecture: str = "topk"
-    """An SAELens training architecture: topk, batchtopk, standard, gated or jumprelu."""
+    architecture: Architecture = "topk"
+    """An SAELens training architecture (interp.core.choices.Architecture)."""
     sparsity: tuple[float, ...] = (5,)
     """Per SAE: k for topk/batchtopk, the L1 coefficient for standard/gated, the L0 coefficient for jumprelu."""
     training_samples: int = 1_000_000
@@ -61,8 +62,7 @@ class RecoveryConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.architecture not in SPARSITY_FIELD:
-            raise ValueError(f"unknown architecture {self.architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
+        check_choice(self.architecture, Architecture, "architecture")
         if not self.d_sae:
             raise ValueError("give at least one SAE width (d_sae)")
         if min(self.d_model, self.n_features, *self.d_sae) < 1 or not self.sparsity:
@@ -75,26 +75,17 @@ class RecoveryConfig:
             raise ValueError("training_samples must be at least one batch")
 
 
-def best_cosines(true: Float[Tensor, "feature d_model"], decoder: Float[Tensor, "d_sae d_model"]) -> Float[Tensor, "feature"]:
+def best_cosines(
+    true: Float[Tensor, "feature d_in"], decoder: Float[Tensor, "d_sae d_in"]
+) -> Float[Tensor, " feature"]:
     """For each true feature, the largest cosine with any decoder direction."""
     t = true / true.norm(dim=1, keepdim=True).clamp_min(1e-12)
     d = decoder / decoder.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (t @ d.T).max(dim=1).values
 
 
-def make_sae(architecture: str, d_in: int, d_sae: int, sparsity: float, device: str):
-    """A fresh SAELens training SAE, with `sparsity` set on the field its architecture calls it by."""
-    from sae_lens.registry import get_sae_training_class
-
-    if architecture not in SPARSITY_FIELD:
-        raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
-    cls, cfg_cls = get_sae_training_class(architecture)
-    value = int(sparsity) if SPARSITY_FIELD[architecture] == "k" else float(sparsity)
-    return cls(cfg_cls(d_in=d_in, d_sae=d_sae, device=device, **{SPARSITY_FIELD[architecture]: value}))
-
-
 @torch.no_grad()
-def _score(sae, sample: Callable[[int], Tensor], true: Tensor) -> tuple[Tensor, float, float]:
+def _score(sae: Any, sample: Callable[[int], Tensor], true: Tensor) -> tuple[Tensor, float, float]:
     x = sample(8192)
     feats = sae.encode(x)
     recon = sae.decode(feats)
@@ -102,48 +93,14 @@ def _score(sae, sample: Callable[[int], Tensor], true: Tensor) -> tuple[Tensor, 
     return best_cosines(true, sae.W_dec.detach()), float((feats > 0).float().sum(1).mean()), explained
 
 
-class _Batches:
-    """An endless iterator of training batches drawn by `sample` (what SAELens's trainer consumes)."""
-
-    def __init__(self, sample: Callable[[int], Tensor], batch_size: int):
-        self.sample, self.batch_size = sample, batch_size
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> Tensor:
-        return self.sample(self.batch_size)
-
-
-def trainer_config(*, training_samples: int, batch_size: int, lr: float, device: str):
-    """SAELens's `SAETrainerConfig` as the workbench uses it: constant learning rate, no W&B."""
-    from sae_lens.config import LoggingConfig, SAETrainerConfig
-
-    return SAETrainerConfig(
-        total_training_samples=training_samples, train_batch_size_samples=batch_size, lr=lr, lr_end=lr, device=device,
-        # evaluation runs only on W&B log steps; with W&B off they would never be read
-        logger=LoggingConfig(log_to_wandb=False, eval_every_n_wandb_logs=2**31 - 1), n_batches_for_norm_estimate=10,
-    )
-
-
-def train_sae(
-    sample: Callable[[int], Tensor], d_in: int, *, architecture: str = "topk", d_sae: int, sparsity: float,
-    training_samples: int, batch_size: int = 4096, lr: float = 4e-4, seed: int = 0, device: str = "cpu",
-):
-    """Train an SAELens training SAE with its own `SAETrainer` on batches drawn by `sample(n) -> [n, d_in]`
-    (constant learning rate, no W&B). Returns the `TrainingSAE`; `save_inference_model(folder)` writes a
-    folder that `SAE.load_from_disk` reads."""
-    from sae_lens.training.sae_trainer import SAETrainer
-
-    torch.manual_seed(seed)
-    sae = make_sae(architecture, d_in, d_sae, sparsity, device)
-    trainer_cfg = trainer_config(training_samples=training_samples, batch_size=batch_size, lr=lr, device=device)
-    SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=_Batches(sample, batch_size), save_checkpoint_fn=lambda path: None).fit()
-    return sae
-
-
 def _train_and_score(
-    cfg: RecoveryConfig, source: str, sample: Callable[[int], Tensor], true: Tensor, active: float, device: str, progress: Progress | None,
+    cfg: RecoveryConfig,
+    source: str,
+    sample: Callable[[int], Tensor],
+    true: Tensor,
+    active: float,
+    device: str,
+    progress: Progress | None,
 ) -> RecoveryResult:
     d_in = true.shape[1]
     runs = [(w, s) for w in cfg.d_sae for s in cfg.sparsity]
@@ -151,26 +108,49 @@ def _train_and_score(
     for n, (width, sparsity) in enumerate(runs, 1):
         start = time.perf_counter()
         sae = train_sae(
-            sample, d_in, architecture=cfg.architecture, d_sae=width, sparsity=sparsity, training_samples=cfg.training_samples,
-            batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, device=device,
+            sample,
+            d_in,
+            architecture=cfg.architecture,
+            d_sae=width,
+            sparsity=sparsity,
+            training_samples=cfg.training_samples,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            device=device,
         )
         cos, l0, explained = _score(sae, sample, true)
         rows.append((width, sparsity, cos, l0, explained, time.perf_counter() - start))
-        log.info("SAE %d x %s: MMCS %.3f, recovered %.3f", width, sparsity, float(cos.mean()), float((cos > RECOVERED_COSINE).float().mean()))
+        log.info(
+            "SAE %d x %s: MMCS %.3f, recovered %.3f",
+            width,
+            sparsity,
+            float(cos.mean()),
+            float((cos > RECOVERED_COSINE).float().mean()),
+        )
         if progress is not None:
             progress(n, len(runs))
     return RecoveryResult(
-        source=source, d_model=d_in, n_features=true.shape[0], active_per_sample=round(active, 6), architecture=cfg.architecture,
-        d_sae=tuple(r[0] for r in rows), sparsity=tuple(float(r[1]) for r in rows),
-        mmcs=tuple(round(float(r[2].mean()), 6) for r in rows),
-        fraction_recovered=tuple(round(float((r[2] > RECOVERED_COSINE).float().mean()), 6) for r in rows),
-        l0=tuple(round(r[3], 4) for r in rows), explained_variance=tuple(round(r[4], 6) for r in rows),
-        seconds=tuple(round(r[5], 2) for r in rows), best_cosines=tuple(nested_tuple(r[2].cpu(), 4) for r in rows),
+        source=source,
+        d_model=d_in,
+        n_features=true.shape[0],
+        active_per_sample=active,
+        architecture=cfg.architecture,
+        d_sae=tuple(r[0] for r in rows),
+        sparsity=tuple(float(r[1]) for r in rows),
+        mmcs=tuple(float(r[2].mean()) for r in rows),
+        fraction_recovered=tuple(float((r[2] > RECOVERED_COSINE).float().mean()) for r in rows),
+        l0=tuple(r[3] for r in rows),
+        explained_variance=tuple(r[4] for r in rows),
+        seconds=tuple(r[5] for r in rows),
+        best_cosines=tuple(nested_tuple(r[2]) for r in rows),
         training_samples=cfg.training_samples,
     )
 
 
-def known_dictionary_recovery(cfg: RecoveryConfig = RecoveryConfig(), *, device: str = "cpu", progress: Progress | None = None) -> RecoveryResult:
+def known_dictionary_recovery(
+    cfg: RecoveryConfig = RecoveryConfig(), *, device: str = "cpu", progress: Progress | None = None
+) -> RecoveryResult:
     """Train `cfg`'s SAEs on activations built from a random known dictionary and score them against it."""
     from sae_lens.synthetic import ActivationGenerator, FeatureDictionary, generate_random_correlation_matrix
 
@@ -178,8 +158,16 @@ def known_dictionary_recovery(cfg: RecoveryConfig = RecoveryConfig(), *, device:
     dictionary = FeatureDictionary(cfg.n_features, cfg.d_model, initializer=None, device=device, seed=cfg.seed).eval()
     correlation = None
     if cfg.correlation > 0:
-        correlation = generate_random_correlation_matrix(cfg.n_features, min_correlation_strength=0.0, max_correlation_strength=cfg.correlation, seed=cfg.seed, device=device)
-    generator = ActivationGenerator(cfg.n_features, cfg.active_per_sample / cfg.n_features, correlation_matrix=correlation, device=device)
+        correlation = generate_random_correlation_matrix(
+            cfg.n_features,
+            min_correlation_strength=0.0,
+            max_correlation_strength=cfg.correlation,
+            seed=cfg.seed,
+            device=device,
+        )
+    generator = ActivationGenerator(
+        cfg.n_features, cfg.active_per_sample / cfg.n_features, correlation_matrix=correlation, device=device
+    )
 
     def sample(n: int) -> Tensor:
         with torch.no_grad():
@@ -190,12 +178,15 @@ def known_dictionary_recovery(cfg: RecoveryConfig = RecoveryConfig(), *, device:
 
 
 def toy_model_recovery(
-    W: Float[Tensor, "d_hidden feature"], feature_probability: float, cfg: RecoveryConfig, *, device: str = "cpu", progress: Progress | None = None,
+    W: Float[Tensor, "d_hidden feature"],
+    feature_probability: float,
+    cfg: RecoveryConfig,
+    *,
+    device: str = "cpu",
+    progress: Progress | None = None,
 ) -> RecoveryResult:
     """Train `cfg`'s SAEs on a toy model's hidden activations h = W x (x drawn as in its training) and score
     them against its represented features (columns of W with norm > 0.5); cfg's dictionary fields are unused."""
-    from sae.toy_models import REPRESENTED_NORM, sample_features
-
     W = W.to(device)
     true = W.T[W.norm(dim=0) > REPRESENTED_NORM]
     if len(true) == 0:

@@ -1,18 +1,17 @@
 """Superposition experiments on toy models: one setting, the phase diagram, the dimensionality sweep.
 
 Each trains its instances in one batched run (`sae.toy_models.train_toy_models`) and returns a
-typed result from `sae.results`.
+typed result from `interp.results`.
 """
 
 from __future__ import annotations
 
 import torch
 
-from interp.results import nested_tuple
-from sae.results import DimensionalitySweepResult, PhaseDiagramResult, ToyModelResult
+from interp.core.types import Progress
+from interp.results import DimensionalitySweepResult, PhaseDiagramResult, ToyModelResult, nested_tuple
 from sae.toy_models import (
     REPRESENTED_NORM,
-    Progress,
     ToyTraining,
     adjacent_angles,
     dimensionality,
@@ -20,6 +19,8 @@ from sae.toy_models import (
     feature_norms,
     train_toy_models,
 )
+
+__all__ = ["PHASE_TRAINING", "dimensionality_sweep", "log_grid", "phase_diagram", "toy_model"]
 
 
 def toy_model(
@@ -40,19 +41,33 @@ def toy_model(
         raise ValueError(f"importance_decay must be positive, got {importance_decay}")
     importance = importance_decay ** torch.arange(n_features, dtype=torch.float32)
     models = train_toy_models(
-        torch.full((n_seeds, n_features), float(feature_probability)), importance.expand(n_seeds, -1).clone(), d_hidden,
-        training=training, progress=progress,
+        torch.full((n_seeds, n_features), float(feature_probability)),
+        importance.expand(n_seeds, -1).clone(),
+        d_hidden,
+        training=training,
+        progress=progress,
     )
     best = int(models.loss.argmin())
     W, b = models.W[best], models.b[best]
     norms = feature_norms(W)
     return ToyModelResult(
-        n_features=n_features, d_hidden=d_hidden, feature_probability=float(feature_probability),
-        importance=nested_tuple(importance), importance_decay=float(importance_decay), seed=training.seed,
-        steps=training.steps, n_seeds=n_seeds, loss=round(float(models.loss[best]), 8), W=nested_tuple(W),
-        b=nested_tuple(b), norms=nested_tuple(norms), dimensionality=nested_tuple(dimensionality(W)),
-        n_represented=int((norms > REPRESENTED_NORM).sum()), dimensions_per_feature=round(dimensions_per_feature(W), 6),
-        interference=nested_tuple(W.T @ W), angles=tuple(round(a, 3) for a in adjacent_angles(W)) if d_hidden == 2 else (),
+        n_features=n_features,
+        d_hidden=d_hidden,
+        feature_probability=float(feature_probability),
+        importance=nested_tuple(importance),
+        importance_decay=float(importance_decay),
+        seed=training.seed,
+        steps=training.steps,
+        n_seeds=n_seeds,
+        loss=float(models.loss[best]),
+        W=nested_tuple(W),
+        b=nested_tuple(b),
+        norms=nested_tuple(norms),
+        dimensionality=nested_tuple(dimensionality(W)),
+        n_represented=int((norms > REPRESENTED_NORM).sum()),
+        dimensions_per_feature=dimensions_per_feature(W),
+        interference=nested_tuple(W.T @ W),
+        angles=tuple(adjacent_angles(W)) if d_hidden == 2 else (),
     )
 
 
@@ -91,10 +106,13 @@ def phase_diagram(
     phase = torch.where(extra <= REPRESENTED_NORM, 0, torch.where(first <= REPRESENTED_NORM, 1, 2))
     shape = grid_imp.shape
     return PhaseDiagramResult(
-        densities=nested_tuple(densities), importances=nested_tuple(importances),
+        densities=nested_tuple(densities),
+        importances=nested_tuple(importances),
         phase=tuple(tuple(int(v) for v in row) for row in phase.view(shape)),
-        norm_extra=nested_tuple(extra.view(shape)), norm_first=nested_tuple(first.view(shape)),
-        steps=training.steps, n_seeds=n_seeds,
+        norm_extra=nested_tuple(extra.view(shape)),
+        norm_first=nested_tuple(first.view(shape)),
+        steps=training.steps,
+        n_seeds=n_seeds,
     )
 
 
@@ -108,12 +126,16 @@ def dimensionality_sweep(
 ) -> DimensionalitySweepResult:
     """Equal-importance models over a range of densities (default 20 log-spaced from 1 to 0.001), to
     draw the paper's "dimensions per feature" curve and the per-feature dimensionalities."""
-    densities = log_grid(0.001, 1.0, 20).flip(0) if densities is None else torch.as_tensor(densities, dtype=torch.float32)
+    densities = (
+        log_grid(0.001, 1.0, 20).flip(0) if densities is None else torch.as_tensor(densities, dtype=torch.float32)
+    )
     probability = densities[:, None].expand(-1, n_features).clone()
     models = train_toy_models(probability, torch.ones_like(probability), d_hidden, training=training, progress=progress)
     return DimensionalitySweepResult(
-        n_features=n_features, d_hidden=d_hidden, densities=nested_tuple(densities),
-        dimensions_per_feature=tuple(round(dimensions_per_feature(W), 6) for W in models.W),
+        n_features=n_features,
+        d_hidden=d_hidden,
+        densities=nested_tuple(densities),
+        dimensions_per_feature=tuple(dimensions_per_feature(W) for W in models.W),
         dimensionality=tuple(nested_tuple(dimensionality(W)) for W in models.W),
         n_represented=tuple(int((feature_norms(W) > REPRESENTED_NORM).sum()) for W in models.W),
         steps=training.steps,

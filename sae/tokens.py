@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Any
 
 import torch
 from jaxtyping import Int
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
+from interp.core.types import Model
+
+__all__ = ["HUB_PREFIX", "HUB_TIMEOUT_S", "check_hub_dataset", "rows_of", "token_rows"]
 
 HUB_PREFIX = "hf:"
 HUB_TIMEOUT_S = 3.0
@@ -47,8 +49,14 @@ def rows_of(ids: list[int], *, context: int, n_rows: int, bos: int | None) -> In
 
 
 def token_rows(
-    model: "TransformerBridge", model_spec: str, *, n_tokens: int, context: int = 48, dataset: str | Path | None = None,
-    text_column: str = "text", seed: int = 0,
+    model: Model,
+    model_spec: str,
+    *,
+    n_tokens: int,
+    context: int = 48,
+    dataset: str | Path | None = None,
+    text_column: str = "text",
+    seed: int = 0,
 ) -> Int[Tensor, "batch pos"]:
     """About `n_tokens` tokens (at most that many rows of `context`) from `dataset` (see the module
     docstring), or from the zoo model's own corpus when `dataset` is empty."""
@@ -62,23 +70,34 @@ def token_rows(
     bos = model.tokenizer.bos_token_id
     need = n_rows * context
     if source.startswith(HUB_PREFIX):
-        return rows_of(_tokenize(model, _hub_documents(source[len(HUB_PREFIX) :], text_column), need), context=context, n_rows=n_rows, bos=bos)
+        return rows_of(
+            _tokenize(model, _hub_documents(source[len(HUB_PREFIX) :], text_column), need),
+            context=context,
+            n_rows=n_rows,
+            bos=bos,
+        )
     path = Path(source).expanduser()
     if path.is_dir():
         data = _load_folder(path)
         if "input_ids" in data.column_names:
             return _pretokenized_rows(data, n_rows, context, path)
-        return rows_of(_tokenize(model, _column(data, text_column, path), need), context=context, n_rows=n_rows, bos=bos)
+        return rows_of(
+            _tokenize(model, _column(data, text_column, path), need), context=context, n_rows=n_rows, bos=bos
+        )
     if not path.is_file():
-        raise ValueError(f"no token source at {path}: give a .txt or .jsonl file, a saved `datasets` folder, or hf:NAME")
+        raise ValueError(
+            f"no token source at {path}: give a .txt or .jsonl file, a saved `datasets` folder, or hf:NAME"
+        )
     if path.suffix == ".jsonl":
-        return rows_of(_tokenize(model, _jsonl_documents(path, text_column), need), context=context, n_rows=n_rows, bos=bos)
+        return rows_of(
+            _tokenize(model, _jsonl_documents(path, text_column), need), context=context, n_rows=n_rows, bos=bos
+        )
     if path.suffix not in (".txt", ".md", ""):
         raise ValueError(f"{path}: unknown file type {path.suffix!r}; a token source is a .txt or .jsonl file")
     return rows_of(_tokenize(model, [path.read_text()], need), context=context, n_rows=n_rows, bos=bos)
 
 
-def _zoo_rows(model: "TransformerBridge", spec: str, n_rows: int, context: int, seed: int) -> Tensor:
+def _zoo_rows(model: Model, spec: str, n_rows: int, context: int, seed: int) -> Tensor:
     from interp.zoo import corpus
 
     if spec == "zoo:lang-4l":
@@ -87,11 +106,16 @@ def _zoo_rows(model: "TransformerBridge", spec: str, n_rows: int, context: int, 
         return torch.tensor([[corpus.BOS_ID, *row[: context - 1]] for row in ids])
     if spec == "zoo:induction-2l":
         gen = torch.Generator().manual_seed(seed + 1000)
-        return corpus.repeated_sequences(n_rows, n_ctx=context, d_vocab=model.cfg.d_vocab, min_len=3, max_len=24, generator=gen)
-    raise ValueError(f"{spec} has no built-in corpus (only the zoo models do): give a token source (a .txt/.jsonl file, a datasets folder or hf:NAME)")
+        return corpus.repeated_sequences(
+            n_rows, n_ctx=context, d_vocab=model.cfg.d_vocab, min_len=3, max_len=24, generator=gen
+        )
+    raise ValueError(
+        f"{spec} has no built-in corpus (only the zoo models do): give a token source (a .txt/.jsonl file, a "
+        "datasets folder or hf:NAME)"
+    )
 
 
-def _tokenize(model: "TransformerBridge", documents: Iterable[str], need: int) -> list[int]:
+def _tokenize(model: Model, documents: Iterable[str], need: int) -> list[int]:
     """Token ids of the documents joined by EOS, read only until `need` tokens (plus one row's slack) are in."""
     eos = model.tokenizer.eos_token_id
     ids: list[int] = []
@@ -114,11 +138,13 @@ def _jsonl_documents(path: Path, column: str) -> Iterator[str]:
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path} line {n} is not JSON: {err}") from err
             if not isinstance(record, dict) or column not in record:
-                raise ValueError(f"{path} line {n} has no {column!r} field (set text_column to the field holding the text)")
+                raise ValueError(
+                    f"{path} line {n} has no {column!r} field (set text_column to the field holding the text)"
+                )
             yield str(record[column])
 
 
-def _load_folder(path: Path):
+def _load_folder(path: Path) -> Any:
     import datasets
 
     try:
@@ -132,12 +158,14 @@ def _load_folder(path: Path):
     return data
 
 
-def _pretokenized_rows(data, n_rows: int, context: int, where: object) -> Tensor:
+def _pretokenized_rows(data: Any, n_rows: int, context: int, where: object) -> Tensor:
     """Rows of a pretokenized dataset used as they are (their own BOS convention), cut to `context`."""
     rows = [row[:context] for row in islice((r["input_ids"] for r in data), n_rows)]
     short = min(len(r) for r in rows)
     if short < context:
-        raise ValueError(f"{where}: pretokenized rows hold {short} tokens, fewer than the context of {context}; lower `context`")
+        raise ValueError(
+            f"{where}: pretokenized rows hold {short} tokens, fewer than the context of {context}; lower `context`"
+        )
     return torch.tensor(rows)
 
 
@@ -156,7 +184,8 @@ def check_hub_dataset(name: str, *, endpoint: str | None = None) -> None:
     from huggingface_hub.utils import RepositoryNotFoundError
 
     unreachable = (
-        f"hub dataset {name} needs the Hugging Face hub, which this machine cannot reach{{}}. Where the hub is reachable, "
+        f"hub dataset {name} needs the Hugging Face hub, which this machine cannot reach{{}}. Where the hub is "
+        "reachable, "
         "run datasets.load_dataset(...).save_to_disk(FOLDER), copy FOLDER here and give FOLDER as the token source"
     )
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):

@@ -12,19 +12,32 @@ because neither TransformerLens nor SAELens has it; the formulas are the paper's
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
-log = logging.getLogger(__name__)
+from interp.core.types import Progress
 
-Progress = Callable[[int, int], None]
-"""progress(done, total) in training steps."""
+__all__ = [
+    "REPRESENTED_NORM",
+    "ToyModels",
+    "ToyTraining",
+    "adjacent_angles",
+    "dimensionality",
+    "dimensions_per_feature",
+    "feature_norms",
+    "forward",
+    "sample_features",
+    "train_toy_models",
+    "weighted_loss",
+]
+
+log = logging.getLogger(__name__)
 
 REPRESENTED_NORM = 0.5
 """A feature counts as represented when ||W_i|| exceeds this: trained norms sit near 0 or near 1."""
@@ -60,13 +73,16 @@ class ToyModels:
     b: Float[Tensor, "instance feature"]
     probability: Float[Tensor, "instance feature"]
     importance: Float[Tensor, "instance feature"]
-    loss: Float[Tensor, "instance"]
+    loss: Float[Tensor, " instance"]
     """Importance-weighted squared error per sample, on a fresh evaluation batch."""
 
 
 def _check_settings(probability: Tensor, importance: Tensor, d_hidden: int) -> None:
     if probability.ndim != 2 or probability.shape != importance.shape:
-        raise ValueError(f"probability and importance must both be [instance, feature]; got {tuple(probability.shape)} and {tuple(importance.shape)}")
+        raise ValueError(
+            f"probability and importance must both be [instance, feature]; got {tuple(probability.shape)} and "
+            f"{tuple(importance.shape)}"
+        )
     if bool(((probability <= 0) | (probability > 1)).any()):
         raise ValueError("feature probabilities must lie in (0, 1]")
     if bool((importance < 0).any()):
@@ -75,7 +91,9 @@ def _check_settings(probability: Tensor, importance: Tensor, d_hidden: int) -> N
         raise ValueError(f"d_hidden must be at least 1, got {d_hidden}")
 
 
-def sample_features(probability: Float[Tensor, "instance feature"], batch: int, generator: torch.Generator) -> Float[Tensor, "instance batch feature"]:
+def sample_features(
+    probability: Float[Tensor, "instance feature"], batch: int, generator: torch.Generator
+) -> Float[Tensor, "instance batch feature"]:
     """Each feature is uniform on [0, 1] with its probability, else exactly 0 (the paper's data).
     One uniform draw u per entry serves both: the feature is on when u < p, and then u / p is uniform on
     [0, 1]. (Random numbers were half of a phase diagram's time with two draws.)"""
@@ -84,14 +102,23 @@ def sample_features(probability: Float[Tensor, "instance feature"], batch: int, 
     return torch.where(u < p, u / p, torch.zeros_like(u))
 
 
-def forward(W: Tensor, b: Tensor, x: Float[Tensor, "instance batch feature"]) -> Float[Tensor, "instance batch feature"]:
+def forward(
+    W: Float[Tensor, "instance d_hidden feature"],
+    b: Float[Tensor, "instance feature"],
+    x: Float[Tensor, "instance batch feature"],
+) -> Float[Tensor, "instance batch feature"]:
     """x' = ReLU(W^T W x + b), per instance. Instance-major batched matmuls: 2x faster than einsum over
     [batch, instance, feature] on the CPU for the phase diagram's 512 tiny models."""
     hidden = torch.bmm(x, W.transpose(1, 2))  # [instance, batch, d_hidden]
     return torch.relu(torch.bmm(hidden, W) + b[:, None, :])
 
 
-def weighted_loss(W: Tensor, b: Tensor, x: Tensor, importance: Tensor) -> Float[Tensor, "instance"]:
+def weighted_loss(
+    W: Float[Tensor, "instance d_hidden feature"],
+    b: Float[Tensor, "instance feature"],
+    x: Float[Tensor, "instance batch feature"],
+    importance: Float[Tensor, "instance feature"],
+) -> Float[Tensor, " instance"]:
     return (importance[:, None, :] * (x - forward(W, b, x)) ** 2).sum(-1).mean(1)
 
 
@@ -103,13 +130,16 @@ def train_toy_models(
     training: ToyTraining = ToyTraining(),
     progress: Progress | None = None,
 ) -> ToyModels:
-    """Train one toy model per row of `probability`/`importance`, all at once."""
+    """Train one toy model per row of `probability`/`importance`, all at once; `progress(done, total)` counts
+    training steps."""
     _check_settings(probability, importance, d_hidden)
     n_instances, n_features = probability.shape
     gen = torch.Generator(device=probability.device).manual_seed(training.seed)
     W = torch.empty(n_instances, d_hidden, n_features, device=probability.device)
     for i in range(n_instances):  # Xavier-normal per instance, as in the paper's notebook
-        W[i] = torch.randn(d_hidden, n_features, generator=gen, device=probability.device) * math.sqrt(2 / (d_hidden + n_features))
+        W[i] = torch.randn(d_hidden, n_features, generator=gen, device=probability.device) * math.sqrt(
+            2 / (d_hidden + n_features)
+        )
     W.requires_grad_(True)
     b = torch.zeros(n_instances, n_features, device=probability.device, requires_grad=True)
     opt = torch.optim.Adam([W, b], lr=training.lr)
@@ -126,18 +156,20 @@ def train_toy_models(
             progress(step + 1, training.steps)
     with torch.no_grad():
         final = weighted_loss(W, b, sample_features(probability, 8 * training.batch_size, gen), importance)
-    log.info("trained %d toy models (%d features, %d hidden) for %d steps", n_instances, n_features, d_hidden, training.steps)
+    log.info(
+        "trained %d toy models (%d features, %d hidden) for %d steps", n_instances, n_features, d_hidden, training.steps
+    )
     return ToyModels(W.detach(), b.detach(), probability, importance, final)
 
 
 # ---- analyses of W -----------------------------------------------------------------------------
 
 
-def feature_norms(W: Float[Tensor, "d_hidden feature"]) -> Float[Tensor, "feature"]:
+def feature_norms(W: Float[Tensor, "d_hidden feature"]) -> Float[Tensor, " feature"]:
     return W.norm(dim=0)
 
 
-def dimensionality(W: Float[Tensor, "d_hidden feature"]) -> Float[Tensor, "feature"]:
+def dimensionality(W: Float[Tensor, "d_hidden feature"]) -> Float[Tensor, " feature"]:
     """D_i = ||W_i||^2 / sum_j (W_i_hat . W_j)^2: the fraction of a dimension feature i holds
     (1 = a dimension of its own, 1/2 = shares one with an antipodal partner, 2/5 = pentagon).
     A feature with zero norm has dimensionality 0."""
@@ -160,4 +192,4 @@ def adjacent_angles(W: Float[Tensor, "2 feature"], *, min_norm: float = REPRESEN
     angles = torch.rad2deg(torch.atan2(W[1, keep], W[0, keep])).sort().values.tolist()
     if len(angles) < 2:
         return []
-    return [b - a for a, b in zip(angles, angles[1:])] + [360 - angles[-1] + angles[0]]
+    return [b - a for a, b in itertools.pairwise(angles)] + [360 - angles[-1] + angles[0]]

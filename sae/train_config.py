@@ -18,15 +18,17 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from sae.recovery import SPARSITY_FIELD
+from interp.core.choices import Architecture, check_choice
+
+__all__ = ["SAESpec", "TrainJobConfig", "expand_sweep"]
 
 
 @dataclass(frozen=True)
 class SAESpec:
     """One SAE of a job."""
 
-    architecture: str = "topk"
-    """An SAELens training architecture: topk, batchtopk, standard, gated or jumprelu."""
+    architecture: Architecture = "topk"
+    """An SAELens training architecture (interp.core.choices.Architecture)."""
     d_sae: int = 1024
     """Latents."""
     sparsity: float = 16
@@ -37,8 +39,7 @@ class SAESpec:
     """Folder name under the job's output; default architecture-d_sae-sparsity."""
 
     def __post_init__(self) -> None:
-        if self.architecture not in SPARSITY_FIELD:
-            raise ValueError(f"unknown architecture {self.architecture!r}; choose one of {', '.join(SPARSITY_FIELD)}")
+        check_choice(self.architecture, Architecture, "architecture")
         if self.d_sae < 1 or self.sparsity <= 0 or self.lr <= 0:
             raise ValueError(f"d_sae, sparsity and lr must be positive, got {self.d_sae}, {self.sparsity}, {self.lr}")
         if not self.name:
@@ -75,7 +76,9 @@ class TrainJobConfig:
     log_every: int = 20
     """Steps between log lines (loss, L0, explained variance of the batch)."""
     device: str = "auto"
+    """auto (CUDA when present), cpu, cuda or cuda:N."""
     seed: int = 0
+    """Seeds the token rows, the batch order and the SAEs' initialisation."""
     out: str = "runs/sae-train"
     """The job's folder: the activation cache, and one folder per SAE."""
 
@@ -85,16 +88,27 @@ class TrainJobConfig:
         names = [s.name for s in self.saes]
         if len(set(names)) != len(names):
             raise ValueError(f"SAE names must differ, got {names}")
-        for name in ("training_tokens", "batch_size", "dataset_tokens", "context", "checkpoint_every", "log_every", "shard_tokens"):
+        for name in (
+            "training_tokens",
+            "batch_size",
+            "dataset_tokens",
+            "context",
+            "checkpoint_every",
+            "log_every",
+            "shard_tokens",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.shard_tokens < self.batch_size:
-            raise ValueError(f"shard_tokens ({self.shard_tokens}) must be at least batch_size ({self.batch_size}): a batch reads at most two shards")
+            raise ValueError(
+                f"shard_tokens ({self.shard_tokens}) must be at least batch_size ({self.batch_size}): a batch "
+                "reads at most two shards"
+            )
         if self.training_tokens < self.batch_size:
             raise ValueError("training_tokens must be at least one batch")
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "TrainJobConfig":
+    def from_toml(cls, path: str | Path) -> TrainJobConfig:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"no config file at {path}")
@@ -106,11 +120,17 @@ class TrainJobConfig:
         known = {f.name for f in fields(cls)} - {"saes"}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"{path}: unknown keys {', '.join(sorted(unknown))}; the keys are {', '.join(sorted(known))} and [[sae]] tables")
+            raise ValueError(
+                f"{path}: unknown keys {', '.join(sorted(unknown))}; the keys are {', '.join(sorted(known))} "
+                "and [[sae]] tables"
+            )
         spec_keys = {f.name for f in fields(SAESpec)}
         for table in saes:
             if set(table) - spec_keys:
-                raise ValueError(f"{path}: unknown [[sae]] keys {', '.join(sorted(set(table) - spec_keys))}; they are {', '.join(sorted(spec_keys))}")
+                raise ValueError(
+                    f"{path}: unknown [[sae]] keys {', '.join(sorted(set(table) - spec_keys))}; they are "
+                    f"{', '.join(sorted(spec_keys))}"
+                )
         try:
             return cls(saes=tuple(SAESpec(**t) for table in saes for t in expand_sweep(table)), **data)
         except (TypeError, ValueError) as err:

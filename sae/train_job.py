@@ -17,19 +17,36 @@ import os
 import shutil
 from bisect import bisect_right
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from interp.activations import META, collect_activations
+from interp.model import load_model, resolve_device
+from interp.results import rounded
+from sae.tokens import token_rows
 from sae.train_config import SAESpec, TrainJobConfig
+from sae.training import make_sae, trainer_config
+
+__all__ = [
+    "CACHE_DIR",
+    "SOURCE",
+    "BatchOrder",
+    "JobProgress",
+    "cached_activations",
+    "read_log",
+    "run_train_job",
+    "train_one",
+]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int, dict], None]
+JobProgress = Callable[[str, int, int, dict], None]
 """progress(sae name, tokens done, tokens total, latest log line)."""
 CACHE_DIR = "activations"
 SOURCE = "source.json"
@@ -41,26 +58,35 @@ def cached_activations(cfg: TrainJobConfig) -> Path:
     shards by `interp.activations.collect_activations`. The settings file is written last, so a
     collection cut short (no settings file) is collected again; a cache collected with other settings
     is an error."""
-    from interp.activations import collect_activations
-
     folder = Path(cfg.out) / CACHE_DIR
-    source = {k: getattr(cfg, k) for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")}
+    source = {
+        k: getattr(cfg, k)
+        for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")
+    }
     if (folder / SOURCE).is_file():
         cached = json.loads((folder / SOURCE).read_text())
         if cached != source:
             changed = ", ".join(f"{k} {cached.get(k)!r} -> {v!r}" for k, v in source.items() if cached.get(k) != v)
-            raise ValueError(f"the activation cache in {folder} was collected with other settings ({changed}): "
-                             "give the job another `out` folder, or delete the cache to collect it again")
+            raise ValueError(
+                f"the activation cache in {folder} was collected with other settings ({changed}): "
+                "give the job another `out` folder, or delete the cache to collect it again"
+            )
         return folder
-    from interp.model import load_model
-    from sae.tokens import token_rows
-
     model = load_model(cfg.model, device=cfg.device)
-    tokens = token_rows(model, cfg.model, n_tokens=cfg.dataset_tokens, context=cfg.context, dataset=cfg.dataset,
-                        text_column=cfg.text_column, seed=cfg.seed)
+    tokens = token_rows(
+        model,
+        cfg.model,
+        n_tokens=cfg.dataset_tokens,
+        context=cfg.context,
+        dataset=cfg.dataset,
+        text_column=cfg.text_column,
+        seed=cfg.seed,
+    )
     shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
     # every position is kept; the dataset's labels are unused here, so each row is labelled 0
-    collect_activations(model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens)
+    collect_activations(
+        model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens
+    )
     (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
     return folder
 
@@ -77,8 +103,6 @@ class BatchOrder:
 
     def __init__(self, folder: str | Path, hook: str, batch_size: int, seed: int):
         from safetensors import safe_open
-
-        from interp.activations import META
 
         folder = Path(folder)
         self.paths = [folder / name for name in json.loads((folder / META).read_text())["shards"]]
@@ -119,7 +143,7 @@ class BatchOrder:
                 self._shards.popitem(last=False)
         return self._shards[key]
 
-    def batch(self, step: int) -> Float[Tensor, "batch d_in"]:
+    def batch(self, step: int) -> Float[Tensor, "row d_in"]:
         at, end, parts = step * self.batch_size, (step + 1) * self.batch_size, []
         while at < end:
             epoch, pos = divmod(at, self.n_rows)
@@ -136,7 +160,7 @@ def _checkpoints(folder: Path) -> list[Path]:
     return sorted((p for p in (folder / "checkpoints").glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
 
 
-def _save_checkpoint(trainer, folder: Path) -> Path:
+def _save_checkpoint(trainer: Any, folder: Path) -> Path:
     final = folder / "checkpoints" / str(trainer.n_training_samples)
     tmp = folder / "checkpoints" / f".tmp-{trainer.n_training_samples}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -145,24 +169,26 @@ def _save_checkpoint(trainer, folder: Path) -> Path:
     return final
 
 
-def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: Progress | None = None) -> Path:
+def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobProgress | None = None) -> Path:
     """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads."""
     from sae_lens import TrainingSAE
     from sae_lens.training.sae_trainer import SAETrainer
-
-    from interp.model import resolve_device
-    from sae.recovery import make_sae, trainer_config
 
     folder = Path(cfg.out) / spec.name
     device = str(resolve_device(cfg.device))
     done = _checkpoints(folder)
     order = BatchOrder(cache, cfg.hook, cfg.batch_size, cfg.seed)
     torch.manual_seed(cfg.seed)
-    sae = TrainingSAE.load_from_disk(str(done[-1]), device=device) if done else make_sae(spec.architecture, order.d_in, spec.d_sae, spec.sparsity, device)
+    sae = (
+        TrainingSAE.load_from_disk(str(done[-1]), device=device)
+        if done
+        else make_sae(spec.architecture, order.d_in, spec.d_sae, spec.sparsity, device)
+    )
     sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = cfg.hook, cfg.model
     trainer = SAETrainer(
         cfg=trainer_config(training_samples=cfg.training_tokens, batch_size=cfg.batch_size, lr=spec.lr, device=device),
-        sae=sae, data_provider=iter(()),
+        sae=sae,
+        data_provider=iter(()),
     )
     if done:
         trainer.load_trainer_state(done[-1])
@@ -180,7 +206,10 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: Prog
                 out.flush()
                 if progress is not None:
                     progress(spec.name, trainer.n_training_samples, cfg.training_tokens, line)
-            if trainer.n_training_samples // cfg.checkpoint_every > (trainer.n_training_samples - cfg.batch_size) // cfg.checkpoint_every:
+            if (
+                trainer.n_training_samples // cfg.checkpoint_every
+                > (trainer.n_training_samples - cfg.batch_size) // cfg.checkpoint_every
+            ):
                 _save_checkpoint(trainer, folder)
     if not (folder / "checkpoints" / str(trainer.n_training_samples)).is_dir():
         _save_checkpoint(trainer, folder)
@@ -190,14 +219,19 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: Prog
 
 
 @torch.no_grad()
-def _log_line(trainer, step, batch: Tensor) -> dict:
+def _log_line(trainer: Any, step: Any, batch: Tensor) -> dict:
+    """One line of log.jsonl (rounded as saved results are)."""
     x, recon = batch.float(), step.sae_out.float()
     variance = ((x - x.mean(0)) ** 2).sum()
-    return {
-        "step": trainer.n_training_steps, "tokens": trainer.n_training_samples, "loss": round(float(step.loss), 6),
-        "l0": round(float((step.feature_acts != 0).float().sum(-1).mean()), 4),
-        "explained_variance": round(float(1 - ((x - recon) ** 2).sum() / variance), 6),
-    }
+    return rounded(
+        {
+            "step": trainer.n_training_steps,
+            "tokens": trainer.n_training_samples,
+            "loss": float(step.loss),
+            "l0": float((step.feature_acts != 0).float().sum(-1).mean()),
+            "explained_variance": float(1 - ((x - recon) ** 2).sum() / variance),
+        }
+    )
 
 
 def _truncate_log(path: Path, last_step: int) -> None:
@@ -213,7 +247,7 @@ def read_log(folder: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def run_train_job(cfg: TrainJobConfig, *, progress: Progress | None = None) -> list[Path]:
+def run_train_job(cfg: TrainJobConfig, *, progress: JobProgress | None = None) -> list[Path]:
     """Cache the activations (once) and train every SAE of the job; returns the SAE folders."""
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     cache = cached_activations(cfg)

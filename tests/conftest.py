@@ -6,6 +6,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub, w
 os.environ["WANDB_MODE"] = "disabled"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
+from jaxtyping import install_import_hook
+
+import tests.typechecking  # noqa: F401  (imports interp.core.choices, unchecked: it is what the checker reads)
+
+# Check shapes and types at run time in every test: functions and dataclasses of the library imported from
+# here on are decorated (tests/typechecking.py says how). Nothing else of interp or sae may be imported above.
+install_import_hook(["interp", "sae"], "tests.typechecking.checked")
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 

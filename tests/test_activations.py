@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from interp.activations import ActivationDataset, collect_activations
-from interp.hooks import run_with_cache
+from interp.core.hooks import run_with_cache
 
 
 def _tokens(n=10, pos=12):
@@ -14,7 +14,7 @@ def test_rows_match_a_direct_cached_run(induction_model):
     mask = torch.zeros_like(tokens, dtype=torch.bool)
     mask[:, 4:7] = True
     hooks = ["blocks.0.hook_resid_post", "blocks.1.attn.hook_z"]
-    ds = collect_activations(induction_model, tokens, hooks=hooks, labels=lambda t: (t % 2), mask=mask, batch_size=4)
+    ds = collect_activations(induction_model, tokens, hooks=hooks, labels=lambda t: t % 2, mask=mask, batch_size=4)
     assert len(ds) == 30 and ds.position.tolist()[:3] == [4, 5, 6] and ds.prompt_index.tolist()[:4] == [0, 0, 0, 1]
     _, cache = run_with_cache(induction_model, tokens, hooks)
     torch.testing.assert_close(ds.features(hooks[0]), cache[hooks[0]][mask])
@@ -30,8 +30,15 @@ def test_sharded_collection_equals_memory(induction_model, tmp_path):
     seen = []
     mem = collect_activations(induction_model, tokens, hooks=hooks, labels=labels, batch_size=6)
     disk = collect_activations(
-        induction_model, tokens, hooks=hooks, labels=labels, batch_size=6, out_dir=tmp_path, shard_rows=50,
-        progress=lambda done, total: seen.append((done, total)), label_names=("a", "b", "c"),
+        induction_model,
+        tokens,
+        hooks=hooks,
+        labels=labels,
+        batch_size=6,
+        out_dir=tmp_path,
+        shard_rows=50,
+        progress=lambda done, total: seen.append((done, total)),
+        label_names=("a", "b", "c"),
     )
     assert len(list(tmp_path.glob("shard-*.safetensors"))) >= 4  # 240 rows in shards of >= 50
     assert seen[-1] == (20, 20)
@@ -48,8 +55,14 @@ def test_bad_inputs(induction_model, tmp_path):
     with pytest.raises(ValueError, match="labels must have shape"):
         collect_activations(induction_model, tokens, hooks=["blocks.0.hook_resid_pre"], labels=torch.zeros(7))
     with pytest.raises(ValueError, match="selects no positions"):
-        collect_activations(induction_model, tokens, hooks=["blocks.0.hook_resid_pre"], labels=torch.zeros(0), mask=torch.zeros_like(tokens, dtype=torch.bool))
-    with pytest.raises(ValueError, match="no hook blocks.0.hook_mlp_out"):
+        collect_activations(
+            induction_model,
+            tokens,
+            hooks=["blocks.0.hook_resid_pre"],
+            labels=torch.zeros(0),
+            mask=torch.zeros_like(tokens, dtype=torch.bool),
+        )
+    with pytest.raises(ValueError, match=r"no hook blocks.0.hook_mlp_out"):
         collect_activations(induction_model, tokens, hooks=["blocks.0.hook_mlp_out"], labels=tokens)
     ds = collect_activations(induction_model, tokens, hooks=["blocks.0.hook_resid_pre"], labels=tokens)
     with pytest.raises(KeyError, match="was not collected"):

@@ -11,8 +11,16 @@ from app.common import OTHER
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
 TIMEOUT = 240  # the first run imports TransformerLens and SAELens (~20 s) and loads the model
-PAGES = ["pages/model_tokens.py", "pages/attention.py", "pages/patching.py", "pages/attribution.py", "pages/circuit.py",
-         "pages/probes.py", "pages/sae_features.py", "pages/superposition.py"]
+PAGES = [
+    "pages/model_tokens.py",
+    "pages/attention.py",
+    "pages/patching.py",
+    "pages/attribution.py",
+    "pages/circuit.py",
+    "pages/probes.py",
+    "pages/sae_features.py",
+    "pages/superposition.py",
+]
 
 
 def _open(page: str | None = None, **state) -> AppTest:
@@ -54,10 +62,19 @@ def test_first_screen_is_a_patching_heatmap():
     assert "clean" in at.caption[0].value and at.get("download_button")
 
 
-@pytest.mark.parametrize("page, n_charts", [
-    ("pages/model_tokens.py", 1), ("pages/attention.py", 2), ("pages/patching.py", 1), ("pages/attribution.py", 2),
-    ("pages/circuit.py", 2), ("pages/probes.py", 3), ("pages/sae_features.py", 3), ("pages/superposition.py", 2),
-])
+@pytest.mark.parametrize(
+    "page, n_charts",
+    [
+        ("pages/model_tokens.py", 1),
+        ("pages/attention.py", 2),
+        ("pages/patching.py", 1),
+        ("pages/attribution.py", 2),
+        ("pages/circuit.py", 2),
+        ("pages/probes.py", 3),
+        ("pages/sae_features.py", 3),
+        ("pages/superposition.py", 2),
+    ],
+)
 def test_every_page_shows_its_figures(page, n_charts):
     at = _open(page)
     _assert_clean(at)
@@ -89,14 +106,19 @@ def test_unknown_model_is_an_error_and_the_other_pages_still_work():
 
 
 def test_prompt_longer_than_the_context_on_attention():
-    _assert_error(_open("pages/attention.py", **{"prompt_zoo:lang-4l": "When Mary and John went to the store , " * 20}), "shorten it")
+    _assert_error(
+        _open("pages/attention.py", **{"prompt_zoo:lang-4l": "When Mary and John went to the store , " * 20}),
+        "shorten it",
+    )
 
 
 CUSTOM = {"task_ioi": "custom"}
 
 
 def test_prompts_of_different_lengths_on_patching():
-    at = _open("pages/patching.py", **CUSTOM, corrupted="When Mary and John went to the big store , Mary gave a drink to")
+    at = _open(
+        "pages/patching.py", **CUSTOM, corrupted="When Mary and John went to the big store , Mary gave a drink to"
+    )
     _assert_error(at, "different lengths")
 
 

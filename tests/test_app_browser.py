@@ -19,8 +19,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "runs" / "app-screenshots"
 # url path (st.navigation derives it from the page file; "" is the default page) -> (name, figures the page draws)
-PAGES = {"": ("patching", 1), "model_tokens": ("model_tokens", 1), "attention": ("attention", 2), "attribution": ("attribution", 2),
-         "circuit": ("circuit", 2), "probes": ("probes", 3), "sae_features": ("sae_features", 3), "superposition": ("superposition", 2)}
+PAGES = {
+    "": ("patching", 1),
+    "model_tokens": ("model_tokens", 1),
+    "attention": ("attention", 2),
+    "attribution": ("attribution", 2),
+    "circuit": ("circuit", 2),
+    "probes": ("probes", 3),
+    "sae_features": ("sae_features", 3),
+    "superposition": ("superposition", 2),
+}
 FIGURE = '[data-testid="stPlotlyChart"]:has(.main-svg)'  # a chart plotly has drawn
 PAGE_TIMEOUT_MS = 240_000
 
@@ -28,7 +36,10 @@ PAGE_TIMEOUT_MS = 240_000
 def _chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("Chromium is not installed: `./workbench test` installs Debian's chromium package (apt-get install chromium)")
+        pytest.fail(
+            "Chromium is not installed: `./workbench test` installs Debian's chromium package (apt-get install "
+            "chromium)"
+        )
     return path
 
 
@@ -43,26 +54,37 @@ def server():
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     SHOTS.mkdir(parents=True, exist_ok=True)
-    log = open(SHOTS / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)],  # + .streamlit/config.toml
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    deadline = time.time() + 120
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        assert proc.poll() is None, "streamlit exited at start-up (see runs/app-screenshots/server.log)"
-        assert time.time() < deadline, "streamlit did not answer its health check within 120 s"
-        time.sleep(0.5)
-    yield url, round(time.perf_counter() - started, 2)
-    proc.terminate()
-    proc.wait(timeout=30)
+    with open(SHOTS / "server.log", "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app" / "main.py"),
+                "--server.port",
+                str(port),
+            ],  # + .streamlit/config.toml
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        started = time.perf_counter()
+        deadline = time.time() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, "streamlit exited at start-up (see runs/app-screenshots/server.log)"
+            assert time.time() < deadline, "streamlit did not answer its health check within 120 s"
+            time.sleep(0.5)
+        yield url, round(time.perf_counter() - started, 2)
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_every_page_renders_in_chromium(server):
@@ -80,7 +102,8 @@ def test_every_page_renders_in_chromium(server):
             timings[name] = round(time.perf_counter() - start, 2)
             # the page is done when all its figures are drawn and no spinner is left
             page.wait_for_function(
-                f"document.querySelectorAll('{FIGURE}').length >= {n_figures} && !document.querySelector('[data-testid=\"stSpinner\"]')",
+                f"document.querySelectorAll('{FIGURE}').length >= {n_figures} && "
+                "!document.querySelector('[data-testid=\"stSpinner\"]')",
                 timeout=PAGE_TIMEOUT_MS,
             )
             page.screenshot(path=str(SHOTS / f"{name}.png"))  # the page scrolls inside a tall viewport: no full_page

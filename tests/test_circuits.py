@@ -34,7 +34,9 @@ def test_induction_circuit_needs_the_previous_token_heads(induction_model):
     # is the same in the clean and corrupted runs, so patching gives them ~0) breaks induction:
     assert faithfulness(induction_model, task, circuit).faithfulness < 0.2
     # adding the card's two strongest previous-token heads restores it (measured 0.91 with 7 of 8 heads)
-    fixed = make_circuit([*circuit.heads(), *(h for h, _ in card["previous_token"][:2])], model=circuit.model, task=circuit.task)
+    fixed = make_circuit(
+        [*circuit.heads(), *(h for h, _ in card["previous_token"][:2])], model=circuit.model, task=circuit.task
+    )
     assert faithfulness(induction_model, task, fixed).faithfulness >= 0.8
 
 

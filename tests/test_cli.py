@@ -12,7 +12,9 @@ from interp.cli import main
 
 def _interp(*args, cwd=None):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "interp.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "interp.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
 
 
 def test_models_lists_the_zoo_quickly():
@@ -34,7 +36,23 @@ def test_info_json(capsys):
 
 
 def test_task_prints_metrics_and_writes_results(tmp_path, capsys):
-    assert main(["task", "induction", "--model", "zoo:induction-2l", "--device", "cpu", "--n-prompts", "8", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "task",
+                "induction",
+                "--model",
+                "zoo:induction-2l",
+                "--device",
+                "cpu",
+                "--n-prompts",
+                "8",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "clean" in out and "corrupted" in out
     saved = json.loads((tmp_path / "result.json").read_text())
@@ -48,7 +66,10 @@ def test_task_prints_metrics_and_writes_results(tmp_path, capsys):
         (["info", "zoo:missing"], "no zoo model 'missing'"),
         (["info", "/no/such/folder/model"], "no folder at /no/such/folder/model"),
         (["info", "gpt-7"], "unknown model 'gpt-7'"),
-        (["task", "sorting", "--model", "zoo:induction-2l"], "built-in tasks"),
+        (
+            ["task", "sorting", "--model", "zoo:induction-2l"],
+            "invalid choice: 'sorting' (choose from 'ioi', 'induction')",
+        ),
         (["task", "ioi", "--model", "zoo:induction-2l"], "single tokens"),
     ],
 )
@@ -82,13 +103,15 @@ def test_official_name_without_offline_flag_fails_within_seconds():
     """Without HF_HUB_OFFLINE, huggingface_hub alone would retry for ~20 s; the probe answers in seconds."""
     import time
 
-    from interp import model as M
+    from interp.checkpoints import probe_hub
 
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    if M.probe_hub():
+    if probe_hub():
         pytest.skip("the hub is reachable from this machine")
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "interp.cli", "info", "gpt2"], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "interp.cli", "info", "gpt2"], capture_output=True, text=True, env=env, timeout=120
+    )
     elapsed = time.perf_counter() - start
     assert result.returncode == 2 and "hub is unreachable" in result.stderr
     assert elapsed < 15, elapsed  # includes ~4 s of Python imports
@@ -96,7 +119,22 @@ def test_official_name_without_offline_flag_fails_within_seconds():
 
 def test_probe_on_the_induction_model(tmp_path, capsys):
     out = tmp_path / "probe"
-    assert main(["probe", "--model", "zoo:induction-2l", "--device", "cpu", "--out", str(out), "--cache-dir", str(tmp_path / "acts")]) == 0
+    assert (
+        main(
+            [
+                "probe",
+                "--model",
+                "zoo:induction-2l",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "acts"),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "causal check" in text and "selectivity" in text
     result = json.loads((out / "result.json").read_text())
@@ -120,26 +158,57 @@ def test_probe_bad_site(capsys):
 
 def test_patch_command_writes_the_documented_schema(tmp_path, capsys):
     out = tmp_path / "patch"
-    args = ["patch", "--model", "zoo:lang-4l", "--device", "cpu", "--site", "resid_pre", "--n-prompts", "4", "--out", str(out)]
+    args = [
+        "patch",
+        "--model",
+        "zoo:lang-4l",
+        "--device",
+        "cpu",
+        "--site",
+        "resid_pre",
+        "--n-prompts",
+        "4",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     result = json.loads((out / "result.json").read_text())
-    for key in ("kind", "model", "site", "axes", "labels", "raw", "normalized", "clean", "corrupted", "metric"):
+    for key in ("analysis", "model", "site", "axes", "labels", "raw", "normalized", "clean", "corrupted", "metric"):
         assert key in result, key
-    assert result["axes"] == ["layer", "pos"] and len(result["raw"]) == 4 and len(result["raw"][0]) == len(result["labels"]["pos"])
+    assert (
+        result["axes"] == ["layer", "pos"]
+        and len(result["raw"]) == 4
+        and len(result["raw"][0]) == len(result["labels"]["pos"])
+    )
     assert (out / "patch.html").stat().st_size > 10_000
     assert "normalised" in capsys.readouterr().out
 
 
 def test_patch_command_with_custom_prompts(tmp_path):
     args = [
-        "patch", "--model", "zoo:lang-4l", "--device", "cpu", "--site", "z", "--out", str(tmp_path),
-        "--clean", "When Mary and John went to the store, John gave a drink to",
-        "--corrupted", "When Mary and John went to the store, Mary gave a drink to",
-        "--answer", " Mary", "--wrong", " John",
+        "patch",
+        "--model",
+        "zoo:lang-4l",
+        "--device",
+        "cpu",
+        "--site",
+        "z",
+        "--out",
+        str(tmp_path),
+        "--clean",
+        "When Mary and John went to the store, John gave a drink to",
+        "--corrupted",
+        "When Mary and John went to the store, Mary gave a drink to",
+        "--answer",
+        " Mary",
+        "--wrong",
+        " John",
     ]
     assert main(args) == 0
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["task"] == "custom" and result["axes"] == ["layer", "head"] and result["clean"] > 0 > result["corrupted"]
+    assert (
+        result["task"] == "custom" and result["axes"] == ["layer", "head"] and result["clean"] > 0 > result["corrupted"]
+    )
     assert main(["patch", "--model", "zoo:lang-4l", "--clean", "x"]) == 2  # half a custom task is an error
 
 
@@ -160,15 +229,45 @@ def test_dla_and_lens_commands(tmp_path, capsys, command, figure):
 
 
 def test_attribute_command_records_agreement(tmp_path, capsys):
-    args = ["attribute", "--model", "zoo:lang-4l", "--device", "cpu", "--site", "z", "--n-prompts", "8", "--compare", "--out", str(tmp_path)]
+    args = [
+        "attribute",
+        "--model",
+        "zoo:lang-4l",
+        "--device",
+        "cpu",
+        "--site",
+        "z",
+        "--n-prompts",
+        "8",
+        "--compare",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["kind"] == "attribution_patching" and result["agreement"]["pearson"] > 0.9
+    assert result["analysis"] == "attribution_patching" and result["agreement"]["pearson"] > 0.9
     assert (tmp_path / "attribution.html").is_file() and "Pearson" in capsys.readouterr().out
 
 
 def test_circuit_command(tmp_path, capsys):
-    assert main(["circuit", "--model", "zoo:lang-4l", "--device", "cpu", "--n-prompts", "32", "--top-k", "2", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "circuit",
+                "--model",
+                "zoo:lang-4l",
+                "--device",
+                "cpu",
+                "--n-prompts",
+                "32",
+                "--top-k",
+                "2",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     faith = json.loads((tmp_path / "faithfulness.json").read_text())
     circuit = json.loads((tmp_path / "circuit.json").read_text())
     assert faith["n_heads"] == 2 and len([n for n in circuit["nodes"] if "H" in n]) == 2
@@ -176,9 +275,24 @@ def test_circuit_command(tmp_path, capsys):
 
 
 def test_path_patch_command(tmp_path, capsys):
-    args = ["path-patch", "--model", "zoo:induction-2l", "--task", "induction", "--device", "cpu", "--n-prompts", "8",
-            "--receivers", "L1H0,L1H1,L1H2,L1H3", "--input", "v", "--out", str(tmp_path)]
+    args = [
+        "path-patch",
+        "--model",
+        "zoo:induction-2l",
+        "--task",
+        "induction",
+        "--device",
+        "cpu",
+        "--n-prompts",
+        "8",
+        "--receivers",
+        "L1H0,L1H1,L1H2,L1H3",
+        "--input",
+        "v",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["kind"] == "path_patching" and result["site"].startswith("z -> v of L1H0")
+    assert result["analysis"] == "path_patching" and result["site"].startswith("z -> v of L1H0")
     assert "sender L0H" in capsys.readouterr().out and (tmp_path / "path_patch.html").is_file()

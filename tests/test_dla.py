@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from interp.dla import dla, logit_lens
+from interp.dla import dla
+from interp.logit_lens import logit_lens
 from interp.tasks import Task, induction_task, ioi_task
 from tests import tiny_checkpoints
 
@@ -27,7 +28,16 @@ def test_parts_sum_to_the_logit_difference(lang_model, induction_model, tmp_path
     gpt2 = load_model(tmp_path, device="cpu")
     clean = torch.randint(3, 64, (4, 10), generator=torch.Generator().manual_seed(0))
     labels = (("x",) * 10,) * 4
-    task = Task("t", clean, clean.flip(-1), torch.tensor([3, 4, 5, 6]), torch.tensor([7, 8, 9, 10]), torch.full((4,), 9), labels, labels)
+    task = Task(
+        "t",
+        clean,
+        clean.flip(-1),
+        torch.tensor([3, 4, 5, 6]),
+        torch.tensor([7, 8, 9, 10]),
+        torch.full((4,), 9),
+        labels,
+        labels,
+    )
     result = dla(gpt2, task, granularity=granularity)
     _conserved(result)
     if granularity == "component":
@@ -61,6 +71,15 @@ def test_bad_inputs(induction_model, lang_model):
         dla(induction_model, task, granularity="neuron")
     with pytest.raises(ValueError, match="granularity"):
         dla(induction_model, task, granularity="layer")
-    mixed = Task(task.name, task.clean_tokens, task.corrupted_tokens, task.answer_tokens, task.wrong_tokens, torch.tensor([5, 9]), task.str_tokens, task.corrupted_str_tokens)
+    mixed = Task(
+        task.name,
+        task.clean_tokens,
+        task.corrupted_tokens,
+        task.answer_tokens,
+        task.wrong_tokens,
+        torch.tensor([5, 9]),
+        task.str_tokens,
+        task.corrupted_str_tokens,
+    )
     with pytest.raises(ValueError, match="one position"):
         dla(induction_model, mixed)

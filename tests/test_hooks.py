@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from interp.hooks import hooks, run_with_cache
+from interp.core.hooks import hooks, run_with_cache
 
 
 def test_run_with_cache_returns_only_requested_hooks(induction_model):
@@ -14,7 +14,7 @@ def test_run_with_cache_returns_only_requested_hooks(induction_model):
 
 
 def test_missing_hook_names_the_sites(induction_model):
-    with pytest.raises(ValueError, match="no hook blocks.0.hook_mlp_out.*resid_pre"):
+    with pytest.raises(ValueError, match=r"no hook blocks.0.hook_mlp_out.*resid_pre"):
         run_with_cache(induction_model, torch.zeros(1, 3, dtype=torch.long), ["blocks.0.hook_mlp_out"])
 
 
@@ -25,8 +25,7 @@ def test_hooks_are_removed_even_on_error(induction_model):
     def zero(act, hook):
         return torch.zeros_like(act)
 
-    with pytest.raises(RuntimeError, match="boom"):
-        with hooks(induction_model, [("blocks.0.hook_attn_out", zero)]):
-            assert not torch.allclose(induction_model(tokens), clean)  # the hook is live inside
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), hooks(induction_model, [("blocks.0.hook_attn_out", zero)]):
+        assert not torch.allclose(induction_model(tokens), clean)  # the hook is live inside
+        raise RuntimeError("boom")
     torch.testing.assert_close(induction_model(tokens), clean)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from interp import metrics
+from interp.core import metrics
 from interp.tasks import Task
 
 
@@ -11,8 +11,14 @@ def _task(answers, wrongs, pos):
     n = len(answers)
     toks = torch.zeros(n, 4, dtype=torch.long)
     return Task(
-        "t", toks, toks.clone(), torch.tensor(answers), torch.tensor(wrongs), torch.tensor(pos),
-        str_tokens=(("a",) * 4,) * n, corrupted_str_tokens=(("a",) * 4,) * n,
+        "t",
+        toks,
+        toks.clone(),
+        torch.tensor(answers),
+        torch.tensor(wrongs),
+        torch.tensor(pos),
+        str_tokens=(("a",) * 4,) * n,
+        corrupted_str_tokens=(("a",) * 4,) * n,
     )
 
 
@@ -22,23 +28,27 @@ def test_logit_diff_reads_each_prompts_metric_position():
     logits[1, 2, 4], logits[1, 2, 0] = 1.0, 4.0  # prompt 1 reads position 2
     logits[1, 3, 4] = 100.0  # not read
     task = _task([1, 4], [2, 0], [3, 2])
-    torch.testing.assert_close(metrics.logit_diff(logits, task), torch.tensor([3.0, -3.0]))
-    torch.testing.assert_close(metrics.accuracy(logits, task), torch.tensor([1.0, 0.0]))
+    last = metrics.at_metric_pos(logits, task)
+    torch.testing.assert_close(metrics.logit_diff(last, task), torch.tensor([3.0, -3.0]))
+    torch.testing.assert_close(metrics.accuracy(last, task), torch.tensor([1.0, 0.0]))
 
 
 def test_answer_prob_and_kl():
     logits = torch.zeros(1, 4, 4)
     logits[0, 3] = torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4]))
     task = _task([3], [0], [3])
-    torch.testing.assert_close(metrics.answer_prob(logits, task), torch.tensor([0.4]))
-    assert metrics.kl_to_clean(logits, logits, task).abs().item() < 1e-6
-    uniform = torch.zeros(1, 4, 4)
+    last = metrics.at_metric_pos(logits, task)
+    torch.testing.assert_close(metrics.answer_prob(last, task), torch.tensor([0.4]))
+    assert metrics.kl_to_clean(last, last).abs().item() < 1e-6
+    uniform = torch.zeros(1, 4)
     p = torch.tensor([0.1, 0.2, 0.3, 0.4])
     expected = (p * (p.log() - torch.log(torch.tensor(0.25)))).sum()
-    torch.testing.assert_close(metrics.kl_to_clean(uniform, logits, task), expected.reshape(1))
+    torch.testing.assert_close(metrics.kl_to_clean(uniform, last), expected.reshape(1))
 
 
 def test_normalise():
-    torch.testing.assert_close(metrics.normalise(torch.tensor([2.0, 4.0, 3.0]), 4.0, 2.0), torch.tensor([0.0, 1.0, 0.5]))
+    torch.testing.assert_close(
+        metrics.normalise(torch.tensor([2.0, 4.0, 3.0]), 4.0, 2.0), torch.tensor([0.0, 1.0, 0.5])
+    )
     with pytest.raises(ValueError, match="equal"):
         metrics.normalise(1.0, 2.0, 2.0)

@@ -6,18 +6,17 @@ import time
 import pytest
 import torch
 
+from interp.core.sites import model_sites
+from interp.core.tokens import ContextTooLongError, token_ids
 from interp.model import (
-    ContextTooLongError,
     HubUnreachableError,
     ModelLoadError,
     NotACheckpointError,
     UnknownModelError,
     UnsupportedArchitectureError,
     load_model,
-    model_facts,
-    sites,
-    token_ids,
 )
+from interp.overview import model_facts
 from tests import tiny_checkpoints
 
 
@@ -44,7 +43,7 @@ def test_zoo_models_load_with_their_sites(lang_model, induction_model):
     assert {"resid_mid", "mlp_out"} <= set(lang.sites)
     assert ind.attn_only and ind.n_layers == 2
     # attention-only: no MLP sites, even though the bridge defines alias hooks such as hook_mlp_in
-    assert not {"resid_mid", "mlp_out"} & set(sites(induction_model))
+    assert not {"resid_mid", "mlp_out"} & set(model_sites(induction_model))
     assert {"resid_pre", "attn_out", "z", "pattern"} <= set(ind.sites)
 
 
@@ -62,7 +61,7 @@ def test_unknown_zoo_name():
 
 def test_official_name_offline_fails_fast():
     start = time.perf_counter()
-    with pytest.raises(HubUnreachableError, match="local directory|DIR"):
+    with pytest.raises(HubUnreachableError, match=r"local directory|DIR"):
         load_model("gpt2-small", device="cpu")
     assert time.perf_counter() - start < 10
 
@@ -76,7 +75,7 @@ def test_file_is_not_a_checkpoint(tmp_path):
 
 def test_folder_without_config(tmp_path):
     (tmp_path / "notes.md").write_text("x")
-    with pytest.raises(NotACheckpointError, match="no config.json.*notes.md"):
+    with pytest.raises(NotACheckpointError, match=r"no config.json.*notes.md"):
         load_model(tmp_path, device="cpu")
 
 
@@ -103,7 +102,7 @@ def test_missing_tokenizer(tmp_path):
 
 def test_unsupported_architecture(tmp_path):
     tiny_checkpoints.build("xlnet", tmp_path)
-    with pytest.raises(UnsupportedArchitectureError, match="XLNetLMHeadModel.*not supported"):
+    with pytest.raises(UnsupportedArchitectureError, match=r"XLNetLMHeadModel.*not supported"):
         load_model(tmp_path, device="cpu")
 
 
@@ -128,7 +127,7 @@ def test_corrupt_zoo_format_weights(tmp_path):
 def test_prompt_longer_than_context(induction_model):
     word = induction_model.tokenizer.convert_ids_to_tokens(10)
     text = " ".join([word] * 100)
-    with pytest.raises(ContextTooLongError, match="101 tokens.*context of 64"):
+    with pytest.raises(ContextTooLongError, match=r"101 tokens.*context of 64"):
         token_ids(induction_model, text)
 
 
@@ -136,7 +135,7 @@ def test_bad_device_and_dtype():
     if not torch.cuda.is_available():
         with pytest.raises(ModelLoadError, match="no CUDA device"):
             load_model("zoo:induction-2l", device="cuda")
-    with pytest.raises(ModelLoadError, match="unknown dtype"):
+    with pytest.raises(ModelLoadError, match="dtype must be one of 'float32', 'float16', 'bfloat16'; got 'float8'"):
         load_model("zoo:induction-2l", dtype="float8")
 
 

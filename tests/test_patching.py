@@ -4,26 +4,36 @@ import pytest
 import torch
 import transformer_lens.patching as tlp
 
-from interp import metrics
-from interp.hooks import hook_points
+from interp.core import metrics
+from interp.core.sites import hook_points
 from interp.patching import patch
-from interp.results import PatchResult, load_json, save_json
 from interp.tasks import induction_task, ioi_task
 from tests import tiny_checkpoints
+from tests.roundtrip import assert_round_trip
 
 # TL's patching functions for every site they cover; "z_pos" comes back as layer x pos x head.
 REFERENCE = {
-    "resid_pre": tlp.get_act_patch_resid_pre, "resid_mid": tlp.get_act_patch_resid_mid,
-    "attn_out": tlp.get_act_patch_attn_out, "mlp_out": tlp.get_act_patch_mlp_out,
-    "z": tlp.get_act_patch_attn_head_out_all_pos, "z_pos": tlp.get_act_patch_attn_head_out_by_pos,
-    "q": tlp.get_act_patch_attn_head_q_all_pos, "k": tlp.get_act_patch_attn_head_k_all_pos,
-    "v": tlp.get_act_patch_attn_head_v_all_pos, "pattern": tlp.get_act_patch_attn_head_pattern_all_pos,
+    "resid_pre": tlp.get_act_patch_resid_pre,
+    "resid_mid": tlp.get_act_patch_resid_mid,
+    "attn_out": tlp.get_act_patch_attn_out,
+    "mlp_out": tlp.get_act_patch_mlp_out,
+    "z": tlp.get_act_patch_attn_head_out_all_pos,
+    "z_pos": tlp.get_act_patch_attn_head_out_by_pos,
+    "q": tlp.get_act_patch_attn_head_q_all_pos,
+    "k": tlp.get_act_patch_attn_head_k_all_pos,
+    "v": tlp.get_act_patch_attn_head_v_all_pos,
+    "pattern": tlp.get_act_patch_attn_head_pattern_all_pos,
 }
 
 
 def _reference(model, task, site):
     _, clean_cache = model.run_with_cache(task.clean_tokens)
-    ref = REFERENCE[site](model, task.corrupted_tokens, clean_cache, lambda logits: metrics.logit_diff(logits, task).mean())
+    ref = REFERENCE[site](
+        model,
+        task.corrupted_tokens,
+        clean_cache,
+        lambda logits: metrics.logit_diff(metrics.at_metric_pos(logits, task), task).mean(),
+    )
     return ref.permute(0, 2, 1) if site == "z_pos" else ref
 
 
@@ -32,7 +42,7 @@ def test_exact_and_fast_equal_transformer_lens(which, induction_model, lang_mode
     model = induction_model if which == "induction" else lang_model
     task = induction_task(model, n_prompts=3, seq_len=6) if which == "induction" else ioi_task(model, n_prompts=3)
     for site in REFERENCE:
-        if site in ("resid_mid", "mlp_out") and model.cfg.attn_only or site == "pattern":
+        if (site in ("resid_mid", "mlp_out") and model.cfg.attn_only) or site == "pattern":
             continue  # pattern: see test_pattern_patching_where_the_hook_only_observes
         ref = _reference(model, task, site)
         for method in ("exact", "fast"):
@@ -50,21 +60,25 @@ def _hf_task(n_pos: int = 9, changed=(2, 5), metric_pos=(8, 8, 4)):
     bad = clean.clone()
     bad[:, list(changed)] = torch.randint(3, 64, (3, len(changed)), generator=gen)
     labels = (("x",) * n_pos,) * 3
-    return Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.tensor(metric_pos), labels, labels)
+    return Task(
+        "t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.tensor(metric_pos), labels, labels
+    )
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "llama", "neox"])
 def test_fast_equals_exact_on_other_architectures(tmp_path, kind):
     # Hugging Face models keep a KV cache, so here fast patching starts passes after the shared prefix.
+    from interp.core.patch_sites import SITES
+    from interp.core.sites import model_sites
     from interp.model import load_model
-    from interp.model import sites
-    from interp.patching import SITES
 
     tiny_checkpoints.build(kind, tmp_path)
     model = load_model(tmp_path, device="cpu")
     task = _hf_task()
-    have = sites(model)  # NeoX's parallel attention has no resid_mid
-    for site in (s for s, spec in SITES.items() if spec.hook in have):  # pattern is live on HF models; llama's k, v have 2 heads
+    have = model_sites(model)  # NeoX's parallel attention has no resid_mid
+    for site in (
+        s for s, spec in SITES.items() if spec.hook in have
+    ):  # pattern is live on HF models; llama's k, v have 2 heads
         for direction in ("denoise", "noise"):
             fast = torch.tensor(patch(model, task, site=site, direction=direction, method="fast").raw)
             exact = torch.tensor(patch(model, task, site=site, direction=direction, method="exact").raw)
@@ -75,7 +89,7 @@ def test_fast_patching_runs_only_what_a_patch_can_change(tmp_path):
     # Count the token positions each forward pass embeds. The prompts share positions 0-1, and from
     # position 2 on every residual after layer 0 differs, so a prompt gets one pass per start 2..metric
     # position, over the tokens from there on; nothing starts earlier, nothing after the metric position.
-    from interp.hooks import hooks
+    from interp.core.hooks import hooks
     from interp.model import load_model
 
     tiny_checkpoints.build("gpt2", tmp_path)
@@ -115,22 +129,35 @@ def test_known_answers_on_the_induction_task(induction_model):
 
 def test_result_round_trip(tmp_path, induction_model):
     res = patch(induction_model, induction_task(induction_model, n_prompts=2, seq_len=4), site="z_pos")
-    assert res.axes == ("layer", "head", "pos") and len(res.raw) == 2 and len(res.raw[0]) == 4 and len(res.raw[0][0]) == 8
-    assert load_json(PatchResult, save_json(res, tmp_path / "r.json")) == res
+    assert (
+        res.axes == ("layer", "head", "pos") and len(res.raw) == 2 and len(res.raw[0]) == 4 and len(res.raw[0][0]) == 8
+    )
+    assert_round_trip(res, tmp_path / "r.json")
 
 
 def test_bad_inputs(induction_model, lang_model):
     task = induction_task(induction_model, n_prompts=2, seq_len=4)
     with pytest.raises(ValueError, match="no mlp_out site; it has resid_pre"):
         patch(induction_model, task, site="mlp_out")
-    with pytest.raises(ValueError, match="unknown site"):
+    with pytest.raises(ValueError, match=r"site must be one of 'resid_pre', .*'z_pos'; got 'neurons'"):
         patch(induction_model, task, site="neurons")
-    with pytest.raises(ValueError, match="direction"):
+    with pytest.raises(ValueError, match="direction must be one of 'denoise', 'noise'; got 'sideways'"):
         patch(induction_model, task, direction="sideways")
-    with pytest.raises(ValueError, match="unknown metric"):
+    with pytest.raises(ValueError, match="metric must be one of 'logit_diff', 'answer_prob', 'kl'; got 'bleu'"):
         patch(induction_model, task, metric="bleu")
+    with pytest.raises(ValueError, match="method must be one of 'exact', 'fast'"):
+        patch(induction_model, task, method="approximate")
     same = task.select([0, 1])
-    same = type(same)(same.name, same.clean_tokens, same.clean_tokens, same.answer_tokens, same.wrong_tokens, same.metric_pos, same.str_tokens, same.str_tokens)
+    same = type(same)(
+        same.name,
+        same.clean_tokens,
+        same.clean_tokens,
+        same.answer_tokens,
+        same.wrong_tokens,
+        same.metric_pos,
+        same.str_tokens,
+        same.str_tokens,
+    )
     with pytest.raises(ValueError, match="corruption changes nothing"):
         patch(induction_model, same)
 
@@ -153,7 +180,9 @@ def test_pattern_patching_where_the_hook_only_observes(induction_model, tmp_path
     # On TransformerLens-native models hook_pattern is observational: TL's own pattern patching
     # returns the corrupted metric everywhere. We refuse instead of reporting that silent zero.
     task = induction_task(induction_model, n_prompts=2, seq_len=4)
-    assert torch.allclose(_reference(induction_model, task, "pattern"), torch.tensor(patch(induction_model, task, site="z").corrupted))
+    assert torch.allclose(
+        _reference(induction_model, task, "pattern"), torch.tensor(patch(induction_model, task, site="z").corrupted)
+    )
     with pytest.raises(ValueError, match="only observes"):
         patch(induction_model, task, site="pattern")
     # On a Hugging Face checkpoint the hook is live, and ours equals TL's.
@@ -166,7 +195,11 @@ def test_pattern_patching_where_the_hook_only_observes(induction_model, tmp_path
     bad = clean.clone()
     bad[:, 4] = 5
     labels = (("x",) * 9,) * 3
-    hf_task = Task("t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.full((3,), 8), labels, labels)
+    hf_task = Task(
+        "t", clean, bad, torch.tensor([5, 6, 7]), torch.tensor([8, 9, 10]), torch.full((3,), 8), labels, labels
+    )
     ref = _reference(model, hf_task, "pattern")
     assert ref.std() > 0  # the patches do something here
-    torch.testing.assert_close(torch.tensor(patch(model, hf_task, site="pattern", method="exact").raw), ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        torch.tensor(patch(model, hf_task, site="pattern", method="exact").raw), ref, atol=1e-5, rtol=0
+    )

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from interp.probes import ProbeConfig, control_labels, split_by_prompt, train_probe
+from interp.probing.probes import ProbeConfig, control_labels, split_by_prompt, train_probe
 
 
 def _split(n, config=ProbeConfig()):
@@ -46,7 +46,9 @@ def test_agrees_with_scikit_learn():
     # same objective: our mean loss + wd/2 ||W||^2 on standardised features = sklearn's C * sum loss + 1/2 ||W||^2
     mean, std = x[split.train].mean(0), x[split.train].std(0)
     z = (x - mean) / std
-    sk = LogisticRegression(C=1 / (config.weight_decay * len(split.train)), max_iter=5000).fit(z[split.train], y[split.train])
+    sk = LogisticRegression(C=1 / (config.weight_decay * len(split.train)), max_iter=5000).fit(
+        z[split.train], y[split.train]
+    )
     sk_acc = float((torch.as_tensor(sk.predict(z[split.test])) == y[split.test]).float().mean())
     assert 0.6 < sk_acc < 0.95  # a task where the two could disagree
     assert abs(ours.test_score - sk_acc) <= 0.01, (ours.test_score, sk_acc)

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from interp.results import load_json, save_json
+from interp.results import DecoderGeometryResult, load_json
 from sae.decoder_geometry import decoder_geometry
 from sae.recovery import RecoveryConfig, best_cosines, known_dictionary_recovery, toy_model_recovery
-from sae.results import DecoderGeometryResult, RecoveryResult
+from tests.roundtrip import assert_round_trip
 
 
 def test_best_cosines_on_known_decoders():
@@ -29,12 +29,20 @@ def test_topk_sae_recovers_a_known_dictionary(tmp_path):
     # k=5 keeps 5 latents, but the number of true features on is Poisson-like around 5 (up to ~12), so
     # reconstruction is imperfect although every direction is found: measured explained variance 0.82.
     assert 4.5 <= res.l0[0] <= 5 and res.explained_variance[0] > 0.75
-    assert load_json(RecoveryResult, save_json(res, tmp_path / "r.json")) == res
+    assert_round_trip(res, tmp_path / "r.json")
 
 
 def test_a_narrow_sae_cannot_recover_every_feature():
     # Half as many latents as true features: at most half can each have a latent of their own.
-    cfg = RecoveryConfig(d_model=64, n_features=128, active_per_sample=3, d_sae=(64, 256), sparsity=(3,), training_samples=400_000, batch_size=1024)
+    cfg = RecoveryConfig(
+        d_model=64,
+        n_features=128,
+        active_per_sample=3,
+        d_sae=(64, 256),
+        sparsity=(3,),
+        training_samples=400_000,
+        batch_size=1024,
+    )
     res = known_dictionary_recovery(cfg)
     assert res.fraction_recovered[0] <= 0.5 < res.fraction_recovered[1]
     assert res.mmcs[0] < res.mmcs[1]
@@ -42,8 +50,16 @@ def test_a_narrow_sae_cannot_recover_every_feature():
 
 def test_correlated_features_are_recovered_too():
     # Random pairwise firing correlations up to 0.5 (SAELens's generator); measured: 91% recovered vs 97% independent.
-    cfg = RecoveryConfig(d_model=32, n_features=64, active_per_sample=3, correlation=0.5, d_sae=(128,), sparsity=(3,),
-                         training_samples=200_000, batch_size=1024)
+    cfg = RecoveryConfig(
+        d_model=32,
+        n_features=64,
+        active_per_sample=3,
+        correlation=0.5,
+        d_sae=(128,),
+        sparsity=(3,),
+        training_samples=200_000,
+        batch_size=1024,
+    )
     res = known_dictionary_recovery(cfg)
     assert res.fraction_recovered[0] >= 0.8 and res.l0[0] == pytest.approx(3.0, abs=0.1)
 
@@ -61,7 +77,10 @@ def test_recovery_on_a_toy_model():
 
 
 def test_bad_recovery_configs():
-    with pytest.raises(ValueError, match="unknown architecture"):
+    with pytest.raises(
+        ValueError,
+        match="architecture must be one of 'topk', 'batchtopk', 'standard', 'gated', 'jumprelu'; got 'magic'",
+    ):
         RecoveryConfig(architecture="magic")
     with pytest.raises(ValueError, match="active_per_sample"):
         RecoveryConfig(active_per_sample=0)
@@ -79,24 +98,31 @@ def test_decoder_geometry_finds_planted_duplicates(tmp_path):
     assert sum(res.counts) == 300 * 299 // 2 == sum(res.random_counts)
     # random directions look like the random baseline: mean |cos| ~ sqrt(2 / (pi d)) = 0.0997 for d = 64
     assert res.mean_abs_cosine == pytest.approx(res.random_mean_abs_cosine, rel=0.05)
-    assert load_json(DecoderGeometryResult, save_json(res, tmp_path / "g.json")) == res
+    assert_round_trip(res, tmp_path / "g.json")
     ortho = decoder_geometry(torch.eye(8))
     assert ortho.mean_abs_cosine == 0 and ortho.dimensionality == pytest.approx([1.0] * 8)
 
 
 def test_sae_geometry_command_on_an_sae_of_the_zoo_model(tmp_path, lang_model):
     # Superposition statistics of an SAE trained on a real model: lang-4l's layer-2 residual stream, 16k tokens.
-    from interp.hooks import run_with_cache
+    from interp.core.hooks import run_with_cache
     from interp.zoo.corpus import BOS_ID, lang_documents
     from sae.cli import main
-    from sae.recovery import train_sae
+    from sae.training import train_sae
 
     ids = lang_model.tokenizer(lang_documents(400, n_words=48, seed=1), add_special_tokens=False)["input_ids"]
     tokens = torch.tensor([[BOS_ID, *row[:40]] for row in ids])
     _, cache = run_with_cache(lang_model, tokens, ["blocks.2.hook_resid_post"])
     acts = cache["blocks.2.hook_resid_post"].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
-    sae = train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=512, sparsity=16, training_samples=200_000, batch_size=1024)
+    sae = train_sae(
+        lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)],
+        128,
+        d_sae=512,
+        sparsity=16,
+        training_samples=200_000,
+        batch_size=1024,
+    )
     sae.save_inference_model(tmp_path / "sae")
     out = tmp_path / "geometry"
     assert main(["geometry", str(tmp_path / "sae"), "--out", str(out)]) == 0

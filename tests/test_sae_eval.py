@@ -18,14 +18,22 @@ def tokens(lang_model):
 
 @pytest.fixture(scope="module")
 def trained_sae(lang_model, tokens):
-    from interp.hooks import run_with_cache
-    from sae.recovery import train_sae
+    from interp.core.hooks import run_with_cache
+    from sae.training import train_sae
 
-    _, cache = run_with_cache(lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK])
+    _, cache = run_with_cache(
+        lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK]
+    )
     acts = cache[HOOK].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
-    return train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=256, sparsity=8,
-                     training_samples=100_000, batch_size=1024)
+    return train_sae(
+        lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)],
+        128,
+        d_sae=256,
+        sparsity=8,
+        training_samples=100_000,
+        batch_size=1024,
+    )
 
 
 def _identity_sae(d_in: int):
@@ -57,7 +65,9 @@ def test_metrics_agree_with_saelens(lang_model, tokens, trained_sae):
     from sae_lens.training.activation_scaler import ActivationScaler
 
     res = evaluate_sae(lang_model, trained_sae, tokens, hook=HOOK)
-    theirs = get_recons_loss(trained_sae, lang_model, ActivationScaler(), tokens, compute_kl=True, compute_ce_loss=True, hook_name=HOOK)
+    theirs = get_recons_loss(
+        trained_sae, lang_model, ActivationScaler(), tokens, compute_kl=True, compute_ce_loss=True, hook_name=HOOK
+    )
     # float32 logits, means over ~2000 predictions: agreement to 1e-4 relative
     assert res.ce_loss_clean == pytest.approx(float(theirs["ce_loss_without_sae"].mean()), rel=1e-4)
     assert res.ce_loss_with_sae == pytest.approx(float(theirs["ce_loss_with_sae"].mean()), rel=1e-4)
@@ -82,12 +92,53 @@ def test_sae_eval_command(tmp_path, trained_sae):
     trained_sae.cfg.metadata.hook_name = HOOK  # saved with the SAE, so `sae eval` needs no --hook
     trained_sae.save_inference_model(tmp_path / "sae")
     out = tmp_path / "eval"
-    assert main(["eval", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--n-tokens", "1000", "--device", "cpu", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(tmp_path / "sae"),
+                "--model",
+                "zoo:lang-4l",
+                "--n-tokens",
+                "1000",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("l0", "mse", "explained_variance", "ce_loss_recovered", "kl", "dead_fraction", "dense_fraction", "n_tokens"):
+    for key in (
+        "l0",
+        "mse",
+        "explained_variance",
+        "ce_loss_recovered",
+        "kl",
+        "dead_fraction",
+        "dense_fraction",
+        "n_tokens",
+    ):
         assert key in metrics, key
     assert metrics["n_tokens"] >= 960 and metrics["hook"] == HOOK
     assert (out / "density.html").stat().st_size > 0
     # bad input: a hook of the wrong width, a missing folder
-    assert main(["eval", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--hook", "blocks.0.hook_mlp_post", "--device", "cpu", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "eval",
+                str(tmp_path / "sae"),
+                "--model",
+                "zoo:lang-4l",
+                "--hook",
+                "blocks.0.hook_mlp_post",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert main(["eval", str(tmp_path / "nope"), "--model", "zoo:lang-4l", "--out", str(out)]) == 2

@@ -3,24 +3,31 @@
 import pytest
 import torch
 
-from interp.results import load_json, save_json
 from sae.features import feature_acts, feature_dashboard, feature_dla, intervene, logit_effects, prompt_features
-from sae.results import FeatureDashboard, FeatureDLAResult
 from sae.tokens import token_rows
+from tests.roundtrip import assert_round_trip
 
 HOOK = "blocks.3.hook_resid_post"  # the last residual: a feature's decoder row goes straight to the unembedding
 
 
 @pytest.fixture(scope="module")
 def sae(lang_model):
-    from interp.hooks import run_with_cache
-    from sae.recovery import train_sae
+    from interp.core.hooks import run_with_cache
+    from sae.training import train_sae
 
-    _, cache = run_with_cache(lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK])
+    _, cache = run_with_cache(
+        lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK]
+    )
     acts = cache[HOOK].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
-    trained = train_sae(lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)], 128, d_sae=256, sparsity=8,
-                        training_samples=100_000, batch_size=1024)
+    trained = train_sae(
+        lambda n: acts[torch.randint(0, len(acts), (n,), generator=gen)],
+        128,
+        d_sae=256,
+        sparsity=8,
+        training_samples=100_000,
+        batch_size=1024,
+    )
     trained.cfg.metadata.hook_name = HOOK
     return trained.eval()
 
@@ -34,15 +41,19 @@ def test_dashboard_contexts_are_the_strongest_activations(lang_model, sae, token
     acts = feature_acts(lang_model, sae, tokens)
     feature = int(acts.flatten(0, 1).gt(0).sum(0).argmax())  # the most frequent feature
     dash = feature_dashboard(lang_model, sae, tokens, feature, acts=acts, k=5)
-    values = [c["activation"] for c in dash.contexts]
+    values = [c.activation for c in dash.contexts]
     assert values == sorted(values, reverse=True) and len(values) == 5
-    assert values[0] == pytest.approx(float(acts[..., feature].max()), abs=1e-4) == pytest.approx(dash.max_activation, abs=1e-4)
+    assert (
+        values[0]
+        == pytest.approx(float(acts[..., feature].max()), abs=1e-4)
+        == pytest.approx(dash.max_activation, abs=1e-4)
+    )
     for c in dash.contexts:  # each context's focus token carries the activation it reports
-        assert c["token_acts"][c["focus"]] == pytest.approx(c["activation"], abs=1e-4)
-        assert c["tokens"][c["focus"]] == lang_model.tokenizer.decode([int(tokens[c["prompt"], c["position"]])])
+        assert c.token_acts[c.focus] == pytest.approx(c.activation, abs=1e-4)
+        assert c.tokens[c.focus] == lang_model.tokenizer.decode([int(tokens[c.prompt, c.position])])
     assert sum(dash.hist_counts) == int((acts[..., feature] > 0).sum())
     assert dash.density == pytest.approx(float((acts[..., feature] > 0).float().mean()), abs=1e-6)
-    assert load_json(FeatureDashboard, save_json(dash, tmp_path / "d.json")) == dash
+    assert_round_trip(dash, tmp_path / "d.json")
 
 
 def test_prompt_features_list_what_fires(lang_model, sae, tokens):
@@ -80,7 +91,7 @@ def test_feature_dla_adds_up_to_the_logit_difference(lang_model, sae, tmp_path):
     total = res.all_features_total + sum(res.other.values()) + res.unembed_bias
     assert total == pytest.approx(res.logit_diff, abs=1e-3)  # float32 sums over 256 features; measured gap < 1e-4
     assert res.other["later layers"] == pytest.approx(0, abs=1e-5)  # the hook is the final residual
-    assert load_json(FeatureDLAResult, save_json(res, tmp_path / "dla.json")) == res
+    assert_round_trip(res, tmp_path / "dla.json")
     # With an SAE that reconstructs exactly, the features carry everything and the error nothing; each
     # dimension's pair of latents (relu(x_i), relu(-x_i)) writes x_i along axis i.
     from tests.test_sae_eval import _identity_sae
@@ -97,10 +108,44 @@ def test_sae_features_command(tmp_path, sae):
 
     sae.save_inference_model(tmp_path / "sae")
     out = tmp_path / "features"
-    args = ["features", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--device", "cpu", "--n-tokens", "800", "--feature", "3",
-            "--prompt", "When Mary and John went to the store , John gave a drink to", "--steer", "15", "--task", "ioi", "--out", str(out)]
+    args = [
+        "features",
+        str(tmp_path / "sae"),
+        "--model",
+        "zoo:lang-4l",
+        "--device",
+        "cpu",
+        "--n-tokens",
+        "800",
+        "--feature",
+        "3",
+        "--prompt",
+        "When Mary and John went to the store , John gave a drink to",
+        "--steer",
+        "15",
+        "--task",
+        "ioi",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     for name in ("feature_3", "prompt_features", "intervention", "feature_dla"):
         assert (out / f"{name}.json").is_file() and (out / f"{name}.html").stat().st_size > 0, name
     assert json.loads((out / "intervention.json").read_text())["mode"] == "steer"
-    assert main(["features", str(tmp_path / "sae"), "--model", "zoo:lang-4l", "--device", "cpu", "--prompt", "zzz qqq", "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "features",
+                str(tmp_path / "sae"),
+                "--model",
+                "zoo:lang-4l",
+                "--device",
+                "cpu",
+                "--prompt",
+                "zzz qqq",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )

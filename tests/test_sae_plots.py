@@ -4,10 +4,9 @@ import math
 
 import torch
 
-from interp.results import nested_tuple
+from interp.results import DimensionalitySweepResult, PhaseDiagramResult, RecoveryResult, ToyModelResult, nested_tuple
 from sae import plots
 from sae.decoder_geometry import decoder_geometry
-from sae.results import DimensionalitySweepResult, PhaseDiagramResult, RecoveryResult, ToyModelResult
 from sae.toy_models import adjacent_angles, dimensionality
 
 
@@ -15,9 +14,23 @@ def _pentagon_result() -> ToyModelResult:
     angles = torch.arange(5) * 2 * math.pi / 5
     W = torch.stack([angles.cos(), angles.sin()])
     return ToyModelResult(
-        n_features=5, d_hidden=2, feature_probability=0.01, importance=(1.0,) * 5, importance_decay=1.0, seed=0, steps=0,
-        n_seeds=1, loss=0.0, W=nested_tuple(W), b=(0.0,) * 5, norms=(1.0,) * 5, dimensionality=nested_tuple(dimensionality(W)),
-        n_represented=5, dimensions_per_feature=0.4, interference=nested_tuple(W.T @ W), angles=tuple(adjacent_angles(W)),
+        n_features=5,
+        d_hidden=2,
+        feature_probability=0.01,
+        importance=(1.0,) * 5,
+        importance_decay=1.0,
+        seed=0,
+        steps=0,
+        n_seeds=1,
+        loss=0.0,
+        W=nested_tuple(W),
+        b=(0.0,) * 5,
+        norms=(1.0,) * 5,
+        dimensionality=nested_tuple(dimensionality(W)),
+        n_represented=5,
+        dimensions_per_feature=0.4,
+        interference=nested_tuple(W.T @ W),
+        angles=tuple(adjacent_angles(W)),
     )
 
 
@@ -31,17 +44,44 @@ def test_toy_figures():
 
 
 def test_sweep_and_recovery_figures():
-    phase = PhaseDiagramResult(densities=(0.01, 1.0), importances=(0.1, 10.0), phase=((2, 0), (2, 1)),
-                               norm_extra=((1.0, 0.0), (1.0, 1.0)), norm_first=((1.0, 1.0), (1.0, 0.0)), steps=1, n_seeds=1)
+    phase = PhaseDiagramResult(
+        densities=(0.01, 1.0),
+        importances=(0.1, 10.0),
+        phase=((2, 0), (2, 1)),
+        norm_extra=((1.0, 0.0), (1.0, 1.0)),
+        norm_first=((1.0, 1.0), (1.0, 0.0)),
+        steps=1,
+        n_seeds=1,
+    )
     fig = plots.plot_phase_diagram(phase)
     assert fig.data[0].text[0][1] == "not represented" and fig.layout.xaxis.type == "log"
-    sweep = DimensionalitySweepResult(n_features=3, d_hidden=1, densities=(1.0, 0.1), dimensions_per_feature=(1.0, 0.5),
-                                      dimensionality=((1.0, 0.0, 0.0), (0.5, 0.5, 0.0)), n_represented=(1, 2), steps=1)
+    sweep = DimensionalitySweepResult(
+        n_features=3,
+        d_hidden=1,
+        densities=(1.0, 0.1),
+        dimensions_per_feature=(1.0, 0.5),
+        dimensionality=((1.0, 0.0, 0.0), (0.5, 0.5, 0.0)),
+        n_represented=(1, 2),
+        steps=1,
+    )
     fig = plots.plot_dimensionality_sweep(sweep)
     assert list(fig.data[1].y) == [1.0, 0.5] and list(fig.data[1].x) == [1.0, 10.0]
-    rec = RecoveryResult(source="known dictionary", d_model=8, n_features=16, active_per_sample=2, architecture="topk", d_sae=(8, 32),
-                         sparsity=(2.0, 2.0), mmcs=(0.5, 0.99), fraction_recovered=(0.25, 1.0), l0=(2.0, 2.0),
-                         explained_variance=(0.6, 0.99), seconds=(1.0, 1.0), best_cosines=((0.5,) * 16, (0.99,) * 16), training_samples=1)
+    rec = RecoveryResult(
+        source="known dictionary",
+        d_model=8,
+        n_features=16,
+        active_per_sample=2,
+        architecture="topk",
+        d_sae=(8, 32),
+        sparsity=(2.0, 2.0),
+        mmcs=(0.5, 0.99),
+        fraction_recovered=(0.25, 1.0),
+        l0=(2.0, 2.0),
+        explained_variance=(0.6, 0.99),
+        seconds=(1.0, 1.0),
+        best_cosines=((0.5,) * 16, (0.99,) * 16),
+        training_samples=1,
+    )
     fig = plots.plot_recovery(rec)
     assert list(fig.data[1].y) == [0.25, 1.0]  # fraction recovered against width
 

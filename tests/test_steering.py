@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from interp.probe_experiment import probe_experiment
-from interp.probe_tasks import ioi_io_task, repeat_task
-from interp.probes import TrainedProbe
-from interp.steering import causal_check, direction_hook
+from interp.probing.causal_check import causal_check, direction_edit
+from interp.probing.experiment import probe_experiment
+from interp.probing.probes import TrainedProbe
+from interp.probing.tasks import ioi_io_task, repeat_task
 
 
 def test_ablation_and_steering_are_exact():
@@ -15,19 +15,20 @@ def test_ablation_and_steering_are_exact():
     dirs = torch.randn(2, 16, generator=gen)
     where = torch.zeros(2, 5, dtype=torch.bool)
     where[:, 3] = True
-    out = direction_hook(dirs, where, mode="ablate")(act.clone())
+    out = direction_edit(dirs, where, mode="ablate")(act.clone())
     assert (out[:, 3] @ dirs.T).abs().max() < 1e-5  # both directions projected out at the chosen position
     torch.testing.assert_close(out[:, :3], act[:, :3])  # other positions untouched
     unit = dirs[0] / dirs[0].norm()
-    out = direction_hook(dirs, where, mode="steer", alpha=2.5)(act.clone())
+    out = direction_edit(dirs, where, mode="steer", scale=2.5)(act.clone())
     torch.testing.assert_close(out[:, 3] - act[:, 3], (2.5 * unit).expand(2, 16))
-    with pytest.raises(ValueError, match="mode"):
-        direction_hook(dirs, where, mode="zero")
+    with pytest.raises(ValueError, match="mode must be one of 'ablate', 'steer'; got 'zero'"):
+        direction_edit(dirs, where, mode="zero")
 
 
 def test_lang_model_uses_the_io_direction(lang_model):
     task = ioi_io_task(lang_model, n_prompts=256)
-    result, check = probe_experiment(lang_model, task, site="resid_post")
+    experiment = probe_experiment(lang_model, task, site="resid_post")
+    result, check = experiment.probes, experiment.causal_check
     assert result.accuracy[1] >= 0.95 and result.selectivity[1] >= 0.6  # IO identity is decodable from layer 1
     assert check.hook == "blocks.1.hook_resid_post" and check.verdict == "changes the output"
     assert check.effect < -0.3 * check.metric_clean  # ablating it costs a large part of the logit difference

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from interp.core.tokens import ContextTooLongError
 from interp.ioi_words import IOI_NAMES, IOI_TEMPLATES, name_pairs
-from interp.model import ContextTooLongError
 from interp.tasks import induction_task, ioi_task, make_task, task_from_strings
 
 
@@ -91,7 +91,7 @@ def test_task_from_strings(lang_model):
 
 
 def test_task_from_strings_unequal_lengths_says_where(lang_model):
-    with pytest.raises(ValueError, match="first differ at position 8 .*big"):
+    with pytest.raises(ValueError, match=r"first differ at position 8 .*big"):
         task_from_strings(
             lang_model,
             clean="When Mary and John went to the store, John gave a drink to",
@@ -107,10 +107,12 @@ def test_task_from_strings_multi_token_answer(lang_model):
 
 
 def test_make_task_unknown():
-    with pytest.raises(ValueError, match="built-in tasks: induction, ioi"):
+    with pytest.raises(ValueError, match="task must be one of 'ioi', 'induction'; got 'sorting'"):
         make_task("sorting", model=None)
 
 
 def test_unknown_words_are_named_not_silently_unk(lang_model):
     with pytest.raises(ValueError, match="does not know 'Zebedee'"):
-        task_from_strings(lang_model, clean="When Zebedee and John", corrupted="When Mary and John", answer=" Mary", wrong=" John")
+        task_from_strings(
+            lang_model, clean="When Zebedee and John", corrupted="When Mary and John", answer=" Mary", wrong=" John"
+        )

@@ -52,9 +52,9 @@ def test_zoo_weights_stay_small():
 
 
 def test_training_is_reproducible_and_loads_back(tmp_path):
+    from safetensors.torch import load_file
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge.sources.native import NativeModel
-    from safetensors.torch import load_file
 
     from interp.zoo.train import train_zoo_model
 

@@ -12,7 +12,7 @@ model = checked_model(choice)
 
 @st.cache_data(show_spinner="Reading attention ...", max_entries=64)
 def patterns(spec, device, prompt):
-    from interp.prompt_view import attention_patterns
+    from interp.overview import attention_patterns
 
     return attention_patterns(model_for(spec, device), prompt)
 
@@ -30,7 +30,9 @@ layer = st.slider("layer", 0, len(result.pattern) - 1, 0)
 st.plotly_chart(plots.plot_attention(result, layer), width="stretch")
 
 st.subheader("Head scores")
-st.caption("Mean attention to where a known mechanism looks, on repeated random tokens: previous token, the earlier copy "
-           "of the token (duplicate), and the token after that copy (induction).")
+st.caption(
+    "Mean attention to where a known mechanism looks, on repeated random tokens: previous token, the earlier copy "
+    "of the token (duplicate), and the token after that copy (induction)."
+)
 with shown_errors("score the heads"):
     st.plotly_chart(plots.plot_head_scores(scores(choice.model, choice.device)), width="stretch")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.common import build_task, checked_model, current, download, model_for, shown_errors
 from interp import plots
+from interp.core.choices import Granularity, options
 
 choice = current()
 st.title("Attribution")
@@ -19,17 +20,19 @@ def run_dla(spec, device, task_spec, granularity):
 
 @st.cache_data(show_spinner="Reading the logit lens ...", max_entries=32)
 def run_lens(spec, device, task_spec):
-    from interp.dla import logit_lens
+    from interp.logit_lens import logit_lens
 
     return logit_lens(model_for(spec, device), build_task(spec, device, task_spec))
 
 
-granularity = st.radio("direct logit attribution by", ["component", "head", "neuron"], horizontal=True, key="dla_by")
+granularity = st.radio("direct logit attribution by", options(Granularity), horizontal=True, key="dla_by")
 top_k = st.slider("parts shown", 5, 60, 30)
 with shown_errors("attribute the logit difference"):
     result = run_dla(choice.model, choice.device, choice.task, granularity)
-st.caption(f"logit(answer) - logit(wrong) = {result.logit_diff:.3f} on {result.n_prompts} prompts; the parts, the unitemised "
-           "rest and the unembedding bias add up to it")
+st.caption(
+    f"logit(answer) - logit(wrong) = {result.logit_diff:.3f} on {result.n_prompts} prompts; the parts, the unitemised "
+    "rest and the unembedding bias add up to it"
+)
 st.plotly_chart(plots.plot_dla(result, top_k=top_k), width="stretch")
 download(result, "dla.json")
 

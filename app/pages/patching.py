@@ -4,23 +4,37 @@ import streamlit as st
 
 from app.common import build_task, checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
-from interp.model import sites as sites_of
+from interp.core.choices import Direction, MetricName, options
+from interp.core.sites import model_sites
 
 choice = current()
 st.title("Activation patching")
 model = checked_model(choice)
 
-from interp.patching import METRIC_NAMES, SITES  # noqa: E402
+from interp.core.patch_sites import SITES  # noqa: E402
 
-have = set(sites_of(model))
-site_names = [name for name, spec in SITES.items() if spec.hook in have and name != "pattern"]  # pattern: see check_site
+have = set(model_sites(model))
+site_names = [
+    name for name, spec in SITES.items() if spec.hook in have and name != "pattern"
+]  # pattern: see check_site
 columns = st.columns(4)
-site = columns[0].selectbox("site", site_names, key="patch_site", index=site_names.index("resid_pre") if "resid_pre" in site_names else 0,
-                            help="resid_pre: layer x position; z/q/k/v: layer x head; *_pos: per position too")
-direction = columns[1].selectbox("direction", ["denoise", "noise"], help="denoise: clean activations into the corrupted run")
-method = columns[2].selectbox("method", ["exact (fast)", "exact (one pass per patch)", "attribution"], key="patch_method",
-                              help="both exact methods give the same numbers; attribution is a gradient estimate from two passes")
-metric = columns[3].selectbox("metric", METRIC_NAMES)
+site = columns[0].selectbox(
+    "site",
+    site_names,
+    key="patch_site",
+    index=site_names.index("resid_pre") if "resid_pre" in site_names else 0,
+    help="resid_pre: layer x position; z/q/k/v: layer x head; *_pos: per position too",
+)
+direction = columns[1].selectbox(
+    "direction", options(Direction), help="denoise: clean activations into the corrupted run"
+)
+method = columns[2].selectbox(
+    "method",
+    ["exact (fast)", "exact (one pass per patch)", "attribution"],
+    key="patch_method",
+    help="both exact methods give the same numbers; attribution is a gradient estimate from two passes",
+)
+metric = columns[3].selectbox("metric", options(MetricName))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -32,13 +46,22 @@ def run_patch(spec, device, task_spec, site, direction, method, metric):
     if method == "attribution":
         return attribution_patch(model, task, site=site, direction=direction, metric=metric)
     with progress_bar("patching (forward passes)") as progress:
-        return patch(model, task, site=site, direction=direction, metric=metric, method="fast" if "fast" in method else "exact",
-                     progress=progress)
+        return patch(
+            model,
+            task,
+            site=site,
+            direction=direction,
+            metric=metric,
+            method="fast" if "fast" in method else "exact",
+            progress=progress,
+        )
 
 
 with shown_errors("patch"):
     result = run_patch(choice.model, choice.device, choice.task, site, direction, method, metric)
-st.caption(f"{result.task}: {result.n_prompts} prompts; metric {result.metric} clean {result.clean:.3f}, corrupted "
-           f"{result.corrupted:.3f}; colour = normalised effect (1 = clean behaviour); {result.seconds:.2f} s")
+st.caption(
+    f"{result.task}: {result.n_prompts} prompts; metric {result.metric} clean {result.clean:.3f}, corrupted "
+    f"{result.corrupted:.3f}; colour = normalised effect (1 = clean behaviour); {result.seconds:.2f} s"
+)
 st.plotly_chart(plots.plot_patch(result), width="stretch")
 download(result)

@@ -2,17 +2,16 @@
 (top contexts with highlighted tokens, activation histogram, logit effects, density); and the effect
 of ablating or steering it on the next-token distribution."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from app.common import checked_model, current, model_for, shown_errors
+from interp.core.choices import EditMode, options
+from interp.zoo import defaults_for
+from sae.zoo import bundled_sae_folder
 
 choice = current()
 st.title("SAE features")
 model = checked_model(choice)
-
-BUNDLED = {"zoo:lang-4l": Path(__file__).resolve().parents[2] / "sae" / "zoo" / "lang-4l-l2-topk16"}
 
 
 @st.cache_resource(show_spinner="Loading the SAE ...", max_entries=4)
@@ -29,7 +28,7 @@ def _model_and_sae(spec, device, path):
 
 
 def _prompt_ids(model, prompt):
-    from interp.prompt_view import prompt_tokens
+    from interp.overview import prompt_tokens
 
     return prompt_tokens(model, prompt)[0]
 
@@ -59,15 +58,22 @@ def edit(spec, device, path, prompt, feature, mode, value):
     return intervene(model, sae, _prompt_ids(model, prompt), feature, mode=mode, value=value)
 
 
-default = BUNDLED.get(choice.model)
-path = st.text_input("SAE folder (SAELens format) or release:sae_id", value=str(default) if default else "", key=f"sae_path_{choice.model}",
-                     help="the bundled SAE reads zoo:lang-4l's layer-2 residual stream (sae/zoo/lang-4l-l2-topk16/CARD.md)").strip()
+default = bundled_sae_folder(defaults_for(choice.model).sae)
+path = st.text_input(
+    "SAE folder (SAELens format) or release:sae_id",
+    value=str(default) if default else "",
+    key=f"sae_path_{choice.model}",
+    help="the bundled SAE reads zoo:lang-4l's layer-2 residual stream (sae/zoo/lang-4l-l2-topk16/CARD.md)",
+).strip()
 if not path:
     st.info(f"Give an SAE trained on {choice.model} (`sae train` writes one to OUT/NAME/sae).")
     st.stop()
 with shown_errors(f"load the SAE at {path}"):
     sae = sae_for(path, str(model.cfg.device))
-st.caption(f"{type(sae).__name__}: {sae.cfg.d_in} -> {sae.cfg.d_sae} latents at {sae.cfg.metadata.hook_name or '(hook not recorded)'}")
+st.caption(
+    f"{type(sae).__name__}: {sae.cfg.d_in} -> {sae.cfg.d_sae} latents at "
+    f"{sae.cfg.metadata.hook_name or '(hook not recorded)'}"
+)
 
 from sae import plots  # noqa: E402
 
@@ -78,7 +84,9 @@ st.plotly_chart(plots.plot_prompt_features(pf), width="stretch")
 
 strongest = pf.features[-1][0][0] if pf.features[-1] else 0
 cols = st.columns(2)
-feature = int(cols[0].number_input("feature", 0, sae.cfg.d_sae - 1, strongest, help="default: the strongest on the last token"))
+feature = int(
+    cols[0].number_input("feature", 0, sae.cfg.d_sae - 1, strongest, help="default: the strongest on the last token")
+)
 n_tokens = cols[1].select_slider("dashboard tokens", [2000, 4000, 8000, 16000, 32000], value=8000)
 with shown_errors(f"build feature {feature}'s dashboard"):
     dash = dashboard(choice.model, choice.device, path, n_tokens, feature)
@@ -87,8 +95,10 @@ st.plotly_chart(plots.plot_feature_dashboard(dash), width="stretch")
 
 st.subheader("Ablate or steer it on the prompt")
 cols = st.columns(2)
-mode = cols[0].radio("edit", ["ablate", "steer"], horizontal=True, key="sae_edit")
-value = cols[1].number_input("steer to", -100.0, 100.0, max(1.0, round(2 * dash.max_activation, 1)), disabled=mode == "ablate")
+mode = cols[0].radio("edit", options(EditMode), horizontal=True, key="sae_edit")
+value = cols[1].number_input(
+    "steer to", -100.0, 100.0, max(1.0, round(2 * dash.max_activation, 1)), disabled=mode == "ablate"
+)
 with shown_errors(f"{mode} feature {feature}"):
     result = edit(choice.model, choice.device, path, choice.prompt, feature, mode, value if mode == "steer" else 0.0)
 st.caption(f"KL(before || after) at the last position: {result.kl:.4f}")

@@ -16,8 +16,14 @@ def toy(n_features, d_hidden, probability, decay, steps):
     from sae.toy_models import ToyTraining
 
     with progress_bar("training 4 toy models (steps)") as progress:
-        return toy_model(n_features=n_features, d_hidden=d_hidden, feature_probability=probability, importance_decay=decay,
-                         training=ToyTraining(steps=steps), progress=progress)
+        return toy_model(
+            n_features=n_features,
+            d_hidden=d_hidden,
+            feature_probability=probability,
+            importance_decay=decay,
+            training=ToyTraining(steps=steps),
+            progress=progress,
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -27,8 +33,13 @@ def dimensionality(n_features, d_hidden, n_densities, steps):
 
     densities = log_grid(1.0, 0.001, n_densities)
     with progress_bar("training one toy model per density (steps)") as progress:
-        return dimensionality_sweep(n_features=n_features, d_hidden=d_hidden, densities=densities, training=ToyTraining(steps=steps),
-                                    progress=progress)
+        return dimensionality_sweep(
+            n_features=n_features,
+            d_hidden=d_hidden,
+            densities=densities,
+            training=ToyTraining(steps=steps),
+            progress=progress,
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -37,15 +48,27 @@ def phases(n_grid, n_seeds, steps):
     from sae.toy_models import ToyTraining
 
     with progress_bar("training the grid's 2-feature models (steps)") as progress:
-        return phase_diagram(densities=log_grid(0.01, 1.0, n_grid), importances=log_grid(0.1, 10.0, n_grid), n_seeds=n_seeds,
-                             training=ToyTraining(steps=steps, batch_size=512), progress=progress)
+        return phase_diagram(
+            densities=log_grid(0.01, 1.0, n_grid),
+            importances=log_grid(0.1, 10.0, n_grid),
+            n_seeds=n_seeds,
+            training=ToyTraining(steps=steps, batch_size=512),
+            progress=progress,
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def recovery(d_model, n_features, active, widths, k, samples):
     from sae.recovery import RecoveryConfig, known_dictionary_recovery
 
-    cfg = RecoveryConfig(d_model=d_model, n_features=n_features, active_per_sample=active, d_sae=widths, sparsity=(k,), training_samples=samples)
+    cfg = RecoveryConfig(
+        d_model=d_model,
+        n_features=n_features,
+        active_per_sample=active,
+        d_sae=widths,
+        sparsity=(k,),
+        training_samples=samples,
+    )
     with progress_bar("SAEs trained") as progress:
         return known_dictionary_recovery(cfg, progress=progress)
 
@@ -60,8 +83,12 @@ with toy_tab:
     steps = cols[4].select_slider("steps", [500, 1000, 2000, 5000], value=2000)
     with shown_errors("train the toy model"):
         result = toy(int(n), int(m), float(p), float(decay), int(steps))
-    st.caption(f"{result.n_represented} of {result.n_features} features represented (norm > 0.5); {result.dimensions_per_feature:.3f} "
-               f"dimensions per feature; loss {result.loss:.5f}" + (f"; angles {', '.join(f'{a:.1f}' for a in result.angles)} degrees" if result.angles else ""))
+    st.caption(
+        f"{result.n_represented} of {result.n_features} features represented (norm > 0.5); "
+        f"{result.dimensions_per_feature:.3f} "
+        f"dimensions per feature; loss {result.loss:.5f}"
+        + (f"; angles {', '.join(f'{a:.1f}' for a in result.angles)} degrees" if result.angles else "")
+    )
     st.plotly_chart(plots.plot_toy_geometry(result), width="stretch")
     st.plotly_chart(plots.plot_toy_interference(result), width="stretch")
 
@@ -92,7 +119,9 @@ with recovery_tab:
     n_features = cols[1].number_input("true features", 8, 2048, 128)
     active = cols[2].number_input("active per sample", 1.0, 32.0, 4.0)
     k = cols[3].number_input("TopK k", 1, 64, 4)
-    samples = cols[4].select_slider("samples per SAE", [100_000, 300_000, 1_000_000], value=300_000, key="recovery_samples")
+    samples = cols[4].select_slider(
+        "samples per SAE", [100_000, 300_000, 1_000_000], value=300_000, key="recovery_samples"
+    )
     widths = st.multiselect("SAE widths", [32, 64, 128, 256, 512, 1024], default=[64, 128, 256], key="recovery_widths")
     if st.button("Train the SAEs", key="run_recovery"):
         with shown_errors("train the SAEs"):

@@ -1,19 +1,41 @@
-"""The zoo: small models trained by this project, shipped as package data.
+"""The zoo: small models trained by this project, shipped as package data, with each model's defaults.
 
 Each model lives in a folder beside this file: `config.json` (the TransformerLens-native model
 config), `model.safetensors`, `tokenizer/` (a Hugging Face tokenizer folder) and `CARD.md` (how it
 was trained, what it scores, which heads do what). `interp zoo train NAME` rebuilds a folder.
+
+Per-model defaults (the task, the probing task, a prompt its vocabulary reads, a bundled SAE) live on
+the zoo entry, and `defaults_for(spec)` gives them for any model spec; the CLI and the app read them
+from here.
 
 This module imports nothing heavy so `interp models` answers at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from interp.core.choices import ProbeTaskName, TaskName
+
+__all__ = ["DEFAULT_MODEL", "ZOO", "ZOO_DIR", "ZOO_PREFIX", "ModelDefaults", "ZooEntry", "defaults_for"]
 
 ZOO_DIR = Path(__file__).resolve().parent
 ZOO_PREFIX = "zoo:"
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """What the CLI and the app start from for a model."""
+
+    task: TaskName = "ioi"
+    """The built-in task the model does."""
+    probe_task: ProbeTaskName = "repeat"
+    """The probing task for it (repeat reads any vocabulary)."""
+    prompt: str = "The cat sat on the mat"
+    """A prompt the model's vocabulary can read."""
+    sae: str = ""
+    """A bundled SAE for it: a folder name under the `sae.zoo` package; empty for none."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +44,7 @@ class ZooEntry:
     """Name used in specs, as in `zoo:NAME`."""
     summary: str
     """One line for `interp models`."""
+    defaults: ModelDefaults = field(default_factory=ModelDefaults)
 
     @property
     def spec(self) -> str:
@@ -41,13 +64,30 @@ ZOO: dict[str, ZooEntry] = {
     for e in (
         ZooEntry(
             "lang-4l",
-            "4-layer language model (d_model 128, MLPs, word-level) on template sentences; does IOI and induction. Default.",
+            "4-layer language model (d_model 128, MLPs, word-level) on template sentences; does IOI and induction. "
+            "Default.",
+            ModelDefaults(
+                task="ioi",
+                probe_task="ioi-io",
+                prompt="When Mary and John went to the store , John gave a drink to",
+                sae="lang-4l-l2-topk16",
+            ),
         ),
         ZooEntry(
             "induction-2l",
             "2-layer attention-only model on repeated random tokens; a previous-token head feeds an induction head.",
+            # its vocabulary is random syllables, and it does induction: a prompt that repeats itself
+            ModelDefaults(
+                task="induction", probe_task="repeat", prompt=" ".join(["bat bet bid bim bof bog bam bev"] * 2)
+            ),
         ),
     )
 }
 
 DEFAULT_MODEL = "zoo:lang-4l"
+
+
+def defaults_for(spec: str) -> ModelDefaults:
+    """The defaults of a zoo model, or generic ones for any other model."""
+    name = spec.removeprefix(ZOO_PREFIX)
+    return ZOO[name].defaults if spec.startswith(ZOO_PREFIX) and name in ZOO else ModelDefaults()

@@ -16,6 +16,16 @@ from torch import Tensor
 
 from interp.ioi_words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, is_heldout_pair
 
+__all__ = [
+    "BOS_ID",
+    "SPECIAL_TOKENS",
+    "lang_documents",
+    "lang_vocab",
+    "repeated_sequences",
+    "save_word_tokenizer",
+    "syllable_vocab",
+]
+
 SPECIAL_TOKENS = ("<bos>", "<pad>", "<unk>")
 BOS_ID = 0
 
@@ -62,9 +72,36 @@ def repeated_sequences(
 ADJECTIVES = ("big", "small", "old", "new", "quiet", "busy", "bright", "dark", "warm", "cold")
 FOODS = ("bread", "rice", "soup", "fish", "cheese", "pasta", "salad", "eggs")
 FILLERS = (
-    "red", "blue", "green", "stone", "cloud", "river", "tree", "bird", "lamp", "chair",
-    "window", "door", "paper", "music", "light", "road", "hill", "star", "moon", "sun",
-    "glass", "wood", "sand", "snow", "rain", "wind", "fire", "salt", "milk", "tea",
+    "red",
+    "blue",
+    "green",
+    "stone",
+    "cloud",
+    "river",
+    "tree",
+    "bird",
+    "lamp",
+    "chair",
+    "window",
+    "door",
+    "paper",
+    "music",
+    "light",
+    "road",
+    "hill",
+    "star",
+    "moon",
+    "sun",
+    "glass",
+    "wood",
+    "sand",
+    "snow",
+    "rain",
+    "wind",
+    "fire",
+    "salt",
+    "milk",
+    "tea",
 )
 NUMBERS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 PUNCTUATION = (",", ".", ":")
@@ -73,15 +110,19 @@ PUNCTUATION = (",", ".", ":")
 def lang_vocab() -> list[str]:
     """Every word the lang-4l corpus can produce, in a fixed order (ids are stable)."""
     template_words = {
-        w
-        for t in IOI_TEMPLATES
-        for w in t.replace(",", " ").replace(".", " ").split()
-        if not w.startswith("{")
+        w for t in IOI_TEMPLATES for w in t.replace(",", " ").replace(".", " ").split() if not w.startswith("{")
     }
     extra = {"likes", "the", "is", "lives", "near", "The", "wrote", "read", "eats", "counted", "said"}
     words = (
-        set(IOI_NAMES) | set(IOI_PLACES) | set(IOI_OBJECTS) | set(ADJECTIVES) | set(FOODS)
-        | set(FILLERS) | set(NUMBERS) | template_words | extra
+        set(IOI_NAMES)
+        | set(IOI_PLACES)
+        | set(IOI_OBJECTS)
+        | set(ADJECTIVES)
+        | set(FOODS)
+        | set(FILLERS)
+        | set(NUMBERS)
+        | template_words
+        | extra
     )
     return list(PUNCTUATION) + sorted(words)
 
@@ -145,7 +186,11 @@ def _count_sentence(rng: random.Random) -> str:
 
 # (family, weight): IOI dominates so the mechanism has enough signal to form in a short CPU run.
 SENTENCE_FAMILIES = (
-    (_ioi_sentence, 0.45), (_fact_sentence, 0.15), (_copy_sentence, 0.1), (_random_repeat, 0.2), (_count_sentence, 0.1),
+    (_ioi_sentence, 0.45),
+    (_fact_sentence, 0.15),
+    (_copy_sentence, 0.1),
+    (_random_repeat, 0.2),
+    (_count_sentence, 0.1),
 )
 
 

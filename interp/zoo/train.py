@@ -10,22 +10,25 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from jaxtyping import Int
 from torch import Tensor
 
-from interp.zoo import ZOO
-from interp.zoo import corpus
+from interp.core.choices import Positions, check_choice
+from interp.zoo import ZOO, corpus
+
+__all__ = ["CONFIGS", "TrainProgress", "TrainReport", "ZooTrainConfig", "train_zoo_model"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, dict], None]
-"""progress(step, total_steps, {"loss": ...}), called every few steps."""
+TrainProgress = Callable[[int, int, dict], None]
+"""progress(step, total_steps, {"loss": ...}), called every few steps (the loss rides along, unlike
+`interp.core.types.Progress`)."""
 
 
 @dataclass(frozen=True)
@@ -56,38 +59,60 @@ class ZooTrainConfig:
     """Warm-up steps."""
     seed: int = 0
     """Seeds weights, data and batch order."""
-    positions: str = "standard"
+    positions: Positions = "standard"
     """Positional embedding: "standard" (learned, added to the residual) or "rotary"."""
 
     def __post_init__(self) -> None:
         if self.d_model != self.n_heads * self.d_head:
             raise ValueError(f"d_model ({self.d_model}) must equal n_heads * d_head ({self.n_heads} * {self.d_head})")
-        if self.positions not in ("standard", "rotary"):
-            raise ValueError(f"positions must be 'standard' or 'rotary', got {self.positions!r}")
+        check_choice(self.positions, Positions, "positions")
         if min(self.n_layers, self.steps, self.batch_size, self.n_ctx) < 1 or self.lr <= 0:
             raise ValueError("layers, steps, batch size, context and learning rate must be positive")
 
     def native_config(self, d_vocab: int) -> dict:
         """The TransformerBridgeConfig fields of the model (saved as config.json["model"])."""
-        return dict(
-            n_layers=self.n_layers, d_model=self.d_model, n_heads=self.n_heads, d_head=self.d_head,
-            d_mlp=self.d_mlp or 4 * self.d_model, attn_only=self.d_mlp is None, n_ctx=self.n_ctx,
-            d_vocab=d_vocab, act_fn="gelu", normalization_type="LN", positional_embedding_type=self.positions,
-            seed=self.seed, default_prepend_bos=True,
-        )
+        return {
+            "n_layers": self.n_layers,
+            "d_model": self.d_model,
+            "n_heads": self.n_heads,
+            "d_head": self.d_head,
+            "d_mlp": self.d_mlp or 4 * self.d_model,
+            "attn_only": self.d_mlp is None,
+            "n_ctx": self.n_ctx,
+            "d_vocab": d_vocab,
+            "act_fn": "gelu",
+            "normalization_type": "LN",
+            "positional_embedding_type": self.positions,
+            "seed": self.seed,
+            "default_prepend_bos": True,
+        }
 
 
 CONFIGS: dict[str, ZooTrainConfig] = {
     "induction-2l": ZooTrainConfig(
-        n_layers=2, d_model=64, n_heads=4, d_head=16, d_mlp=None, n_ctx=64,
-        steps=2000, batch_size=64, lr=2e-3,
+        n_layers=2,
+        d_model=64,
+        n_heads=4,
+        d_head=16,
+        d_mlp=None,
+        n_ctx=64,
+        steps=2000,
+        batch_size=64,
+        lr=2e-3,
         # Rotary: with learned absolute positions the same data gave smeared, position-driven
         # attention (previous-token score 0.20, induction 0.32); rotary gives 0.77 and 0.99.
         positions="rotary",
     ),
     "lang-4l": ZooTrainConfig(
-        n_layers=4, d_model=128, n_heads=4, d_head=32, d_mlp=512, n_ctx=48,
-        steps=6000, batch_size=48, lr=1e-3,
+        n_layers=4,
+        d_model=128,
+        n_heads=4,
+        d_head=32,
+        d_mlp=512,
+        n_ctx=48,
+        steps=6000,
+        batch_size=48,
+        lr=1e-3,
     ),
 }
 INDUCTION_VOCAB = 253  # + 3 specials = 256 tokens
@@ -102,7 +127,9 @@ def _batches(name: str, cfg: ZooTrainConfig, tokenizer) -> Iterator[Int[Tensor, 
     if name == "induction-2l":
         d_vocab = len(corpus.SPECIAL_TOKENS) + INDUCTION_VOCAB
         while True:
-            yield corpus.repeated_sequences(cfg.batch_size, n_ctx=cfg.n_ctx, d_vocab=d_vocab, min_len=3, max_len=24, generator=gen)
+            yield corpus.repeated_sequences(
+                cfg.batch_size, n_ctx=cfg.n_ctx, d_vocab=d_vocab, min_len=3, max_len=24, generator=gen
+            )
     # lang-4l: a fixed pool of documents (each seen ~2 times), tokenized once.
     n_docs = cfg.steps * cfg.batch_size // 2
     docs = corpus.lang_documents(n_docs, n_words=cfg.n_ctx + 8, seed=cfg.seed)
@@ -131,7 +158,7 @@ class TrainReport:
 
 
 def train_zoo_model(
-    name: str, *, out_dir: Path | None = None, steps: int | None = None, progress: Progress | None = None
+    name: str, *, out_dir: Path | None = None, steps: int | None = None, progress: TrainProgress | None = None
 ) -> TrainReport:
     """Train zoo model `name` from its seed and write config, weights and tokenizer to `out_dir`.
 
@@ -183,8 +210,12 @@ def train_zoo_model(
     (out / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
     log.info("trained %s: %d steps, final loss %.4f, %.0f s", name, cfg.steps, final_loss, seconds)
     return TrainReport(
-        name=name, steps=cfg.steps, final_loss=final_loss, seconds=seconds,
-        n_params=sum(v.numel() for v in state.values()), size_bytes=(out / "model.safetensors").stat().st_size,
+        name=name,
+        steps=cfg.steps,
+        final_loss=final_loss,
+        seconds=seconds,
+        n_params=sum(v.numel() for v in state.values()),
+        size_bytes=(out / "model.safetensors").stat().st_size,
     )
 
 

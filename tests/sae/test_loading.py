@@ -1,5 +1,5 @@
-import torch
 import pytest
+import torch
 
 from sae.cli import main
 from sae.loading import SAELoadError, load_sae
@@ -25,7 +25,7 @@ def test_bad_folders(tmp_path):
     with pytest.raises(SAELoadError, match="no SAE folder"):
         load_sae(tmp_path / "nope")
     (tmp_path / "cfg.json").write_text("{}")
-    with pytest.raises(SAELoadError, match="lacks sae_weights.safetensors"):
+    with pytest.raises(SAELoadError, match=r"lacks sae_weights.safetensors"):
         load_sae(tmp_path)
 
 
@@ -34,10 +34,10 @@ def test_pretrained_release_names_fail_fast_offline(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
-    with pytest.raises(SAELoadError, match="unreachable.*pass its folder"):
+    with pytest.raises(SAELoadError, match=r"unreachable.*pass its folder"):
         load_sae("gpt2-small-res-jb:blocks.8.hook_resid_pre")
     assert time.perf_counter() - start < 15  # the registry is local; only the download would need the hub
-    with pytest.raises(SAELoadError, match="has no SAE 'blocks.99.hook_resid_pre'"):
+    with pytest.raises(SAELoadError, match=r"has no SAE 'blocks.99.hook_resid_pre'"):
         load_sae("gpt2-small-res-jb:blocks.99.hook_resid_pre")
     with pytest.raises(SAELoadError, match="unknown SAELens release 'no-such-release'"):
         load_sae("no-such-release:x")

@@ -51,10 +51,14 @@ def test_text_and_jsonl_files_are_tokenized_with_the_models_tokenizer(lang_model
 def test_saved_datasets_folders_text_and_pretokenized(lang_model, tmp_path):
     docs = [f"{WORDS} item {i}" for i in range(40)]
     datasets.Dataset.from_dict({"text": docs}).save_to_disk(tmp_path / "text")
-    _check_rows(lang_model, token_rows(lang_model, MODEL, n_tokens=320, context=32, dataset=tmp_path / "text"), docs, 32)
+    _check_rows(
+        lang_model, token_rows(lang_model, MODEL, n_tokens=320, context=32, dataset=tmp_path / "text"), docs, 32
+    )
 
     datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": docs})}).save_to_disk(tmp_path / "dict")
-    _check_rows(lang_model, token_rows(lang_model, MODEL, n_tokens=320, context=32, dataset=tmp_path / "dict"), docs, 32)
+    _check_rows(
+        lang_model, token_rows(lang_model, MODEL, n_tokens=320, context=32, dataset=tmp_path / "dict"), docs, 32
+    )
 
     ids = torch.randint(0, lang_model.cfg.d_vocab, (12, 20))
     datasets.Dataset.from_dict({"input_ids": ids.tolist()}).save_to_disk(tmp_path / "tok")
@@ -64,7 +68,7 @@ def test_saved_datasets_folders_text_and_pretokenized(lang_model, tmp_path):
         token_rows(lang_model, MODEL, n_tokens=160, context=24, dataset=tmp_path / "tok")
 
     datasets.Dataset.from_dict({"body": docs}).save_to_disk(tmp_path / "other")
-    with pytest.raises(ValueError, match="no 'text'.*set text_column"):
+    with pytest.raises(ValueError, match=r"no 'text'.*set text_column"):
         token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=tmp_path / "other")
 
 
@@ -72,14 +76,14 @@ def test_bad_sources_fail_with_a_clear_message(lang_model, tmp_path, monkeypatch
     with pytest.raises(ValueError, match="no token source at"):
         token_rows(lang_model, MODEL, n_tokens=100, dataset=tmp_path / "missing.txt")
     (tmp_path / "notes.csv").write_text("a,b\n")
-    with pytest.raises(ValueError, match="unknown file type '.csv'"):
+    with pytest.raises(ValueError, match=r"unknown file type '.csv'"):
         token_rows(lang_model, MODEL, n_tokens=100, dataset=tmp_path / "notes.csv")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="not a folder written by datasets"):
         token_rows(lang_model, MODEL, n_tokens=100, dataset=tmp_path / "empty")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
-    with pytest.raises(ValueError, match="hub dataset NeelNanda/pile-10k needs the Hugging Face hub.*save_to_disk"):
+    with pytest.raises(ValueError, match=r"hub dataset NeelNanda/pile-10k needs the Hugging Face hub.*save_to_disk"):
         token_rows(lang_model, MODEL, n_tokens=100, dataset="hf:NeelNanda/pile-10k")
     assert time.perf_counter() - start < 1.0
 

@@ -6,25 +6,40 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from interp.cli.common import progress_bar, write_results
+from interp.core.choices import Architecture, ToySweep, options
 
-def add_parsers(sub) -> None:
+__all__ = ["add_parsers"]
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("toy", help="train toy models of superposition: one setting, or a sweep (--sweep)")
     p.add_argument("--n-features", type=int, help="default 5; 100 for --sweep dimensionality")
     p.add_argument("--d-hidden", type=int, help="default 2; 20 for --sweep dimensionality")
     p.add_argument("--feature-probability", type=float, default=0.01, help="probability each feature is non-zero")
     p.add_argument("--importance-decay", type=float, default=1.0, help="feature i has importance decay**i")
-    p.add_argument("--sweep", choices=["phase", "dimensionality"], help="phase diagram (2 features, 1 dim) or dimensions per feature vs sparsity")
+    p.add_argument(
+        "--sweep",
+        choices=options(ToySweep),
+        help="phase diagram (2 features, 1 dim) or dimensions per feature vs sparsity",
+    )
     p.add_argument("--n-seeds", type=int, default=None, help="initialisations per setting; the lowest loss is kept")
     _add_training_args(p)
     p.set_defaults(handler=_toy)
 
-    p = sub.add_parser("recovery", help="train SAEs on a known dictionary (or a toy model) and score recovered features")
+    p = sub.add_parser(
+        "recovery", help="train SAEs on a known dictionary (or a toy model) and score recovered features"
+    )
     p.add_argument("--d-model", type=int, default=256)
     p.add_argument("--n-features", type=int, default=512)
     p.add_argument("--active", type=float, default=5.0, help="expected active features per sample")
-    p.add_argument("--correlation", type=float, default=0.0, help="strength of random feature correlations (0 = independent)")
+    p.add_argument(
+        "--correlation", type=float, default=0.0, help="strength of random feature correlations (0 = independent)"
+    )
     p.add_argument("--d-sae", default="256,512,1024", help="comma-separated SAE widths")
-    p.add_argument("--architecture", default="topk", help="topk, batchtopk, standard, gated or jumprelu")
+    p.add_argument(
+        "--architecture", default="topk", choices=options(Architecture), help="SAELens training architecture"
+    )
     p.add_argument("--sparsity", default="5", help="comma-separated k (topk) or sparsity coefficients")
     p.add_argument("--samples", type=int, default=1_000_000, help="training samples per SAE")
     p.add_argument("--toy-model", type=Path, help="a `sae toy` output folder: recover its W columns instead")
@@ -53,7 +68,6 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
 def _toy(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from interp.cli_common import progress_bar, write_results
     from sae import plots
     from sae.superposition import PHASE_TRAINING, dimensionality_sweep, phase_diagram, toy_model
     from sae.toy_models import ToyTraining
@@ -66,18 +80,30 @@ def _toy(args: argparse.Namespace) -> int:
             result = phase_diagram(n_seeds=args.n_seeds or 3, training=training, progress=progress)
             figures = {"phase.html": plots.plot_phase_diagram(result)}
         elif args.sweep == "dimensionality":
-            result = dimensionality_sweep(n_features=args.n_features or 100, d_hidden=args.d_hidden or 20, training=training, progress=progress)
+            result = dimensionality_sweep(
+                n_features=args.n_features or 100, d_hidden=args.d_hidden or 20, training=training, progress=progress
+            )
             figures = {"dimensionality.html": plots.plot_dimensionality_sweep(result)}
         else:
             result = toy_model(
-                n_features=args.n_features or 5, d_hidden=args.d_hidden or 2, feature_probability=args.feature_probability,
-                importance_decay=args.importance_decay, n_seeds=args.n_seeds or 4, training=training, progress=progress,
+                n_features=args.n_features or 5,
+                d_hidden=args.d_hidden or 2,
+                feature_probability=args.feature_probability,
+                importance_decay=args.importance_decay,
+                n_seeds=args.n_seeds or 4,
+                training=training,
+                progress=progress,
             )
-            figures = {"geometry.html": plots.plot_toy_geometry(result), "interference.html": plots.plot_toy_interference(result)}
+            figures = {
+                "geometry.html": plots.plot_toy_geometry(result),
+                "interference.html": plots.plot_toy_interference(result),
+            }
     if args.sweep is None:
         angles = f"; angles {', '.join(f'{a:.1f}' for a in result.angles)}" if result.angles else ""
-        print(f"{result.n_represented} of {result.n_features} features represented; dimensionality "
-              f"{', '.join(f'{d:.3f}' for d in result.dimensionality)}{angles}")
+        print(
+            f"{result.n_represented} of {result.n_features} features represented; dimensionality "
+            f"{', '.join(f'{d:.3f}' for d in result.dimensionality)}{angles}"
+        )
     write_results(args.out, {"result.json": result}, figures)
     return 0
 
@@ -85,38 +111,53 @@ def _toy(args: argparse.Namespace) -> int:
 def _recovery(args: argparse.Namespace) -> int:
     import torch
 
-    from interp.cli_common import progress_bar, write_results
-    from interp.results import load_json
+    from interp.results import ToyModelResult, load_json
     from sae import plots
     from sae.recovery import RecoveryConfig, known_dictionary_recovery, toy_model_recovery
-    from sae.results import ToyModelResult
 
     cfg = RecoveryConfig(
-        d_model=args.d_model, n_features=args.n_features, active_per_sample=args.active, correlation=args.correlation,
-        d_sae=tuple(int(w) for w in args.d_sae.split(",")), architecture=args.architecture,
-        sparsity=tuple(float(s) for s in args.sparsity.split(",")), training_samples=args.samples, seed=args.seed,
+        d_model=args.d_model,
+        n_features=args.n_features,
+        active_per_sample=args.active,
+        correlation=args.correlation,
+        d_sae=tuple(int(w) for w in args.d_sae.split(",")),
+        architecture=args.architecture,
+        sparsity=tuple(float(s) for s in args.sparsity.split(",")),
+        training_samples=args.samples,
+        seed=args.seed,
     )
     with progress_bar("training SAEs", "SAE") as progress:
         if args.toy_model is not None:
             toy = load_json(ToyModelResult, args.toy_model / "result.json")
-            result = toy_model_recovery(torch.tensor(toy.W), toy.feature_probability, cfg, device=args.device, progress=progress)
+            result = toy_model_recovery(
+                torch.tensor(toy.W), toy.feature_probability, cfg, device=args.device, progress=progress
+            )
         else:
             result = known_dictionary_recovery(cfg, device=args.device, progress=progress)
-    for width, sparsity, mmcs, frac, l0 in zip(result.d_sae, result.sparsity, result.mmcs, result.fraction_recovered, result.l0):
-        print(f"d_sae {width}, sparsity {sparsity:g}: MMCS {mmcs:.3f}, recovered {frac:.1%} (cosine > 0.9), L0 {l0:.1f}")
+    for width, sparsity, mmcs, frac, l0 in zip(
+        result.d_sae, result.sparsity, result.mmcs, result.fraction_recovered, result.l0
+    ):
+        print(
+            f"d_sae {width}, sparsity {sparsity:g}: MMCS {mmcs:.3f}, recovered {frac:.1%} (cosine > 0.9), L0 {l0:.1f}"
+        )
     write_results(args.out, {"result.json": result}, {"recovery.html": plots.plot_recovery(result)})
     return 0
 
 
 def _geometry(args: argparse.Namespace) -> int:
-    from interp.cli_common import write_results
     from sae import plots
     from sae.decoder_geometry import decoder_geometry
     from sae.loading import load_sae
 
     sae = load_sae(args.path, device=args.device)
-    result = decoder_geometry(sae.W_dec.detach(), source=str(args.path), duplicate_cosine=args.duplicate_cosine, seed=args.seed)
-    print(f"{result.d_sae} latents in {result.d_in} dims: mean |cos| {result.mean_abs_cosine:.4f} (random {result.random_mean_abs_cosine:.4f}); "
-          f"{len(result.duplicates)} pairs above {result.duplicate_cosine}; mean dimensionality {result.mean_dimensionality:.3f}")
+    result = decoder_geometry(
+        sae.W_dec.detach(), source=str(args.path), duplicate_cosine=args.duplicate_cosine, seed=args.seed
+    )
+    print(
+        f"{result.d_sae} latents in {result.d_in} dims: mean |cos| {result.mean_abs_cosine:.4f} (random "
+        f"{result.random_mean_abs_cosine:.4f}); "
+        f"{len(result.duplicates)} pairs above {result.duplicate_cosine}; mean dimensionality "
+        f"{result.mean_dimensionality:.3f}"
+    )
     write_results(args.out, {"result.json": result}, {"geometry.html": plots.plot_decoder_geometry(result)})
     return 0

@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+__all__ = ["add_parsers"]
 
-def add_parsers(sub) -> None:
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the SAEs of a TOML config (resumes from the last checkpoint when rerun)")
-    p.add_argument("config", type=Path, help="a TOML file: model, hook, training_tokens, ... and one [[sae]] table per SAE")
+    p.add_argument(
+        "config", type=Path, help="a TOML file: model, hook, training_tokens, ... and one [[sae]] table per SAE"
+    )
     p.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from interp.cli_common import write_results
+    from interp.cli.common import write_results
+    from interp.results import TrainingLog
     from sae import plots
-    from sae.results import TrainingLog
     from sae.train_config import TrainJobConfig
     from sae.train_job import read_log, run_train_job
 
@@ -35,11 +39,18 @@ def _train(args: argparse.Namespace) -> int:
     for folder in folders:
         rows = read_log(folder)
         result = TrainingLog(
-            name=folder.name, model=cfg.model, hook=cfg.hook, tokens=tuple(r["tokens"] for r in rows), loss=tuple(r["loss"] for r in rows),
-            l0=tuple(r["l0"] for r in rows), explained_variance=tuple(r["explained_variance"] for r in rows),
+            name=folder.name,
+            model=cfg.model,
+            hook=cfg.hook,
+            tokens=tuple(r["tokens"] for r in rows),
+            loss=tuple(r["loss"] for r in rows),
+            l0=tuple(r["l0"] for r in rows),
+            explained_variance=tuple(r["explained_variance"] for r in rows),
         )
         last = rows[-1]
-        print(f"{folder.name}: {last['tokens']} tokens, loss {last['loss']:.4f}, L0 {last['l0']:.1f}, explained variance "
-              f"{last['explained_variance']:.3f}; SAE in {folder / 'sae'}")
+        print(
+            f"{folder.name}: {last['tokens']} tokens, loss {last['loss']:.4f}, L0 {last['l0']:.1f}, explained variance "
+            f"{last['explained_variance']:.3f}; SAE in {folder / 'sae'}"
+        )
         write_results(folder, {"training.json": result}, {"training.html": plots.plot_training_log(result)})
     return 0

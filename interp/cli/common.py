@@ -1,25 +1,41 @@
-"""Helpers shared by the `interp` subcommands: model and task options, loading, saving figures."""
+"""Helpers shared by the `interp` subcommands (and the `sae` command): model and task options, loading,
+progress bars, and writing results and figures where the user can find them."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from interp.zoo import DEFAULT_MODEL
+from interp.core.choices import DType, TaskName, options
+from interp.zoo import DEFAULT_MODEL, defaults_for
+
+__all__ = [
+    "add_model_args",
+    "add_task_args",
+    "load",
+    "progress_bar",
+    "save_figure",
+    "task_from_args",
+    "write_results",
+]
 
 
 def add_model_args(p: argparse.ArgumentParser, *, positional: bool = False) -> None:
     if positional:
         p.add_argument("model", help="zoo:NAME, a TransformerLens official name, or a local checkpoint folder")
     else:
-        p.add_argument("--model", default=DEFAULT_MODEL, help=f"zoo:NAME, official name, or folder (default {DEFAULT_MODEL})")
+        p.add_argument(
+            "--model", default=DEFAULT_MODEL, help=f"zoo:NAME, official name, or folder (default {DEFAULT_MODEL})"
+        )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="float32", choices=options(DType))
 
 
 def add_task_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", default=None, help="built-in task: ioi or induction (default ioi)")
+    p.add_argument("--task", choices=options(TaskName), help="built-in task (default: the model's own, ioi for most)")
     p.add_argument("--clean", action="append", help="your clean prompt (repeat for several)")
     p.add_argument("--corrupted", action="append", help="its corrupted prompt, same token length")
     p.add_argument("--answer", action="append", help='the right next token, e.g. " Mary"')
@@ -28,24 +44,27 @@ def add_task_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
-def task_from_args(args: argparse.Namespace, model):
+def task_from_args(args: argparse.Namespace, model: Any) -> Any:
+    """The task the options name: the user's own prompts, or a built-in task."""
     from interp.tasks import make_task, task_from_strings
 
     custom = [args.clean, args.corrupted, args.answer, args.wrong]
     if any(custom):
         if args.task or not all(custom):
             raise ValueError("give either --task, or all of --clean, --corrupted, --answer and --wrong")
-        return task_from_strings(model, clean=args.clean, corrupted=args.corrupted, answer=args.answer, wrong=args.wrong)
-    return make_task(args.task or "ioi", model, n_prompts=args.n_prompts, seed=args.seed)
+        return task_from_strings(
+            model, clean=args.clean, corrupted=args.corrupted, answer=args.answer, wrong=args.wrong
+        )
+    return make_task(args.task or defaults_for(args.model).task, model, n_prompts=args.n_prompts, seed=args.seed)
 
 
-def load(args: argparse.Namespace):
+def load(args: argparse.Namespace) -> Any:
     from interp.model import load_model
 
     return load_model(args.model, device=args.device, dtype=args.dtype)
 
 
-def save_figure(fig, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
     fig.write_html(str(path), include_plotlyjs=True)
     return path
 
@@ -54,12 +73,13 @@ def write_results(out: Path, results: dict, figures: dict) -> None:
     """Save result dataclasses as JSON and figures as HTML under `out`, and say where."""
     from interp.results import save_json
 
-    files = [save_json(r, out / name) for name, r in results.items()] + [save_figure(f, out / name) for name, f in figures.items()]
+    files = [save_json(r, out / name) for name, r in results.items()]
+    files += [save_figure(f, out / name) for name, f in figures.items()]
     print(f"results written to {out.resolve()}: " + ", ".join(f.name for f in files))
 
 
 @contextmanager
-def progress_bar(desc: str, unit: str):
+def progress_bar(desc: str, unit: str) -> Iterator:
     """A tqdm bar driven by a library progress(done, total) callback."""
     from tqdm import tqdm
 

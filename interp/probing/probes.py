@@ -11,15 +11,29 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from jaxtyping import Float
+from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.activations import ActivationDataset
+from interp.core.choices import ControlKind, ProbeKind, check_choice
+from interp.core.sites import layer_of
+from interp.core.types import Progress
+from interp.model import resolve_device
 from interp.results import ProbeResult, nested_tuple
+
+__all__ = [
+    "ProbeConfig",
+    "ProbeSweep",
+    "Split",
+    "TrainedProbe",
+    "control_labels",
+    "probe_sweep",
+    "split_by_prompt",
+    "train_probe",
+]
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +42,7 @@ log = logging.getLogger(__name__)
 class ProbeConfig:
     """How probes are trained."""
 
-    kind: str = "logistic"
+    kind: ProbeKind = "logistic"
     """"logistic" (classes) or "linear" (regression on float labels)."""
     weight_decay: float = 1e-3
     """L2 penalty on the weights: loss = mean loss + weight_decay / 2 * ||W||^2 (standardised features)."""
@@ -48,9 +62,12 @@ class ProbeConfig:
     """Where probes train: auto picks CUDA when present."""
 
     def __post_init__(self) -> None:
-        if self.kind not in ("logistic", "linear"):
-            raise ValueError(f"kind must be 'logistic' or 'linear', got {self.kind!r}")
-        if not 0 < self.val_fraction < 1 or not 0 < self.test_fraction < 1 or self.val_fraction + self.test_fraction >= 1:
+        check_choice(self.kind, ProbeKind, "kind")
+        if (
+            not 0 < self.val_fraction < 1
+            or not 0 < self.test_fraction < 1
+            or self.val_fraction + self.test_fraction >= 1
+        ):
             raise ValueError("val_fraction and test_fraction must be in (0, 1) and leave prompts for training")
         if self.weight_decay < 0 or self.lr <= 0 or self.max_epochs < 1 or self.patience < 1:
             raise ValueError("weight_decay must be >= 0; lr, max_epochs and patience positive")
@@ -58,14 +75,15 @@ class ProbeConfig:
 
 @dataclass(frozen=True)
 class Split:
-    train: Tensor
-    val: Tensor
-    test: Tensor
-    """Row indices of each part."""
+    """Row indices of each part of a probe's data."""
+
+    train: Int[Tensor, " _row"]
+    val: Int[Tensor, " _row"]
+    test: Int[Tensor, " _row"]
     test_prompts: tuple[int, ...]
 
 
-def split_by_prompt(prompt_index: Tensor, config: ProbeConfig) -> Split:
+def split_by_prompt(prompt_index: Int[Tensor, " row"], config: ProbeConfig) -> Split:
     """Train/validation/test rows, with every prompt wholly in one part."""
     prompts = prompt_index.unique()
     order = prompts[torch.randperm(len(prompts), generator=torch.Generator().manual_seed(config.seed))]
@@ -83,31 +101,31 @@ def split_by_prompt(prompt_index: Tensor, config: ProbeConfig) -> Split:
 class TrainedProbe:
     """A probe in raw activation space: scores = x @ weight.T + bias."""
 
-    kind: str
-    weight: Float[Tensor, "feature d_model"] = field(repr=False)
+    kind: ProbeKind
+    weight: Float[Tensor, "feature d_in"] = field(repr=False)
     """One row per class (logistic) or a single row (linear)."""
-    bias: Tensor = field(repr=False)
+    bias: Float[Tensor, " feature"] = field(repr=False)
     train_score: float
     val_score: float
     test_score: float
     """Accuracy (logistic) or R^2 (linear) on each split."""
     epochs: int
 
-    def predict(self, x: Float[Tensor, "batch d_model"]) -> Tensor:
+    def predict(self, x: Float[Tensor, "row d_in"]) -> Tensor:
         out = x.to(self.weight) @ self.weight.T + self.bias
         return out.argmax(-1) if self.kind == "logistic" else out[:, 0]
 
-    def score(self, x: Tensor, y: Tensor) -> float:
+    def score(self, x: Float[Tensor, "row d_in"], y: Tensor) -> float:
         return _score(self.kind, self.predict(x), y.to(self.weight.device))
 
     @property
-    def directions(self) -> Float[Tensor, "feature d_model"]:
+    def directions(self) -> Float[Tensor, "feature d_in"]:
         """Unit directions: for two classes the single direction class 1 - class 0, else one per class."""
         w = self.weight[1:2] - self.weight[0:1] if self.kind == "logistic" and len(self.weight) == 2 else self.weight
         return w / w.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
-def _score(kind: str, pred: Tensor, y: Tensor) -> float:
+def _score(kind: ProbeKind, pred: Tensor, y: Tensor) -> float:
     if kind == "logistic":
         return float((pred == y).float().mean())
     resid = ((y.float() - pred) ** 2).sum()
@@ -116,11 +134,14 @@ def _score(kind: str, pred: Tensor, y: Tensor) -> float:
 
 
 def train_probe(
-    x: Float[Tensor, "batch d_model"], y: Tensor, *, split: Split, config: ProbeConfig = ProbeConfig(), n_classes: int | None = None
+    x: Float[Tensor, "row d_in"],
+    y: Tensor,
+    *,
+    split: Split,
+    config: ProbeConfig = ProbeConfig(),
+    n_classes: int | None = None,
 ) -> TrainedProbe:
     """Fit one probe on `split.train`, stopping early on `split.val`, scored on all three parts."""
-    from interp.model import resolve_device
-
     device = resolve_device(config.device)
     x, y = x.to(device).float(), y.to(device)
     logistic = config.kind == "logistic"
@@ -140,8 +161,9 @@ def train_probe(
         data = F.cross_entropy(out, y[rows]) if logistic else F.mse_loss(out[:, 0], y[rows].float())
         return data + 0.5 * config.weight_decay * (w**2).sum()
 
-    best, best_state, since, epoch = float("inf"), (w.detach().clone(), b.detach().clone()), 0, 0
+    best, best_state, since, epochs = float("inf"), (w.detach().clone(), b.detach().clone()), 0, 0
     for epoch in range(1, config.max_epochs + 1):
+        epochs = epoch
         opt.zero_grad()
         loss_on(tr).backward()
         opt.step()
@@ -157,12 +179,14 @@ def train_probe(
     # back to raw space: w_z . (x - mean) / std + b_z = (w_z / std) . x + (b_z - w_z . (mean / std))
     weight = w_z / std
     bias = b_z - (w_z * (mean / std)).sum(-1)
-    probe = TrainedProbe(config.kind, weight, bias, 0.0, 0.0, 0.0, epoch)
-    scores = {name: probe.score(x[rows], y[rows]) for name, rows in (("train", tr), ("val", split.val), ("test", split.test))}
-    return TrainedProbe(config.kind, weight, bias, scores["train"], scores["val"], scores["test"], epoch)
+    probe = TrainedProbe(config.kind, weight, bias, 0.0, 0.0, 0.0, epochs)
+    scores = {
+        name: probe.score(x[rows], y[rows]) for name, rows in (("train", tr), ("val", split.val), ("test", split.test))
+    }
+    return TrainedProbe(config.kind, weight, bias, scores["train"], scores["val"], scores["test"], epochs)
 
 
-def control_labels(token: Tensor, labels: Tensor, *, seed: int = 0) -> tuple[Tensor, str]:
+def control_labels(token: Int[Tensor, " row"], labels: Tensor, *, seed: int = 0) -> tuple[Tensor, ControlKind]:
     """Control labels and the kind of control used.
 
     "token-type" (Hewitt & Liang, 2019): each token type gets one label drawn from the real labels'
@@ -178,11 +202,12 @@ def control_labels(token: Tensor, labels: Tensor, *, seed: int = 0) -> tuple[Ten
     return draws[inverse], "token-type"
 
 
-def _layer_of(hook: str) -> int:
-    match = re.match(r"blocks\.(\d+)\.", hook)
-    if not match:
-        raise ValueError(f"cannot tell the layer of hook {hook!r}; sweep over blocks.L.* hooks")
-    return int(match.group(1))
+@dataclass(frozen=True)
+class ProbeSweep:
+    """A probe sweep: the typed result, and the trained probes by hook (for causal checks)."""
+
+    result: ProbeResult
+    probes: dict[str, TrainedProbe]
 
 
 def probe_sweep(
@@ -192,43 +217,45 @@ def probe_sweep(
     control: bool = True,
     model_name: str = "",
     task_name: str = "",
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[ProbeResult, dict[str, TrainedProbe]]:
-    """Train a probe at every hook of `dataset` (and on control labels); returns the typed result and the probes."""
+    progress: Progress | None = None,
+) -> ProbeSweep:
+    """Train a probe at every hook of `dataset` (and on control labels); `progress(done, total)` counts hooks."""
     split = split_by_prompt(dataset.prompt_index, config)
     y = dataset.labels
-    n_classes = len(dataset.label_names) if dataset.label_names else (int(y.max()) + 1 if config.kind == "logistic" else None)
+    n_classes = (
+        len(dataset.label_names) if dataset.label_names else (int(y.max()) + 1 if config.kind == "logistic" else None)
+    )
     y_control, control_kind = control_labels(dataset.token, y, seed=config.seed) if control else (None, "none")
     probes, accuracy, train_acc, control_acc, directions = {}, [], [], [], []
     for i, hook in enumerate(dataset.hooks):
         x = dataset.features(hook)
         probe = train_probe(x, y, split=split, config=config, n_classes=n_classes)
         probes[hook] = probe
-        accuracy.append(round(probe.test_score, 6))
-        train_acc.append(round(probe.train_score, 6))
-        directions.append(nested_tuple(probe.directions.cpu()))
+        accuracy.append(probe.test_score)
+        train_acc.append(probe.train_score)
+        directions.append(nested_tuple(probe.directions))
         if y_control is not None:
-            control_acc.append(round(train_probe(x, y_control, split=split, config=config, n_classes=n_classes).test_score, 6))
+            control_acc.append(train_probe(x, y_control, split=split, config=config, n_classes=n_classes).test_score)
         if progress is not None:
             progress(i + 1, len(dataset.hooks))
         log.info("%s: test %.3f", hook, probe.test_score)
     test_y = y[split.test]
     chance = float(test_y.bincount().max() / len(test_y)) if config.kind == "logistic" else 0.0
     sites = {re.sub(r"^blocks\.\d+\.", "", h).removeprefix("hook_") for h in dataset.hooks}
-    return (
+    return ProbeSweep(
         ProbeResult(
             model=model_name,
             task=task_name,
             site=sites.pop() if len(sites) == 1 else "mixed",
             hooks=dataset.hooks,
-            layers=tuple(_layer_of(h) for h in dataset.hooks),
+            layers=tuple(layer_of(h) for h in dataset.hooks),
             metric="accuracy" if config.kind == "logistic" else "r2",
             accuracy=tuple(accuracy),
             train_accuracy=tuple(train_acc),
             control_accuracy=tuple(control_acc),
             control=control_kind,
-            selectivity=tuple(round(a - c, 6) for a, c in zip(accuracy, control_acc)),
-            chance=round(chance, 6),
+            selectivity=tuple(a - c for a, c in zip(accuracy, control_acc)),
+            chance=chance,
             n_train=len(split.train),
             n_test=len(split.test),
             label_names=dataset.label_names,

@@ -4,22 +4,21 @@ task metric that the causal check watches."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
 
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from interp import metrics
+from interp.core.choices import ProbeTaskName, check_choice
+from interp.core.metrics import at_metric_pos, logit_diff
+from interp.core.tokens import random_token_pool, single_token_words
+from interp.core.types import Model
 from interp.ioi_words import IOI_NAMES, name_pairs
-from interp.tasks import _single_token_words, ioi_task, random_token_pool
+from interp.tasks import ioi_task
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
-
-PROBE_TASKS = ("repeat", "ioi-io")
-DEFAULT_PROBE_TASK = {"zoo:induction-2l": "repeat", "zoo:lang-4l": "ioi-io"}
+__all__ = ["ProbingTask", "ioi_io_task", "make_probe_task", "repeat_task"]
 
 
 @dataclass(frozen=True)
@@ -29,15 +28,15 @@ class ProbingTask:
     tokens: Int[Tensor, "batch pos"] = field(repr=False)
     mask: Bool[Tensor, "batch pos"] = field(repr=False)
     """Positions whose activations are probed (row order: prompt, then position)."""
-    labels: Tensor = field(repr=False)
+    labels: Int[Tensor, " row"] = field(repr=False)
     """One class id per kept position."""
     label_names: tuple[str, ...]
     metric_name: str
-    metric: Callable[[Float[Tensor, "batch pos d_vocab"], Int[Tensor, "batch"]], Tensor] = field(repr=False)
+    metric: Callable[[Float[Tensor, "batch pos d_vocab"], Int[Tensor, " batch"]], Tensor] = field(repr=False)
     """metric(logits of some prompts, their prompt indices) -> per-prompt value."""
 
 
-def repeat_task(model: "TransformerBridge", *, n_prompts: int = 256, n_pos: int = 40, seed: int = 0) -> ProbingTask:
+def repeat_task(model: Model, *, n_prompts: int = 256, n_pos: int = 40, seed: int = 0) -> ProbingTask:
     """Is this token inside the second copy of a repeated segment? (any model)
 
     Prompts: BOS, 0-8 noise tokens, a segment A of 4-12 tokens, A again, then noise. The gaps and
@@ -77,17 +76,23 @@ def repeat_task(model: "TransformerBridge", *, n_prompts: int = 256, n_pos: int 
         return hits.sum(-1).float() / want.sum(-1).clamp_min(1)
 
     return ProbingTask(
-        "repeat", "token lies in the second copy of a repeated segment", tokens, mask, label_grid[mask],
-        ("first occurrence", "repeat"), "induction accuracy", induction_accuracy,
+        "repeat",
+        "token lies in the second copy of a repeated segment",
+        tokens,
+        mask,
+        label_grid[mask],
+        ("first occurrence", "repeat"),
+        "induction accuracy",
+        induction_accuracy,
     )
 
 
-def ioi_io_task(model: "TransformerBridge", *, n_prompts: int = 512, n_names: int = 8, seed: int = 0) -> ProbingTask:
+def ioi_io_task(model: Model, *, n_prompts: int = 512, n_names: int = 8, seed: int = 0) -> ProbingTask:
     """Which of `n_names` names is the indirect object, read at the final token of IOI prompts.
 
     Metric: the IOI logit difference (IO minus S) at the final token.
     """
-    names = _single_token_words(model, IOI_NAMES)[:n_names]
+    names = single_token_words(model, IOI_NAMES)[:n_names]
     if len(names) < 3:
         raise ValueError(f"{model.cfg.model_name} has fewer than 3 single-token IOI names; the ioi-io task needs them")
     pairs = [(a, b) for a, b in name_pairs() if a in names and b in names]
@@ -97,20 +102,26 @@ def ioi_io_task(model: "TransformerBridge", *, n_prompts: int = 512, n_names: in
     mask = torch.zeros(task.clean_tokens.shape, dtype=torch.bool)
     mask[torch.arange(len(task)), task.metric_pos.cpu()] = True
 
-    def logit_diff(logits: Tensor, prompts: Tensor) -> Tensor:
-        return metrics.logit_diff(logits, task.select(prompts.tolist())).cpu()
+    def ioi_logit_diff(logits: Tensor, prompts: Tensor) -> Tensor:
+        sub = task.select(prompts.tolist())
+        return logit_diff(at_metric_pos(logits, sub), sub).cpu()
 
     return ProbingTask(
-        "ioi-io", f"which of {len(names)} names is the indirect object, at the final token", task.clean_tokens.cpu(),
-        mask, labels, tuple(names), "IOI logit difference", logit_diff,
+        "ioi-io",
+        f"which of {len(names)} names is the indirect object, at the final token",
+        task.clean_tokens.cpu(),
+        mask,
+        labels,
+        tuple(names),
+        "IOI logit difference",
+        ioi_logit_diff,
     )
 
 
-def make_probe_task(name: str, model: "TransformerBridge", *, n_prompts: int | None = None, seed: int = 0) -> ProbingTask:
+def make_probe_task(name: ProbeTaskName, model: Model, *, n_prompts: int | None = None, seed: int = 0) -> ProbingTask:
+    """A built-in probing task by name, with its default number of prompts unless `n_prompts` is given."""
+    check_choice(name, ProbeTaskName, "probing task")
     kwargs = {"seed": seed} | ({"n_prompts": n_prompts} if n_prompts else {})
     if name == "repeat":
         return repeat_task(model, **kwargs)
-    if name == "ioi-io":
-        return ioi_io_task(model, **kwargs)
-    raise ValueError(f"unknown probing task {name!r}; built-in: {', '.join(PROBE_TASKS)}")
-
+    return ioi_io_task(model, **kwargs)

@@ -1,4 +1,5 @@
-"""The `sae` command. Heavy imports stay inside commands so `sae --help` answers at once."""
+"""The `sae` command: train, eval, features, info, and the superposition commands (toy, recovery,
+geometry). Heavy imports stay inside the handlers so `sae --help` answers at once."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from sae.cli_eval import add_feature_parsers
-from sae.cli_eval import add_parsers as add_eval_parsers
-from sae.cli_superposition import add_parsers as add_superposition_parsers
-from sae.cli_train import add_parsers as add_train_parsers
+from sae.cli import features, superposition, train
+
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,10 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path)
     p.add_argument("--device", default="cpu")
     p.set_defaults(handler=_info)
-    add_train_parsers(sub)
-    add_eval_parsers(sub)
-    add_feature_parsers(sub)
-    add_superposition_parsers(sub)
+    train.add_parsers(sub)
+    features.add_parsers(sub)
+    superposition.add_parsers(sub)
     return parser
 
 
@@ -41,10 +40,9 @@ def _info(args: argparse.Namespace) -> int:
     sae = load_sae(args.path, device=args.device)
     cfg = sae.cfg
     n_params = sum(p.numel() for p in sae.parameters())
-    print(f"{args.path}: {cfg.architecture()} SAE, d_in {cfg.d_in} -> d_sae {cfg.d_sae}, {n_params:,} parameters, {cfg.dtype}")
+    print(
+        f"{args.path}: {cfg.architecture()} SAE, d_in {cfg.d_in} -> d_sae {cfg.d_sae}, {n_params:,} parameters, "
+        f"{cfg.dtype}"
+    )
     print(f"hook: {cfg.metadata.hook_name or 'not recorded'}; model: {cfg.metadata.model_name or 'not recorded'}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

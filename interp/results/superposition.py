@@ -1,10 +1,19 @@
-"""Typed results of the superposition analyses (toy models, SAE recovery, decoder geometry), saved and
-loaded with `interp.results.save_json` / `load_json`. Matrices are nested tuples with their axes named
-in the field docstrings."""
+"""Results of the superposition analyses: toy models, the phase diagram, the dimensionality sweep, SAE
+recovery of known features, and decoder geometry. Matrices are nested tuples with their axes named in the
+field docstrings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+__all__ = [
+    "PHASES",
+    "DecoderGeometryResult",
+    "DimensionalitySweepResult",
+    "PhaseDiagramResult",
+    "RecoveryResult",
+    "ToyModelResult",
+]
 
 PHASES = ("not represented", "dedicated dimension", "superposition")
 """What a phase-diagram cell's extra feature does (index = the cell's value in `PhaseDiagramResult.phase`)."""
@@ -43,7 +52,6 @@ class ToyModelResult:
     """[feature][feature]: W^T W (the diagonal is ||W_i||^2)."""
     angles: tuple[float, ...]
     """d_hidden = 2 only: degrees between neighbouring represented features, going round; else empty."""
-    kind: str = "toy_model"
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,6 @@ class PhaseDiagramResult:
     steps: int
     n_seeds: int
     phases: tuple[str, ...] = PHASES
-    kind: str = "phase_diagram"
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,6 @@ class DimensionalitySweepResult:
     n_represented: tuple[int, ...]
     """Per density: features with ||W_i|| > 0.5."""
     steps: int
-    kind: str = "dimensionality_sweep"
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,6 @@ class RecoveryResult:
     best_cosines: tuple[tuple[float, ...], ...]
     """[sae][true feature]: the best cosine of each true feature."""
     training_samples: int
-    kind: str = "sae_recovery"
 
 
 @dataclass(frozen=True)
@@ -139,136 +144,3 @@ class DecoderGeometryResult:
     """[latent]: D_i = ||d_i||^2 / sum_j (d_i_hat . d_j)^2 over decoder directions d."""
     mean_dimensionality: float
     random_mean_dimensionality: float
-    kind: str = "decoder_geometry"
-
-
-@dataclass(frozen=True)
-class SAEEvalResult:
-    """An SAE evaluated on a model's activations (`sae eval` writes this as metrics.json)."""
-
-    sae: str
-    """The SAE folder."""
-    model: str
-    hook: str
-    d_in: int
-    d_sae: int
-    n_tokens: int
-    """Activations (token positions) the metrics are averaged over."""
-    l0: float
-    """Mean number of non-zero latents per token."""
-    mse: float
-    """Mean over tokens of ||x - x_hat||^2 (summed over dimensions, as SAELens reports it)."""
-    explained_variance: float
-    """1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2)."""
-    ce_loss_clean: float
-    """Next-token cross-entropy of the model as it is (mean over predictions)."""
-    ce_loss_with_sae: float
-    """The same with the SAE's reconstruction spliced in at the hook."""
-    ce_loss_zero_ablation: float
-    """The same with the hook's activations set to zero."""
-    ce_loss_recovered: float
-    """(zero-ablated - with SAE) / (zero-ablated - clean): 1 = the SAE loses nothing."""
-    kl: float
-    """Mean per-token KL(clean || with SAE) of the next-token distributions."""
-    kl_zero_ablation: float
-    dead_fraction: float
-    """Latents that never fired on these tokens."""
-    dense_fraction: float
-    """Latents that fired on more than dense_threshold of the tokens."""
-    dense_threshold: float
-    density_log10_edges: tuple[float, ...]
-    """Bin edges of log10(firing frequency), from -8 to 0."""
-    density_counts: tuple[int, ...]
-    """Latents per bin (dead latents are not in the histogram: log10 0 is undefined)."""
-    kind: str = "sae_eval"
-
-
-@dataclass(frozen=True)
-class FeatureDashboard:
-    """One SAE feature over a set of tokens: where it fires most, how strongly, and what it writes."""
-
-    feature: int
-    hook: str
-    n_tokens: int
-    density: float
-    """Fraction of tokens where the feature is non-zero."""
-    max_activation: float
-    contexts: tuple[dict, ...]
-    """Top activating contexts, strongest first: prompt, position, activation, tokens (a window around the
-    position), token_acts (the feature's activation on each of those tokens), focus (the position's index
-    in the window)."""
-    hist_edges: tuple[float, ...]
-    hist_counts: tuple[int, ...]
-    """Histogram of the feature's non-zero activations."""
-    promoted: tuple[tuple[str, float], ...]
-    """Tokens whose logits the decoder direction raises most (W_dec[f] @ W_U)."""
-    suppressed: tuple[tuple[str, float], ...]
-    kind: str = "feature_dashboard"
-
-
-@dataclass(frozen=True)
-class PromptFeatures:
-    """The features firing on each token of one prompt."""
-
-    hook: str
-    tokens: tuple[str, ...]
-    features: tuple[tuple[tuple[int, float], ...], ...]
-    """Per token: (feature, activation) pairs, strongest first."""
-    kind: str = "prompt_features"
-
-
-@dataclass(frozen=True)
-class FeatureIntervention:
-    """The next-token distribution at a prompt's last position before and after editing one feature."""
-
-    feature: int
-    hook: str
-    mode: str
-    """"ablate" (set to 0) or "steer" (set to value at every position)."""
-    value: float
-    prompt: tuple[str, ...]
-    top_before: tuple[tuple[str, float], ...]
-    """(token, probability), most likely first."""
-    top_after: tuple[tuple[str, float], ...]
-    most_increased: tuple[tuple[str, float], ...]
-    """(token, change in log-probability)."""
-    most_decreased: tuple[tuple[str, float], ...]
-    kl: float
-    """KL(before || after)."""
-    kind: str = "feature_intervention"
-
-
-@dataclass(frozen=True)
-class FeatureDLAResult:
-    """Direct logit attribution to logit(answer) - logit(wrong) by SAE feature (mean over prompts).
-
-    all_features_total + sum(other.values()) + unembed_bias == logit_diff."""
-
-    hook: str
-    task: str
-    features: tuple[int, ...]
-    """The top_k features by |contribution|."""
-    contributions: tuple[float, ...]
-    all_features_total: float
-    """Sum over every feature, listed or not."""
-    other: dict
-    """"sae decoder bias", "sae error" (the residual the SAE does not reconstruct) and "later layers"."""
-    unembed_bias: float
-    logit_diff: float
-    n_prompts: int
-    kind: str = "feature_dla"
-
-
-@dataclass(frozen=True)
-class TrainingLog:
-    """One SAE's training curve, read from its log.jsonl (one entry per logged step)."""
-
-    name: str
-    model: str
-    hook: str
-    tokens: tuple[int, ...]
-    loss: tuple[float, ...]
-    l0: tuple[float, ...]
-    explained_variance: tuple[float, ...]
-    """Of each logged training batch."""
-    kind: str = "training_log"

@@ -7,55 +7,51 @@ and compares the task metric with the same intervention along random directions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import torch
-from jaxtyping import Float
+from jaxtyping import Bool, Float
 from torch import Tensor
 
-from interp.hooks import hooks, run_with_cache
-from interp.probe_tasks import ProbingTask
-from interp.probes import TrainedProbe
+from interp.core.choices import EditMode, check_choice
+from interp.core.hooks import hooks, run_with_cache
+from interp.core.interventions import AddDirection, Intervention, ProjectOut
+from interp.core.types import Model
+from interp.probing.probes import TrainedProbe
+from interp.probing.tasks import ProbingTask
 from interp.results import CausalCheck
 
-if TYPE_CHECKING:
-    from transformer_lens.model_bridge import TransformerBridge
+__all__ = ["RANDOM_MULTIPLE", "RELATIVE_THRESHOLD", "causal_check", "direction_edit"]
 
 # An effect counts when it exceeds both 10% of the clean metric and 3x the random-direction effect.
 RELATIVE_THRESHOLD = 0.1
 RANDOM_MULTIPLE = 3.0
 
 
-def direction_hook(directions: Float[Tensor, "feature d_model"], positions: Tensor, *, mode: str, alpha: float = 0.0):
-    """A hook that projects `directions` out of (ablate) or adds alpha * directions[0] to (steer)
-    the activation at `positions` ([batch, pos] booleans)."""
-    if mode not in ("ablate", "steer"):
-        raise ValueError(f"mode must be 'ablate' or 'steer', got {mode!r}")
-    basis = torch.linalg.qr(directions.T.float()).Q  # d_model x k orthonormal span of the directions
-
-    def fn(act: Tensor, hook=None) -> Tensor:
-        if act.ndim != 3:
-            raise ValueError(f"the causal check needs a [batch, pos, d_model] activation; {getattr(hook, 'name', 'this hook')} has shape {tuple(act.shape)}")
-        where = positions.to(act.device)
-        b = basis.to(act)
-        if mode == "ablate":
-            change = -(act @ b) @ b.T
-        else:
-            change = (alpha * directions[0] / directions[0].norm()).to(act).expand_as(act)
-        return act + change * where[..., None]
-
-    return fn
+def direction_edit(
+    directions: Float[Tensor, "feature d_model"],
+    positions: Bool[Tensor, "batch pos"],
+    *,
+    mode: EditMode,
+    scale: float = 0.0,
+) -> Intervention:
+    """The edit along a probe's directions at `positions`: project them all out (ablate), or add `scale` x the
+    first one, as a unit vector (steer)."""
+    check_choice(mode, EditMode, "mode")
+    if mode == "ablate":
+        return ProjectOut(directions, positions)
+    return AddDirection(directions[0], scale, positions)
 
 
 @torch.no_grad()
 def causal_check(
-    model: "TransformerBridge",
+    model: Model,
     task: ProbingTask,
     probe: TrainedProbe,
     *,
     hook: str,
-    prompts: tuple[int, ...] | list[int],
-    mode: str = "ablate",
+    prompts: Sequence[int],
+    mode: EditMode = "ablate",
     alpha: float = 0.0,
     downstream: tuple[str, TrainedProbe] | None = None,
     seed: int = 0,
@@ -65,6 +61,7 @@ def causal_check(
 
     "ablate" projects all the probe's directions out; "steer" adds `alpha` x (mean activation norm
     at the probed positions) along its first direction (class 1 - class 0 for a binary probe)."""
+    check_choice(mode, EditMode, "mode")
     idx = torch.as_tensor(sorted(prompts), dtype=torch.long)  # sorted: rows below follow prompt order
     tokens = task.tokens[idx].to(model.cfg.device)
     positions = task.mask[idx]
@@ -78,19 +75,22 @@ def causal_check(
     if mode == "steer":
         _, cache = run_with_cache(model, tokens, [hook])
         scale = float(cache[hook][positions.to(cache[hook].device)].norm(dim=-1).mean())
+    edit = direction_edit(directions, positions, mode=mode, scale=alpha * scale)
 
-    def run(dirs: Tensor | None) -> tuple[float, Tensor | None]:
+    def run(intervention: Intervention | None) -> tuple[float, Tensor | None]:
         names = [downstream[0]] if downstream else []
-        fwd = [(hook, direction_hook(dirs, positions, mode=mode, alpha=alpha * scale))] if dirs is not None else []
+        fwd = [(hook, intervention)] if intervention is not None else []
         with hooks(model, fwd):
             logits, cache = run_with_cache(model, tokens, names)
         metric = float(task.metric(logits, idx).mean())
-        acts = cache[downstream[0]][positions.to(logits.device)].reshape(int(positions.sum()), -1) if downstream else None
+        acts = (
+            cache[downstream[0]][positions.to(logits.device)].reshape(int(positions.sum()), -1) if downstream else None
+        )
         return metric, acts
 
     clean, acts_clean = run(None)
-    intervened, acts_after = run(directions)
-    random_metric, _ = run(random_dirs)
+    intervened, acts_after = run(edit)
+    random_metric, _ = run(direction_edit(random_dirs, positions, mode=mode, scale=alpha * scale))
     labels = task.labels.reshape(-1)
     row_prompt = task.mask.nonzero()[:, 0]
     row_labels = labels[torch.isin(row_prompt, idx)]
@@ -101,10 +101,18 @@ def causal_check(
     effect, random_effect = intervened - clean, random_metric - clean
     changes = abs(effect) > max(RELATIVE_THRESHOLD * abs(clean), RANDOM_MULTIPLE * abs(random_effect))
     return CausalCheck(
-        model=str(model.cfg.model_name), task=task.name, hook=hook, mode=mode, alpha=alpha,
-        metric_name=task.metric_name, metric_clean=round(clean, 6), metric_intervened=round(intervened, 6),
-        metric_random=round(random_metric, 6), downstream_hook=downstream[0] if downstream else None,
-        downstream_accuracy_clean=None if down_clean is None else round(down_clean, 6),
-        downstream_accuracy_intervened=None if down_after is None else round(down_after, 6),
+        model=str(model.cfg.model_name),
+        task=task.name,
+        hook=hook,
+        mode=mode,
+        alpha=alpha,
+        intervention=f"{edit!r} at {hook}",
+        metric_name=task.metric_name,
+        metric_clean=clean,
+        metric_intervened=intervened,
+        metric_random=random_metric,
+        downstream_hook=downstream[0] if downstream else None,
+        downstream_accuracy_clean=down_clean,
+        downstream_accuracy_intervened=down_after,
         verdict="changes the output" if changes else "decodes but does not change the output",
     )

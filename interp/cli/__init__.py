@@ -1,0 +1,37 @@
+"""The `interp` command: models, tasks, circuit analyses, probes, the zoo, and the demo experiment.
+
+Each subcommand module adds its parsers (`add_parsers`) with a handler; heavy imports (torch,
+TransformerLens) happen inside the handlers, so `interp models` and `interp --help` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from interp.cli import circuits, models, probe
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interp", description="Mechanistic interpretability workbench")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+    models.add_parsers(sub)
+    circuits.add_parsers(sub)
+    probe.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.handler(args)
+    except (ValueError, OSError) as err:  # our errors say what to fix; a traceback would bury that
+        print(f"interp: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,146 @@
+"""`interp` subcommands about models and tasks: models, info, task, demo (the main job) and zoo train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from interp.cli.common import add_model_args, load, write_results
+from interp.core.choices import TaskName, options
+from interp.zoo import DEFAULT_MODEL, ZOO
+
+__all__ = ["add_parsers"]
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """The subcommands of this module, on the `interp` parser."""
+    sub.add_parser("models", help="list the bundled zoo models").set_defaults(handler=_models)
+
+    p = sub.add_parser("info", help="layers, heads, sites, context length and device of a model")
+    add_model_args(p, positional=True)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(handler=_info)
+
+    p = sub.add_parser("task", help="a task's metric on clean and corrupted prompts")
+    p.add_argument("task", choices=options(TaskName), help="built-in task")
+    add_model_args(p)
+    p.add_argument("--n-prompts", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="folder for result.json and task.html")
+    p.set_defaults(handler=_task)
+
+    p = sub.add_parser("demo", help="the main job: IOI behaviour and head scores of a model, saved with figures")
+    add_model_args(p)
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
+    p.set_defaults(handler=_demo)
+
+    zoo = sub.add_parser("zoo", help="the bundled models").add_subparsers(dest="zoo_command", required=True)
+    p = zoo.add_parser("train", help="retrain a zoo model from its seed and rewrite its card")
+    p.add_argument("name", choices=sorted(ZOO))
+    p.add_argument("--out", type=Path, help="write here instead of the package's zoo folder")
+    p.add_argument("--steps", type=int, help="override the number of steps (quick checks)")
+    p.set_defaults(handler=_zoo)
+
+
+def _models(args: argparse.Namespace) -> int:
+    for entry in ZOO.values():
+        default = " (default)" if entry.spec == DEFAULT_MODEL else ""
+        built = "" if entry.is_built else " [not built: run `interp zoo train " + entry.name + "`]"
+        print(f"{entry.spec:<18} {entry.summary}{default}{built}")
+    print(
+        "\nAlso: any TransformerLens official name (e.g. gpt2) when the hub is reachable, or a local checkpoint folder."
+    )
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from interp.overview import model_facts
+
+    facts = model_facts(load(args))
+    if args.json:
+        print(json.dumps(asdict(facts), indent=2))
+        return 0
+    mlp = f"d_mlp {facts.d_mlp}" if facts.d_mlp else "attention-only"
+    print(
+        f"{facts.name}: {facts.n_layers} layers x {facts.n_heads} heads (d_model {facts.d_model}, d_head "
+        f"{facts.d_head}, {mlp})"
+    )
+    print(f"vocabulary {facts.d_vocab}, context {facts.n_ctx} tokens, {facts.n_params:,} parameters")
+    print(f"device {facts.device}, dtype {facts.dtype}")
+    print(f"sites: {', '.join(facts.sites)}")
+    return 0
+
+
+def _task(args: argparse.Namespace) -> int:
+    from interp.task_metrics import evaluate_task
+    from interp.tasks import make_task
+
+    model = load(args)
+    result = evaluate_task(model, make_task(args.task, model, n_prompts=args.n_prompts, seed=args.seed))
+    print(f"{result.task} on {result.model}, {result.n_prompts} prompts")
+    print(f"{'':<10}{'logit diff':>12}{'accuracy':>10}{'p(answer)':>11}")
+    for name, diff, acc, prob in (
+        ("clean", result.mean_clean_logit_diff, result.clean_accuracy, result.clean_answer_prob),
+        ("corrupted", result.mean_corrupted_logit_diff, result.corrupted_accuracy, result.corrupted_answer_prob),
+    ):
+        print(f"{name:<10}{diff:>12.3f}{acc:>10.3f}{prob:>11.3f}")
+    print(f"KL(clean || corrupted) at the answer position: {result.kl_corrupted_to_clean:.3f} nats")
+    if args.out:
+        from interp.plots import plot_task_metrics
+
+        write_results(args.out, {"result.json": result}, {"task.html": plot_task_metrics(result)})
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from interp.heads import head_scores
+    from interp.plots import plot_head_scores, plot_task_metrics
+    from interp.task_metrics import evaluate_task
+    from interp.tasks import ioi_task
+
+    model = load(args)
+    print(f"loaded {args.model}; running IOI (64 prompts) and head scores ...")
+    metrics = evaluate_task(model, ioi_task(model, n_prompts=64, seed=0))
+    scores = head_scores(model)
+    print(
+        f"IOI: clean accuracy {metrics.clean_accuracy:.3f}, logit diff {metrics.mean_clean_logit_diff:.2f} clean "
+        f"vs {metrics.mean_corrupted_logit_diff:.2f} corrupted (ABC)"
+    )
+    for name in scores.score_names:
+        print(f"top {name.replace('_', '-')} heads: " + ", ".join(f"{h} {v:.2f}" for h, v in scores.top_heads(name)))
+    write_results(
+        args.out,
+        {"ioi.json": metrics, "head_scores.json": scores},
+        {"ioi.html": plot_task_metrics(metrics), "head_scores.html": plot_head_scores(scores)},
+    )
+    return 0
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from interp.model import load_model
+    from interp.zoo.card import write_card
+    from interp.zoo.train import train_zoo_model
+
+    with tqdm(desc=f"training {args.name}", unit="step") as bar:
+
+        def progress(step: int, total: int, info: dict) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{info['loss']:.3f}")
+
+        report = train_zoo_model(args.name, out_dir=args.out, steps=args.steps, progress=progress)
+    folder = args.out if args.out else ZOO[args.name].folder
+    numbers = write_card(args.name, folder, load_model(str(folder), device="cpu"))
+    print(
+        f"trained {args.name} in {report.seconds:.0f} s: final loss {report.final_loss:.4f}, "
+        f"{report.n_params:,} parameters, {report.size_bytes / 1e6:.2f} MB"
+    )
+    for key in ("induction_accuracy", "ioi_heldout_accuracy"):
+        if key in numbers:
+            print(f"{key}: {numbers[key]['accuracy']:.3f}")
+    print(f"wrote {folder}/ (config.json, model.safetensors, tokenizer/, CARD.md)")
+    return 0

@@ -1,0 +1,51 @@
+"""Hooks that are always removed, and cached runs limited to the hooks asked for."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from interp.core.sites import check_hook_names, hook_points
+from interp.core.types import Model
+
+__all__ = ["HookFn", "hooks", "run_with_cache"]
+
+HookFn = Callable[..., Tensor | None]
+"""fn(activation, hook=None) -> a replacement activation, or None to leave it as it is."""
+
+# `reset_hooks` walks every module (about 30 ms on a 12-layer model); a `hooks` block removes only the
+# hooks it added, by a level of its own. TransformerBridge.hooks() numbers its own levels from 0.
+_LEVELS = itertools.count(1_000_000)
+
+
+@contextmanager
+def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Model]:
+    """Install forward hooks for the duration of a `with` block; they are removed even on error."""
+    check_hook_names(model, [name for name, _ in fwd_hooks])
+    points, level = hook_points(model), next(_LEVELS)
+    added = []
+    try:
+        for name, fn in fwd_hooks:
+            model.check_hooks_to_add(name)  # a gated hook (attn.hook_result, ...) says which setter enables it
+            points[name].add_hook(fn, dir="fwd", level=level)
+            added.append(points[name])
+        yield model
+    finally:
+        for point in added:
+            point.remove_hooks(dir="fwd", level=level)
+
+
+@torch.no_grad()
+def run_with_cache(
+    model: Model, tokens: Int[Tensor, "batch pos"], names: Sequence[str]
+) -> tuple[Float[Tensor, "batch pos d_vocab"], dict[str, Tensor]]:
+    """Logits and the activations of exactly the hooks in `names`, on the model's device."""
+    check_hook_names(model, names)
+    wanted = set(names)
+    logits, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n in wanted)
+    return logits, {n: cache[n] for n in names}

@@ -1,0 +1,103 @@
+"""What activation patching can patch: each patch site's hook and how one patch indexes its activation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from interp.core.choices import Direction, MetricName, PatchSite, SiteKind, check_choice
+from interp.core.hooks import hooks
+from interp.core.sites import ATTN_SITES, BLOCK_SITES, hook_name, model_sites
+from interp.core.types import Model
+
+__all__ = ["SITES", "Selector", "Site", "check_patch_options", "check_site", "describe_patch", "site_heads"]
+
+Selector = tuple
+"""Index into an activation without its batch axis, e.g. (pos,) or (slice(None), head)."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """A patch site: the site kind whose hook is patched, and the axes one layer's patches run over."""
+
+    name: PatchSite
+    hook: SiteKind
+    """Site kind whose hook is patched (see `interp.core.sites.hook_name`)."""
+    axes: tuple[str, ...]
+    """Axes of one layer's patches, after "layer"."""
+
+    def selectors(self, n_pos: int, n_heads: int) -> list[Selector]:
+        every = slice(None)
+        if self.axes == ("pos",):  # [batch, pos, d_model]
+            return [(p,) for p in range(n_pos)]
+        if self.name == "pattern":  # [batch, head, query, key]
+            return [(h,) for h in range(n_heads)]
+        if self.axes == ("head",):  # z, q, k, v: [batch, pos, head, d_head], every position
+            return [(every, h) for h in range(n_heads)]
+        return [(p, h) for h in range(n_heads) for p in range(n_pos)]  # z_pos, head-major
+
+
+SITES: dict[str, Site] = {
+    **{s: Site(s, s, ("pos",)) for s in BLOCK_SITES},
+    **{s: Site(s, s, ("head",)) for s in ATTN_SITES},
+    "z_pos": Site("z_pos", "z", ("head", "pos")),
+}
+"""In the order of the `PatchSite` choices."""
+
+
+def check_site(model: Model, site: PatchSite) -> Site:
+    """The site's spec, after checking that the model has it (errors say which sites it has)."""
+    check_choice(site, PatchSite, "site")
+    have = model_sites(model)
+    if SITES[site].hook not in have:
+        names = [s for s, spec in SITES.items() if spec.hook in have]
+        raise ValueError(f"{model.cfg.model_name} has no {site} site; it has {', '.join(names)}")
+    if site == "pattern" and not _pattern_hook_is_live(model):
+        raise ValueError(
+            f"{model.cfg.model_name}'s attention-pattern hook only observes: TransformerLens-native models compute "
+            "attention outside it, so patching 'pattern' would report no effect anywhere. Patch 'z', 'q', 'k' or 'v' "
+            "instead"
+        )
+    return SITES[site]
+
+
+def check_patch_options(model: Model, site: PatchSite, direction: Direction, metric: MetricName) -> Site:
+    """The site's spec, after checking the site, direction and metric."""
+    check_choice(direction, Direction, "direction")
+    check_choice(metric, MetricName, "metric")
+    return check_site(model, site)
+
+
+@torch.no_grad()
+def _pattern_hook_is_live(model: Model) -> bool:
+    """Whether changing blocks.0.attn.hook_pattern changes the output (measured, not assumed)."""
+    tokens = torch.arange(1, 5, device=model.cfg.device)[None] % model.cfg.d_vocab
+    before = model(tokens)
+
+    def uniform(pattern: Tensor, hook: object = None) -> Tensor:
+        causal = torch.tril(torch.ones_like(pattern))
+        return causal / torch.arange(1, pattern.shape[-1] + 1, device=pattern.device)[:, None]
+
+    with hooks(model, [(hook_name("pattern", 0), uniform)]):
+        after = model(tokens)
+    return not torch.equal(before, after)
+
+
+def site_heads(cache: dict[str, Tensor], site: Site, model: Model) -> int:
+    """Heads one layer's patches run over: k and v may hold fewer (grouped-query) heads than the model."""
+    act = cache[hook_name(site.hook, 0)]
+    if site.name == "pattern":
+        return act.shape[1]
+    return act.shape[2] if act.ndim == 4 else model.cfg.n_heads
+
+
+def describe_patch(site: Site, direction: Direction) -> str:
+    """What one patch of `site` does, for the result's record."""
+    source = "clean" if direction == "denoise" else "corrupted"
+    index = {("pos",): "(pos,)", ("head",): "(:, head)", ("head", "pos"): "(pos, head)"}[site.axes]
+    if site.name == "pattern":
+        index = "(head,)"
+    where = hook_name(site.hook, 0).replace("blocks.0.", "blocks.L.")
+    return f"SetSlice(source={source} run, index={index}) at {where}, per {' x '.join(('layer', *site.axes))}"

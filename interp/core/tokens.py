@@ -1,0 +1,91 @@
+"""Text to token ids and back, with the checks every analysis needs (context length, unknown words,
+single-token answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from interp.core.types import Model
+
+__all__ = [
+    "ContextTooLongError",
+    "check_context",
+    "known_ids",
+    "random_token_pool",
+    "single_token",
+    "single_token_words",
+    "special_token_ids",
+    "str_tokens",
+    "token_ids",
+]
+
+
+class ContextTooLongError(ValueError):
+    """A prompt has more tokens than the model's context window."""
+
+
+def check_context(model: Model, n_tokens: int, *, what: str = "prompt") -> None:
+    if n_tokens > model.cfg.n_ctx:
+        raise ContextTooLongError(
+            f"{what} is {n_tokens} tokens long but {model.cfg.model_name} has a context of {model.cfg.n_ctx} tokens; "
+            "shorten it"
+        )
+
+
+def token_ids(model: Model, text: str, *, prepend_bos: bool = True) -> list[int]:
+    """Token ids of one text, with the model's BOS token first when it has one and `prepend_bos`."""
+    ids = known_ids(model, text)
+    bos = model.tokenizer.bos_token_id
+    if prepend_bos and bos is not None:
+        ids = [bos, *ids]
+    check_context(model, len(ids))
+    return ids
+
+
+def str_tokens(model: Model, ids: Sequence[int] | Tensor) -> list[str]:
+    """One display string per token id (for axis labels)."""
+    ids = ids.tolist() if isinstance(ids, Tensor) else list(ids)
+    return [model.tokenizer.decode([i]) for i in ids]
+
+
+def known_ids(model: Model, text: str) -> list[int]:
+    """Token ids of `text`; an error if a word-level tokenizer maps some of it to its unknown token,
+    which would otherwise turn every unknown word into the same token without a word said."""
+    tok = model.tokenizer
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    unk = tok.unk_token_id
+    if unk is not None and unk in ids and (tok.unk_token or "") not in text:
+        words = dict.fromkeys(w for w in text.split() if unk in tok(w, add_special_tokens=False)["input_ids"])
+        unknown = ", ".join(map(repr, list(words)[:10]))
+        raise ValueError(f"{model.cfg.model_name}'s tokenizer does not know {unknown} (they become {tok.unk_token})")
+    return ids
+
+
+def single_token(model: Model, text: str) -> int:
+    """The id of `text` as the next token (e.g. " Mary"); an error if it is not exactly one token."""
+    ids = known_ids(model, text)
+    if len(ids) != 1:
+        pieces = [model.tokenizer.decode([i]) for i in ids]
+        raise ValueError(
+            f"{text!r} is {len(ids)} tokens for {model.cfg.model_name} ({pieces}); answers must be one token"
+        )
+    return ids[0]
+
+
+def single_token_words(model: Model, words: Sequence[str]) -> list[str]:
+    """The words that are one known token after a space (as they appear mid-sentence)."""
+    unk = model.tokenizer.unk_token_id
+    ids = {w: model.tokenizer(" " + w, add_special_tokens=False)["input_ids"] for w in words}
+    return [w for w, i in ids.items() if len(i) == 1 and i[0] != unk]
+
+
+def special_token_ids(model: Model) -> set[int]:
+    return set(model.tokenizer.all_special_ids)
+
+
+def random_token_pool(model: Model) -> list[int]:
+    """Token ids safe to sample at random: every id but the special tokens."""
+    special = special_token_ids(model)
+    return [i for i in range(model.cfg.d_vocab) if i not in special]

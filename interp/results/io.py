@@ -1,0 +1,101 @@
+"""Results to JSON and back. Results hold exact numbers; they are rounded once, here, when saved."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from torch import Tensor
+
+__all__ = [
+    "SIGNIFICANT_DIGITS",
+    "Floats",
+    "Floats2",
+    "Floats3",
+    "load_json",
+    "nested_tuple",
+    "rounded",
+    "save_json",
+    "to_json",
+]
+
+T = TypeVar("T")
+
+SIGNIFICANT_DIGITS = 7
+"""Floats are saved to 7 significant digits: what a float32 holds, the dtype every analysis computes in."""
+
+Floats = tuple[float, ...]
+Floats2 = tuple[Floats, ...]
+Floats3 = tuple[Floats2, ...]
+
+
+def nested_tuple(t: Tensor) -> tuple:
+    """A tensor (any number of dimensions) as nested tuples of exact floats."""
+    return _tuples(t.detach().cpu().tolist())
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def rounded(value: Any) -> Any:
+    """JSON-ready data with every float rounded to `SIGNIFICANT_DIGITS` (tuples become lists): what is saved."""
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
+def to_json(result: object) -> str:
+    """A result dataclass as indented JSON with its type name, floats rounded to `SIGNIFICANT_DIGITS`."""
+    return json.dumps({"type": type(result).__name__, **rounded(dataclasses.asdict(result))}, indent=2) + "\n"
+
+
+def save_json(result: object, path: str | Path) -> Path:
+    """Write a result dataclass as `to_json` gives it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_json(result))
+    return path
+
+
+def load_json(cls: type[T], path: str | Path) -> T:
+    """Read a result written by `save_json` back into `cls` (nested results and tuples rebuilt from the field
+    types; keys the class does not know, from older files, are skipped)."""
+    data = json.loads(Path(path).read_text())
+    if data.pop("type", cls.__name__) != cls.__name__:
+        raise ValueError(f"{path} holds a {data.get('type')}, not a {cls.__name__}")
+    return _build(cls, data)
+
+
+def _build(hint: Any, value: Any) -> Any:
+    """`value` (parsed JSON) as the type `hint` describes: dataclasses from dicts, tuples from lists."""
+    if value is None:
+        return None
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        hints = typing.get_type_hints(hint)
+        known = {f.name for f in dataclasses.fields(hint) if f.init}
+        return hint(**{k: _build(hints[k], v) for k, v in value.items() if k in known})
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+                return _build(arg, value)
+        return _build(next((a for a in args if a is not type(None)), Any), value)
+    if origin is tuple and isinstance(value, list):
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_build(args[0], v) for v in value)
+        if args and len(args) == len(value):
+            return tuple(_build(a, v) for a, v in zip(args, value))
+        return _tuples(value)
+    if origin is dict and isinstance(value, dict):
+        return {k: _build(args[1] if args else Any, v) for k, v in value.items()}
+    return _tuples(value)
