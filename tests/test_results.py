@@ -18,3 +18,27 @@ def test_head_scores_round_trip_and_top_heads(tmp_path):
     assert loaded.top_heads("induction", 2) == [("L1H1", 0.8), ("L1H0", 0.3)]
     with pytest.raises(ValueError, match="not a TaskMetrics"):
         load_json(TaskMetrics, tmp_path / "h.json")
+
+
+def test_saving_rounds_once_to_seven_significant_digits(tmp_path):
+    import json
+
+    from interp.results import DLAResult
+
+    exact = DLAResult(
+        model="m",
+        task="t",
+        granularity="head",
+        labels=("L0H0", "L0H1"),
+        contributions=(1 / 3, 2e-9 / 3),
+        other={"L0 b_O": 123456.789},
+        unembed_bias=float("nan"),
+        logit_diff=1 / 3 + 2e-9 / 3 + 123456.789,
+        n_prompts=2,
+    )
+    assert exact.contributions[0] == 1 / 3  # in memory: the exact number
+    saved = json.loads(save_json(exact, tmp_path / "d.json").read_text())
+    assert saved["contributions"] == [0.3333333, 6.666667e-10] and saved["other"] == {"L0 b_O": 123456.8}
+    loaded = load_json(DLAResult, tmp_path / "d.json")
+    assert loaded.contributions == (0.3333333, 6.666667e-10) and isinstance(loaded.labels, tuple)
+    assert loaded.unembed_bias != loaded.unembed_bias  # nan survives
