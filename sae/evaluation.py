@@ -11,6 +11,8 @@ tensor and any workbench model.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float, Int
@@ -77,15 +79,16 @@ def evaluate_sae(
     sum_x = torch.zeros(width, dtype=torch.float64)
     n_tokens = n_loss = 0  # activations seen; next-token predictions scored (pos - 1 per prompt)
     batches = tokens.split(batch_size)
+    splice, zero = SpliceSAE(sae, keep_error=False), Zero()
     for i, batch in enumerate(batches, 1):
         batch = batch.to(model.cfg.device)
         clean, cache = run_with_cache(model, batch, [name])
         act = cache[name]
         if act.shape[-1] != width:
             raise ValueError(f"{name} activations have width {act.shape[-1]}, but the SAE's d_in is {width}")
-        with hooks(model, [(name, SpliceSAE(sae, keep_error=False))]):
+        with hooks(model, [(name, splice)]):
             spliced = model(batch)
-        with hooks(model, [(name, Zero())]):
+        with hooks(model, [(name, zero)]):
             zeroed = model(batch)
         feats = sae.encode(act.to(sae.device))
         x = act.flatten(0, -2).float().cpu()
@@ -106,7 +109,8 @@ def evaluate_sae(
         n_loss += batch.shape[0] * (batch.shape[1] - 1)
         if progress is not None:
             progress(i, len(batches))
-    return _result(sae, sae_name, model, name, sums, sum_x, fired, n_tokens, n_loss, dense_threshold)
+    result = _result(sae, sae_name, model, name, sums, sum_x, fired, n_tokens, n_loss, dense_threshold)
+    return replace(result, interventions=(f"with SAE: {splice!r} at {name}", f"zero ablation: {zero!r} at {name}"))
 
 
 def _result(

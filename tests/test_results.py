@@ -42,3 +42,22 @@ def test_saving_rounds_once_to_seven_significant_digits(tmp_path):
     loaded = load_json(DLAResult, tmp_path / "d.json")
     assert loaded.contributions == (0.3333333, 6.666667e-10) and isinstance(loaded.labels, tuple)
     assert loaded.unembed_bias != loaded.unembed_bias  # nan survives
+
+
+def test_results_saved_by_the_previous_version_still_load(tmp_path):
+    import json
+
+    from interp.results import PatchResult
+
+    # what the previous version wrote for a 2-layer, 2-position patching run: `kind`, no `intervention`
+    old = {
+        "type": "PatchResult", "kind": "activation_patching", "model": "zoo:induction-2l", "task": "induction",
+        "site": "resid_pre", "direction": "denoise", "method": "fast", "metric": "logit_diff",
+        "axes": ["layer", "pos"], "labels": {"layer": ["0", "1"], "pos": ["0 <bos>", "1 bat*"]},
+        "raw": [[-1.5, 2.25], [-1.5, -1.5]], "normalized": [[0.0, 1.0], [0.0, 0.0]],
+        "clean": 2.25, "corrupted": -1.5, "n_prompts": 4, "seconds": 0.05, "agreement": None,
+    }  # fmt: skip
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    loaded = load_json(PatchResult, tmp_path / "old.json")
+    assert loaded.analysis == "activation_patching" and loaded.intervention == ""
+    assert loaded.raw == ((-1.5, 2.25), (-1.5, -1.5)) and loaded.labels["pos"] == ("0 <bos>", "1 bat*")

@@ -58,6 +58,10 @@ def test_an_identity_sae_loses_nothing(lang_model, tokens):
     assert res.ce_loss_recovered == pytest.approx(1.0, abs=1e-5)
     assert res.ce_loss_zero_ablation > res.ce_loss_clean + 1  # zeroing the residual stream wrecks the model
     assert res.l0 == pytest.approx(128, abs=1)  # each dimension fires one of its two latents (unless exactly 0)
+    assert res.interventions == (
+        f"with SAE: SpliceSAE(sae=StandardSAE(128 -> 256), edits=(), keep_error=False) at {HOOK}",
+        f"zero ablation: Zero() at {HOOK}",
+    )
 
 
 def test_metrics_agree_with_saelens(lang_model, tokens, trained_sae):

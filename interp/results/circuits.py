@@ -34,8 +34,6 @@ class PatchResult:
     """"exact" (one forward pass per patch), "fast" (the same numbers, batched) or "attribution" (first order)."""
     metric: MetricName
     """Per-prompt metric at the metric position, averaged over prompts."""
-    intervention: str
-    """What one patch does (interp.core.interventions), and where."""
     axes: tuple[str, ...]
     """Axis names in order, e.g. ("layer", "pos") or ("layer", "head", "pos")."""
     labels: dict[str, tuple[str, ...]]
@@ -48,6 +46,8 @@ class PatchResult:
     corrupted: float
     n_prompts: int
     seconds: float
+    intervention: str = ""
+    """What one patch does (interp.core.interventions), and where ("" in files saved before it was recorded)."""
     agreement: Agreement | None = None
     """For attribution patching compared with exact patching."""
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from torch import Tensor
 
 __all__ = [
+    "RENAMED",
     "SIGNIFICANT_DIGITS",
     "Floats",
     "Floats2",
@@ -67,12 +68,21 @@ def save_json(result: object, path: str | Path) -> Path:
     return path
 
 
+RENAMED = {"kind": "analysis"}
+"""Fields renamed since earlier versions saved them (PatchResult's `kind` is now `analysis`)."""
+
+
 def load_json(cls: type[T], path: str | Path) -> T:
     """Read a result written by `save_json` back into `cls` (nested results and tuples rebuilt from the field
-    types; keys the class does not know, from older files, are skipped)."""
+    types). Files of earlier versions load too: renamed keys are read under their new names, and keys the
+    class no longer has (the SAE results' `kind`) are skipped."""
     data = json.loads(Path(path).read_text())
     if data.pop("type", cls.__name__) != cls.__name__:
         raise ValueError(f"{path} holds a {data.get('type')}, not a {cls.__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    for old, new in RENAMED.items():
+        if old in data and new in names and new not in data:
+            data[new] = data.pop(old)
     return _build(cls, data)
 
 

@@ -56,6 +56,8 @@ class SAEEvalResult:
     """Bin edges of log10(firing frequency), from -8 to 0."""
     density_counts: tuple[int, ...]
     """Latents per bin (dead latents are not in the histogram: log10 0 is undefined)."""
+    interventions: tuple[str, ...] = ()
+    """The runs' edits at the hook: the SAE's reconstruction spliced in, and zero ablation."""
 
 
 @dataclass(frozen=True)
