@@ -145,7 +145,7 @@ def test_bad_inputs(induction_model, lang_model):
         patch(induction_model, task, direction="sideways")
     with pytest.raises(ValueError, match="metric must be one of 'logit_diff', 'answer_prob', 'kl'; got 'bleu'"):
         patch(induction_model, task, metric="bleu")
-    with pytest.raises(ValueError, match="method must be one of 'exact', 'fast'"):
+    with pytest.raises(ValueError, match="method must be one of 'fast', 'exact'"):
         patch(induction_model, task, method="approximate")
     same = task.select([0, 1])
     same = type(same)(

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app.common import build_task, checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
-from interp.core.choices import Direction, MetricName, options
+from interp.core.choices import Direction, MetricName, PatchMethod, options
 from interp.core.sites import model_sites
 
 choice = current()
@@ -28,9 +28,12 @@ site = columns[0].selectbox(
 direction = columns[1].selectbox(
     "direction", options(Direction), help="denoise: clean activations into the corrupted run"
 )
+ATTRIBUTION = "attribution"  # not a PatchMethod: another analysis (interp.attribution) on the same grid
+METHOD_LABELS = {"fast": "exact (fast)", "exact": "exact (one pass per patch)", ATTRIBUTION: "attribution"}
 method = columns[2].selectbox(
     "method",
-    ["exact (fast)", "exact (one pass per patch)", "attribution"],
+    [*options(PatchMethod), ATTRIBUTION],
+    format_func=METHOD_LABELS.get,
     key="patch_method",
     help="both exact methods give the same numbers; attribution is a gradient estimate from two passes",
 )
@@ -43,7 +46,7 @@ def run_patch(spec, device, task_spec, site, direction, method, metric):
     from interp.patching import patch
 
     model, task = model_for(spec, device), build_task(spec, device, task_spec)
-    if method == "attribution":
+    if method == ATTRIBUTION:
         return attribution_patch(model, task, site=site, direction=direction, metric=metric)
     with progress_bar("patching (forward passes)") as progress:
         return patch(
@@ -52,7 +55,7 @@ def run_patch(spec, device, task_spec, site, direction, method, metric):
             site=site,
             direction=direction,
             metric=metric,
-            method="fast" if "fast" in method else "exact",
+            method=method,
             progress=progress,
         )
 

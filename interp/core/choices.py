@@ -42,8 +42,8 @@ Direction = Literal["denoise", "noise"]
 activations into the clean run (is it necessary?)."""
 MetricName = Literal["logit_diff", "answer_prob", "kl"]
 """Per-prompt task metrics at the metric position (kl is negated KL to the clean run: higher = cleaner)."""
-PatchMethod = Literal["exact", "fast"]
-"""exact: one forward pass per patch; fast: the same numbers with less work (interp.fast_patching)."""
+PatchMethod = Literal["fast", "exact"]
+"""fast (the default): the numbers of exact with less work (interp.fast_patching); exact: one forward pass per patch."""
 BlockSite = Literal["resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out"]
 """Sites with one d_model vector per position: blocks.L.hook_<site>."""
 AttnSite = Literal["z", "q", "k", "v", "pattern"]
