@@ -18,6 +18,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from interp.core.hooks import run_with_cache
+from interp.core.locking import exclusive
 from interp.core.types import Model, Progress
 
 __all__ = ["META", "ROW_KEYS", "ActivationDataset", "collect_activations"]
@@ -115,6 +116,7 @@ class _ShardWriter:
         self.n_buffered -= n_rows
 
 
+@exclusive
 def collect_activations(
     model: Model,
     tokens: Int[Tensor, "batch pos"],

@@ -17,6 +17,7 @@ from torch import Tensor
 from interp.core.baselines import make_patch_result
 from interp.core.choices import Direction, MetricName, PatchSite
 from interp.core.hooks import hooks, run_with_cache
+from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import check_patch_options, describe_patch
 from interp.core.sites import hook_name
@@ -38,6 +39,7 @@ def _reduce(site: PatchSite, product: Tensor) -> Tensor:
     return product.sum((1, 3)).mean(0)  # z, q, k, v: batch pos head d_head -> head
 
 
+@exclusive
 def attribution_patch(
     model: Model,
     task: Task,

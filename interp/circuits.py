@@ -19,6 +19,7 @@ import torch
 from interp.core.choices import Direction, MetricName, check_choice
 from interp.core.hooks import HookFn, hooks, run_with_cache
 from interp.core.interventions import MeanAblate
+from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.sites import hook_name, layer_of
 from interp.core.task import Task
@@ -106,6 +107,7 @@ def _mean_ablations(model: Model, task: Task, keep: set[str]) -> list[tuple[str,
     return fwd
 
 
+@exclusive
 @torch.no_grad()
 def faithfulness(model: Model, task: Task, circuit: Circuit, *, metric: MetricName = "logit_diff") -> Faithfulness:
     """The metric with everything outside `circuit` mean-ablated, against the full model's."""
@@ -132,6 +134,7 @@ def faithfulness(model: Model, task: Task, circuit: Circuit, *, metric: MetricNa
     )
 
 
+@exclusive
 def head_circuit(model: Model, task: Task, *, top_k: int = 4, direction: Direction = "denoise") -> HeadCircuit:
     """Patch every head's output (z), keep the `top_k` heads with the largest effect plus every MLP, and
     measure the circuit's faithfulness."""

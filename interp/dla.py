@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from interp.core.choices import Granularity, check_choice
+from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.task import Task
 from interp.core.types import Model
@@ -22,6 +23,7 @@ from interp.results import DLAResult
 __all__ = ["dla"]
 
 
+@exclusive
 @torch.no_grad()
 def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> DLAResult:
     """Each part's direct contribution to logit(answer) - logit(wrong), mean over the clean prompts.

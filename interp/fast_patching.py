@@ -36,6 +36,7 @@ from torch import Tensor
 
 from interp.core.choices import MetricName
 from interp.core.hooks import hooks
+from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import Selector, Site, site_heads
 from interp.core.sites import hook_name
@@ -142,6 +143,7 @@ def _shifted(selector: Selector, site: Site, start: int) -> tuple[Selector, Sele
     return selector, (slice(start, None), *selector[1:])
 
 
+@exclusive
 @torch.no_grad()
 def fast_patch_values(
     model: Model,

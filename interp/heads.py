@@ -14,6 +14,7 @@ import torch
 
 from interp.core.choices import HeadScoreName, options
 from interp.core.hooks import run_with_cache
+from interp.core.locking import exclusive
 from interp.core.sites import hook_name
 from interp.core.types import Model
 from interp.results import HeadScores, nested_tuple
@@ -24,6 +25,7 @@ __all__ = ["SCORE_NAMES", "head_scores"]
 SCORE_NAMES = options(HeadScoreName)
 
 
+@exclusive
 def head_scores(model: Model, *, n_prompts: int = 16, seq_len: int | None = None, seed: int = 0) -> HeadScores:
     """Previous-token, duplicate-token and induction scores of every head (each in [0, 1])."""
     cfg = model.cfg

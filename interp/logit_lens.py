@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from interp.core.locking import exclusive
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.tokens import str_tokens
@@ -13,6 +14,7 @@ from interp.results import LogitLensResult
 __all__ = ["logit_lens"]
 
 
+@exclusive
 @torch.no_grad()
 def logit_lens(model: Model, task: Task, *, top_k: int = 5) -> LogitLensResult:
     """The answer's logit, probability and rank if the model stopped after each layer.

@@ -11,6 +11,7 @@ import torch
 from jaxtyping import Int
 
 from interp.core.hooks import run_with_cache
+from interp.core.locking import exclusive
 from interp.core.sites import hook_name, model_sites
 from interp.core.tokens import str_tokens, token_ids
 from interp.core.types import Model
@@ -48,6 +49,7 @@ def prompt_tokens(model: Model, prompt: str) -> Int[torch.Tensor, "1 pos"]:
     return torch.tensor([ids], device=model.cfg.device)
 
 
+@exclusive
 @torch.no_grad()
 def next_tokens(model: Model, prompt: str, *, k: int = 10) -> NextTokens:
     """The prompt's tokens and the `k` likeliest next tokens after each position."""
@@ -64,6 +66,7 @@ def next_tokens(model: Model, prompt: str, *, k: int = 10) -> NextTokens:
     )
 
 
+@exclusive
 @torch.no_grad()
 def attention_patterns(model: Model, prompt: str) -> AttentionPatterns:
     """Every head's attention pattern on the prompt: `pattern[layer][head][query][key]`."""

@@ -27,6 +27,7 @@ from interp.core.baselines import baselines, make_patch_result
 from interp.core.choices import Direction, MetricName, PatchMethod, PatchSite, check_choice
 from interp.core.hooks import hooks
 from interp.core.interventions import SetSlice
+from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import Site, check_patch_options, describe_patch, site_heads
 from interp.core.sites import hook_name
@@ -38,6 +39,7 @@ from interp.results import PatchResult
 __all__ = ["exact_patch_values", "patch"]
 
 
+@exclusive
 @torch.no_grad()
 def exact_patch_values(
     model: Model,
@@ -67,6 +69,7 @@ def exact_patch_values(
     return out
 
 
+@exclusive
 @torch.no_grad()
 def patch(
     model: Model,

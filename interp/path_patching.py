@@ -20,6 +20,7 @@ from interp.core.baselines import baselines, make_patch_result
 from interp.core.choices import Direction, MetricName, ReceiverInput, check_choice
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import SetHeads
+from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import check_patch_options
 from interp.core.sites import hook_name
@@ -41,6 +42,7 @@ def parse_head(head: str | tuple[int, int]) -> tuple[int, int]:
         raise ValueError(f"heads are written like L1H3; got {head!r}") from err
 
 
+@exclusive
 @torch.no_grad()
 def path_patch(
     model: Model,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from interp.core.locking import exclusive
 from interp.core.metrics import accuracy, answer_prob, kl_to_clean, logit_diff
 from interp.core.task import Task
 from interp.core.types import Model
@@ -12,6 +13,7 @@ from interp.results import TaskMetrics
 __all__ = ["evaluate_task"]
 
 
+@exclusive
 @torch.no_grad()
 def evaluate_task(model: Model, task: Task, *, batch_size: int = 64) -> TaskMetrics:
     """Logit difference, accuracy, answer probability and KL on the task's clean and corrupted runs."""

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import SpliceSAE, Zero
+from interp.core.locking import exclusive
 from interp.core.types import SAE, Model, Progress
 from interp.results import SAEEvalResult
 from sae.features import sae_hook
@@ -47,6 +48,7 @@ def kl_per_token(
     ).sum(-1)
 
 
+@exclusive
 @torch.no_grad()
 def evaluate_sae(
     model: Model,

@@ -19,6 +19,7 @@ from torch import Tensor
 from interp.core.choices import EditMode, check_choice
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import SpliceSAE
+from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.sites import check_hook_names, hook_name
 from interp.core.task import Task
@@ -55,6 +56,7 @@ def _check_feature(sae: SAE, feature: int) -> None:
         raise ValueError(f"feature {feature} does not exist: this SAE has latents 0..{sae.cfg.d_sae - 1}")
 
 
+@exclusive
 @torch.no_grad()
 def feature_acts(
     model: Model,
@@ -108,6 +110,7 @@ def logit_effects(
     )
 
 
+@exclusive
 def feature_dashboard(
     model: Model,
     sae: SAE,
@@ -158,6 +161,7 @@ def feature_dashboard(
     )
 
 
+@exclusive
 @torch.no_grad()
 def prompt_features(
     model: Model, sae: SAE, tokens: Int[Tensor, " pos"], *, hook: str | None = None, top: int = 5
@@ -174,6 +178,7 @@ def prompt_features(
     )
 
 
+@exclusive
 @torch.no_grad()
 def intervene(
     model: Model,
@@ -213,6 +218,7 @@ def intervene(
     )
 
 
+@exclusive
 @torch.no_grad()
 def feature_dla(model: Model, sae: SAE, task: Task, *, hook: str | None = None, top_k: int = 20) -> FeatureDLAResult:
     """Each feature's direct contribution to logit(answer) - logit(wrong) at the metric position (mean

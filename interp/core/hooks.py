@@ -10,6 +10,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
+from interp.core.locking import model_lock
 from interp.core.sites import check_hook_names, hook_points
 from interp.core.types import Model
 
@@ -25,19 +26,21 @@ _LEVELS = itertools.count(1_000_000)
 
 @contextmanager
 def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Model]:
-    """Install forward hooks for the duration of a `with` block; they are removed even on error."""
+    """Install forward hooks for the duration of a `with` block; they are removed even on error. The block holds
+    the model's lock (interp.core.locking): no other thread runs this model while the hooks are in."""
     check_hook_names(model, [name for name, _ in fwd_hooks])
     points, level = hook_points(model), next(_LEVELS)
     added = []
-    try:
-        for name, fn in fwd_hooks:
-            model.check_hooks_to_add(name)  # a gated hook (attn.hook_result, ...) says which setter enables it
-            points[name].add_hook(fn, dir="fwd", level=level)
-            added.append(points[name])
-        yield model
-    finally:
-        for point in added:
-            point.remove_hooks(dir="fwd", level=level)
+    with model_lock(model):
+        try:
+            for name, fn in fwd_hooks:
+                model.check_hooks_to_add(name)  # a gated hook (attn.hook_result, ...) says which setter enables it
+                points[name].add_hook(fn, dir="fwd", level=level)
+                added.append(points[name])
+            yield model
+        finally:
+            for point in added:
+                point.remove_hooks(dir="fwd", level=level)
 
 
 @torch.no_grad()
@@ -47,5 +50,6 @@ def run_with_cache(
     """Logits and the activations of exactly the hooks in `names`, on the model's device."""
     check_hook_names(model, names)
     wanted = set(names)
-    logits, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n in wanted)
+    with model_lock(model):
+        logits, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n in wanted)
     return logits, {n: cache[n] for n in names}

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from interp.core.choices import Direction, MetricName, PatchSite, SiteKind, check_choice
 from interp.core.hooks import hooks
+from interp.core.locking import exclusive
 from interp.core.sites import ATTN_SITES, BLOCK_SITES, hook_name, model_sites
 from interp.core.types import Model
 
@@ -47,6 +48,7 @@ SITES: dict[str, Site] = {
 """In the order of the `PatchSite` choices."""
 
 
+@exclusive
 def check_site(model: Model, site: PatchSite) -> Site:
     """The site's spec, after checking that the model has it (errors say which sites it has)."""
     check_choice(site, PatchSite, "site")

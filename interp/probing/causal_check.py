@@ -16,6 +16,7 @@ from torch import Tensor
 from interp.core.choices import EditMode, check_choice
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import AddDirection, Intervention, ProjectOut
+from interp.core.locking import exclusive
 from interp.core.types import Model
 from interp.probing.probes import TrainedProbe
 from interp.probing.tasks import ProbingTask
@@ -43,6 +44,7 @@ def direction_edit(
     return AddDirection(directions[0], scale, positions)
 
 
+@exclusive
 @torch.no_grad()
 def causal_check(
     model: Model,

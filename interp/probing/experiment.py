@@ -8,6 +8,7 @@ from pathlib import Path
 
 from interp.activations import collect_activations
 from interp.core.choices import BlockSite, EditMode, check_choice
+from interp.core.locking import exclusive
 from interp.core.sites import hook_name, model_sites
 from interp.core.types import Model
 from interp.probing.causal_check import causal_check
@@ -18,6 +19,7 @@ from interp.results import ProbeExperiment
 __all__ = ["probe_experiment"]
 
 
+@exclusive
 def probe_experiment(
     model: Model,
     task: ProbingTask,
