@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from interp.checkpoints import (
+    SAFE_SUFFIXES,
     HubUnreachableError,
     ModelLoadError,
     NotACheckpointError,
@@ -29,6 +30,7 @@ from interp.checkpoints import (
     UnsupportedArchitectureError,
     check_checkpoint_folder,
     hub_reachable,
+    safe_view,
 )
 from interp.core.choices import DType, check_choice
 from interp.core.types import Model
@@ -178,13 +180,23 @@ def _load_local(path: Path, device: torch.device, dtype: torch.dtype) -> Model:
     if _is_native_folder(path):
         return _load_native_folder(path, device, dtype)
     check_checkpoint_folder(path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-    except (OSError, ValueError) as err:
-        raise NotACheckpointError(f"the tokenizer in {path} could not be loaded: {err}") from err
-    bridge = TransformerBridge.boot_transformers(str(path), device=device, dtype=dtype, tokenizer=tokenizer)
+    # transformers is shown the folder's safe files only: with a pytorch_model.bin beside a stray *.safetensors,
+    # it would otherwise unpickle the .bin
+    with safe_view(path) as view:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(view))
+        except (OSError, ValueError) as err:
+            raise NotACheckpointError(f"the tokenizer in {path} could not be loaded: {err}") from err
+        try:
+            bridge = TransformerBridge.boot_transformers(str(view), device=device, dtype=dtype, tokenizer=tokenizer)
+        except (OSError, RuntimeError, ValueError) as err:  # no usable weights file, weights of other shapes, ...
+            raise NotACheckpointError(f"the weights in {path} could not be loaded: {_first_line(err)}") from err
     bridge.enable_compatibility_mode(disable_warnings=True)
     return bridge
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _official_name(spec: str) -> str | None:
@@ -215,8 +227,6 @@ def _load_official(official: str, device: torch.device, dtype: torch.dtype) -> M
             f"AutoModelForCausalLM.from_pretrained({official!r}).save_pretrained(DIR) "
             "and its tokenizer likewise, then pass DIR as the model."
         )
-    from transformer_lens.model_bridge import TransformerBridge
-
-    bridge = TransformerBridge.boot_transformers(official, device=device, dtype=dtype)
-    bridge.enable_compatibility_mode(disable_warnings=True)
-    return bridge
+    # only the safe files are downloaded, then loaded as any local folder: never a pickled checkpoint
+    folder = snapshot_download(official, allow_patterns=[f"*{suffix}" for suffix in SAFE_SUFFIXES])
+    return _load_local(Path(folder), device, dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interp.checkpoints import hub_reachable
+from interp.checkpoints import check_safetensors_file, hub_reachable
 from interp.core.types import SAE
 
 __all__ = ["SAELoadError", "load_sae"]
@@ -32,9 +32,16 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
         json.loads((folder / "cfg.json").read_text())
     except json.JSONDecodeError as err:
         raise SAELoadError(f"{folder / 'cfg.json'} is not valid JSON: {err}") from err
+    check_safetensors_file(folder / "sae_weights.safetensors", error=SAELoadError)
     from sae_lens import SAE
 
-    return SAE.load_from_disk(str(folder), device=device)
+    try:
+        return SAE.load_from_disk(str(folder), device=device)
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:  # cfg.json and the weights disagree, ...
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise SAELoadError(
+            f"the SAE in {folder} could not be loaded ({first}): do cfg.json and the weights match?"
+        ) from err
 
 
 def _load_release(release: str, sae_id: str, device: str) -> SAE:

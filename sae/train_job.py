@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from bisect import bisect_right
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from torch import Tensor
 from interp.activations import META, collect_activations
 from interp.model import load_model, resolve_device
 from interp.results import rounded
+from sae.checkpoints import checkpoints, load_trainer_state, save_checkpoint
 from sae.tokens import token_rows
 from sae.train_config import SAESpec, TrainJobConfig
 from sae.training import make_sae, trainer_config
@@ -156,19 +156,6 @@ class BatchOrder:
         return torch.cat(parts)
 
 
-def _checkpoints(folder: Path) -> list[Path]:
-    return sorted((p for p in (folder / "checkpoints").glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
-
-
-def _save_checkpoint(trainer: Any, folder: Path) -> Path:
-    final = folder / "checkpoints" / str(trainer.n_training_samples)
-    tmp = folder / "checkpoints" / f".tmp-{trainer.n_training_samples}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    trainer.save_checkpoint(checkpoint_name=tmp.name, base_path=tmp.parent)
-    os.replace(tmp, final)
-    return final
-
-
 def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobProgress | None = None) -> Path:
     """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads."""
     from sae_lens import TrainingSAE
@@ -176,7 +163,7 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobP
 
     folder = Path(cfg.out) / spec.name
     device = str(resolve_device(cfg.device))
-    done = _checkpoints(folder)
+    done = checkpoints(folder)
     order = BatchOrder(cache, cfg.hook, cfg.batch_size, cfg.seed)
     torch.manual_seed(cfg.seed)
     sae = (
@@ -191,7 +178,7 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobP
         data_provider=iter(()),
     )
     if done:
-        trainer.load_trainer_state(done[-1])
+        load_trainer_state(trainer, done[-1])
         log.info("%s: resuming from %s tokens", spec.name, trainer.n_training_samples)
     log_path = folder / "log.jsonl"
     _truncate_log(log_path, trainer.n_training_steps)  # lines after the checkpoint are written again
@@ -210,9 +197,9 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobP
                 trainer.n_training_samples // cfg.checkpoint_every
                 > (trainer.n_training_samples - cfg.batch_size) // cfg.checkpoint_every
             ):
-                _save_checkpoint(trainer, folder)
+                save_checkpoint(trainer, folder)
     if not (folder / "checkpoints" / str(trainer.n_training_samples)).is_dir():
-        _save_checkpoint(trainer, folder)
+        save_checkpoint(trainer, folder)
     trainer.set_final_sae_metadata()
     sae.save_inference_model(folder / "sae")
     return folder

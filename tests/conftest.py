@@ -39,3 +39,13 @@ def induction_model():
     from interp.model import load_model
 
     return load_model("zoo:induction-2l", device="cpu")
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """torch.load (how transformers and SAELens read .bin/.pt files) fails the test if anything calls it."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"torch.load called on {args[:1]}")
+
+    monkeypatch.setattr(torch, "load", forbidden)

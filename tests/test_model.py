@@ -75,8 +75,9 @@ def test_file_is_not_a_checkpoint(tmp_path):
 
 def test_folder_without_config(tmp_path):
     (tmp_path / "notes.md").write_text("x")
-    with pytest.raises(NotACheckpointError, match=r"no config.json.*notes.md"):
+    with pytest.raises(NotACheckpointError, match=r"no config\.json") as err:
         load_model(tmp_path, device="cpu")
+    assert "notes.md" not in str(err.value)  # no listing of a folder's files: the app shows these errors
 
 
 def test_broken_config_json(tmp_path):
