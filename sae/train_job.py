@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import time
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -35,10 +38,12 @@ from sae.training import make_sae, trainer_config
 
 __all__ = [
     "CACHE_DIR",
+    "LOCK",
     "SOURCE",
     "BatchOrder",
     "JobProgress",
     "cached_activations",
+    "job_lock",
     "read_log",
     "run_train_job",
     "train_one",
@@ -49,6 +54,8 @@ log = logging.getLogger(__name__)
 JobProgress = Callable[[str, int, int, dict], None]
 """progress(sae name, tokens done, tokens total, latest log line)."""
 CACHE_DIR = "activations"
+LOCK = ".lock"
+"""In the job folder: held (flock) by the job running there, holding its process id."""
 SOURCE = "source.json"
 """Next to the cache: the job settings it was collected with (a rerun with other settings is refused)."""
 
@@ -221,21 +228,67 @@ def _log_line(trainer: Any, step: Any, batch: Tensor) -> dict:
     )
 
 
+def _log_lines(path: Path) -> list[dict]:
+    """The entries of a log.jsonl. A kill in the middle of a write leaves half a line at the end: it is dropped
+    (training writes it again from the last checkpoint); a damaged line anywhere else is an error naming it."""
+    lines = path.read_text().splitlines()
+    entries = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            if n == len(lines):
+                break
+            raise ValueError(f"{path} line {n} is not JSON ({err}): the log is damaged before its last line") from err
+    return entries
+
+
 def _truncate_log(path: Path, last_step: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_file():
-        keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= last_step]
-        path.write_text("".join(line + "\n" for line in keep))
+        keep = [entry for entry in _log_lines(path) if entry["step"] <= last_step]
+        path.write_text("".join(json.dumps(entry) + "\n" for entry in keep))
 
 
 def read_log(folder: str | Path) -> list[dict]:
-    """The log lines of one SAE's folder."""
-    path = Path(folder) / "log.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line]
+    """The log entries of one SAE's folder."""
+    return _log_lines(Path(folder) / "log.jsonl")
+
+
+@contextmanager
+def job_lock(out: Path) -> Iterator[None]:
+    """Hold a job folder for this process. A second job on the same folder is refused, naming the holder. The
+    lock is an flock on `out/.lock`, which the kernel releases when its process ends however it ends (SIGKILL
+    included), so a killed job never leaves its folder locked and a rerun resumes it."""
+    import fcntl
+    import socket
+
+    out.mkdir(parents=True, exist_ok=True)
+    handle = (out / LOCK).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ValueError(
+            f"the job folder {out} is in use by {holder}: wait for that job to end, or give this one another `out`"
+        ) from err
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
 
 
 def run_train_job(cfg: TrainJobConfig, *, progress: JobProgress | None = None) -> list[Path]:
-    """Cache the activations (once) and train every SAE of the job; returns the SAE folders."""
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    cache = cached_activations(cfg)
-    return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes]
+    """Cache the activations (once) and train every SAE of the job, holding the job folder's lock throughout;
+    returns the SAE folders."""
+    with job_lock(Path(cfg.out)):
+        cache = cached_activations(cfg)
+        return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes]

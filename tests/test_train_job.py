@@ -159,3 +159,36 @@ def test_a_cache_from_other_settings_is_refused(tmp_path):
     assert cached_activations(cfg) == folder  # reused as it is
     with pytest.raises(ValueError, match="dataset_tokens 480 -> 960"):
         cached_activations(replace(cfg, dataset_tokens=960))
+
+
+def test_a_job_folder_in_use_is_refused(tmp_path):
+    from sae.train_job import job_lock, run_train_job
+
+    cfg = TrainJobConfig.from_toml(_config(tmp_path, "busy"))
+    with job_lock(Path(cfg.out)):  # another job holds the folder (an flock: another process, or this one)
+        with pytest.raises(ValueError, match=rf"job folder .*busy is in use by process {os.getpid()} on "):
+            run_train_job(cfg)
+        assert not (Path(cfg.out) / "activations").exists()  # refused before touching the cache
+    with job_lock(Path(cfg.out)):  # released at the end of the block: the folder can be taken again
+        pass
+
+
+def test_a_half_written_last_log_line_does_not_block_resume(tmp_path):
+    from sae.train_job import read_log
+
+    folder = tmp_path / "sae"
+    folder.mkdir()
+    (folder / "log.jsonl").write_text('{"step": 20, "tokens": 20480, "loss": 1.0}\n{"step": 40, "tok')
+    assert [e["step"] for e in read_log(folder)] == [20]  # the torn line is written again on resume
+    (folder / "log.jsonl").write_text('{"step": 20, "tok\n{"step": 40, "tokens": 40960, "loss": 1.0}\n')
+    with pytest.raises(ValueError, match=r"log\.jsonl line 1 is not JSON"):
+        read_log(folder)
+
+
+def test_stray_temporary_checkpoints_are_cleaned(tmp_path):
+    from sae.checkpoints import checkpoints
+
+    root = tmp_path / "checkpoints"
+    (root / ".tmp-204800").mkdir(parents=True)  # a kill during a checkpoint's write
+    (root / "102400").mkdir()
+    assert checkpoints(tmp_path) == [root / "102400"] and not (root / ".tmp-204800").exists()
