@@ -18,6 +18,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from interp.core.hooks import run_with_cache
+from interp.core.limits import check_fits
 from interp.core.locking import exclusive
 from interp.core.types import Model, Progress
 
@@ -167,6 +168,11 @@ def collect_activations(
             blabels = labels(batch.cpu())[bmask]
         prompt_idx, pos = bmask.nonzero(as_tuple=True)
         rows = {h: cache[h].cpu()[bmask].reshape(k, -1).float() for h in hooks}
+        if writer is None and start == 0:  # the rows' width is known now: will all of them fit in memory?
+            try:
+                check_fits(model, n_rows, 4 * sum(rows[h].shape[1] for h in hooks), what="activations", unit="rows")
+            except ValueError as err:
+                raise ValueError(f"{err}; or stream them to disk with out_dir= (interp probe --cache-dir)") from err
         rows |= {"labels": blabels, "prompt_index": prompt_idx + start, "position": pos, "token": batch.cpu()[bmask]}
         if writer is not None:
             writer.add(rows)

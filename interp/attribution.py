@@ -17,6 +17,7 @@ from torch import Tensor
 from interp.core.baselines import make_patch_result
 from interp.core.choices import Direction, MetricName, PatchSite
 from interp.core.hooks import hooks, run_with_cache
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import check_patch_options, describe_patch
@@ -50,6 +51,9 @@ def attribution_patch(
 ) -> PatchResult:
     """First-order estimate of `patch(model, task, site=..., direction=...)` from one backward pass."""
     spec = check_patch_options(model, site, direction, metric)
+    # a forward pass with gradients keeps about ten vectors per position and layer for the backward pass,
+    # beside the other run's cache, the kept activations and their gradients
+    check_fits(model, len(task), prompt_bytes(model, task.n_pos, residuals=16, logits=3), what="attribution patching")
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     names = [hook_name(spec.hook, layer) for layer in range(model.cfg.n_layers)]

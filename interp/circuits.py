@@ -19,6 +19,7 @@ import torch
 from interp.core.choices import Direction, MetricName, check_choice
 from interp.core.hooks import HookFn, hooks, run_with_cache
 from interp.core.interventions import MeanAblate
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.sites import hook_name, layer_of
@@ -112,6 +113,8 @@ def _mean_ablations(model: Model, task: Task, keep: set[str]) -> list[tuple[str,
 def faithfulness(model: Model, task: Task, circuit: Circuit, *, metric: MetricName = "logit_diff") -> Faithfulness:
     """The metric with everything outside `circuit` mean-ablated, against the full model's."""
     check_choice(metric, MetricName, "metric")
+    # the mean-ablation cache (every head's output and every MLP's) and three runs' logits
+    check_fits(model, len(task), prompt_bytes(model, task.n_pos, residuals=2, logits=3), what="faithfulness")
     task = task.to(model.cfg.device)
     rows = torch.arange(len(task))
 

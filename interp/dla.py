@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from interp.core.choices import Granularity, check_choice
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.task import Task
@@ -35,6 +36,11 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
     check_choice(granularity, Granularity, "granularity")
     if granularity == "neuron" and model.cfg.attn_only:
         raise ValueError(f"{model.cfg.model_name} is attention-only: it has no neurons")
+    # the cache of every hook (about fourteen d_model-wide vectors per position and layer with the MLPs'
+    # hidden layers); by neuron, every neuron's write at the metric position as well
+    neurons = model.cfg.n_layers * (model.cfg.d_mlp or 0) * model.cfg.d_model if granularity == "neuron" else 0
+    per_prompt = prompt_bytes(model, task.n_pos, residuals=14, logits=1, extra=neurons)
+    check_fits(model, len(task), per_prompt, what=f"direct logit attribution by {granularity}")
     task = task.to(model.cfg.device)
     pos = single_metric_position(task)
     logits, cache = model.run_with_cache(task.clean_tokens)

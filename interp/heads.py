@@ -14,6 +14,7 @@ import torch
 
 from interp.core.choices import HeadScoreName, options
 from interp.core.hooks import run_with_cache
+from interp.core.limits import check_count, check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
 from interp.core.types import Model
@@ -30,6 +31,13 @@ def head_scores(model: Model, *, n_prompts: int = 16, seq_len: int | None = None
     """Previous-token, duplicate-token and induction scores of every head (each in [0, 1])."""
     cfg = model.cfg
     L = seq_len if seq_len is not None else min(20, (cfg.n_ctx - 1) // 2)
+    check_count(n_prompts, "n_prompts")
+    check_count(L, "seq_len")
+    # every layer's attention pattern: a row of 1 + 2L keys per head and query position
+    patterns = prompt_bytes(
+        model, 1 + 2 * L, residuals=0, logits=1, extra_per_pos=cfg.n_layers * cfg.n_heads * (1 + 2 * L)
+    )
+    check_fits(model, n_prompts, patterns, what="head scores")
     tokens = repeated_tokens(model, n_prompts=n_prompts, seq_len=L, seed=seed)
     offset = tokens.shape[1] - 2 * L  # 1 when a BOS token leads, else 0
     names = [hook_name("pattern", layer) for layer in range(cfg.n_layers)]

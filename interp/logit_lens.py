@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
 from interp.core.task import Task
@@ -22,6 +23,7 @@ def logit_lens(model: Model, task: Task, *, top_k: int = 5) -> LogitLensResult:
     Each layer's residual at the metric position goes through the final LayerNorm (recomputed
     for that residual, as the logit lens does) and the unembedding.
     """
+    check_fits(model, len(task), prompt_bytes(model, task.n_pos, residuals=2, logits=1), what="the logit lens")
     task = task.to(model.cfg.device)
     names = [hook_name("resid_pre", 0)] + [hook_name("resid_post", layer) for layer in range(model.cfg.n_layers)]
     _, cache = model.run_with_cache(task.clean_tokens, names_filter=lambda n: n in names)

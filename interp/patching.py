@@ -27,6 +27,7 @@ from interp.core.baselines import baselines, make_patch_result
 from interp.core.choices import Direction, MetricName, PatchMethod, PatchSite, check_choice
 from interp.core.hooks import hooks
 from interp.core.interventions import SetSlice
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import Site, check_patch_options, describe_patch, site_heads
@@ -84,6 +85,11 @@ def patch(
     """Patch `site` in every layer (and position/head, as the site's axes say) from one run into the other."""
     spec = check_patch_options(model, site, direction, metric)
     check_choice(method, PatchMethod, "method")
+    # held at once: both runs' site caches and full logits, the base run's residuals, site activations and KV
+    # cache (fast), and the base logits; a pattern cache holds a row per query position too
+    pattern = 3 * model.cfg.n_layers * model.cfg.n_heads * task.n_pos if site == "pattern" else 0
+    per_prompt = prompt_bytes(model, task.n_pos, residuals=6, logits=3, extra_per_pos=pattern)
+    check_fits(model, len(task), per_prompt, what="activation patching")
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     names = [hook_name(spec.hook, layer) for layer in range(model.cfg.n_layers)]

@@ -20,6 +20,7 @@ from interp.core.baselines import baselines, make_patch_result
 from interp.core.choices import Direction, MetricName, ReceiverInput, check_choice
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import SetHeads
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import check_patch_options
@@ -71,6 +72,8 @@ def path_patch(
     first = min(layer for layer, _ in parsed)
     if first == 0:
         raise ValueError("receivers must be after layer 0, so that some heads can send to them")
+    # both runs' z caches, the frozen copies of one sender's run and the recorded receiver inputs
+    check_fits(model, len(task), prompt_bytes(model, task.n_pos, residuals=5, logits=3), what="path patching")
     start = time.perf_counter()
     task = task.to(model.cfg.device)
     n_layers = model.cfg.n_layers

@@ -15,6 +15,7 @@ from jaxtyping import Int
 from torch import Tensor
 
 from interp.core.choices import Corruption, NameOrder, TaskName, check_choice
+from interp.core.limits import check_count
 from interp.core.task import Task
 from interp.core.tokens import (
     check_context,
@@ -54,6 +55,8 @@ def _build(
 
 def repeated_tokens(model: Model, *, n_prompts: int, seq_len: int, seed: int = 0) -> Int[Tensor, "batch pos"]:
     """BOS, then `seq_len` distinct random tokens, then the same tokens again (1 + 2*seq_len positions)."""
+    check_count(n_prompts, "n_prompts")
+    check_count(seq_len, "seq_len")
     check_context(model, 1 + 2 * seq_len, what=f"a repeated sequence of {seq_len} tokens")
     pool = random_token_pool(model)
     if len(pool) < seq_len:
@@ -74,8 +77,8 @@ def induction_task(model: Model, *, n_prompts: int = 32, seq_len: int = 16, seed
     the first copy replaced by a token W -> induction now points to W, the wrong token. The pair
     differs in exactly one position, so patching localises the copy.
     """
-    if seq_len < 2:
-        raise ValueError("seq_len must be at least 2")
+    check_count(n_prompts, "n_prompts")
+    check_count(seq_len, "seq_len", minimum=2)
     check_context(model, 2 * seq_len, what=f"an induction prompt of {seq_len} + {seq_len - 1} tokens after BOS")
     pool = random_token_pool(model)
     rng = random.Random(seed)
@@ -117,6 +120,7 @@ def ioi_task(
     """
     if not 0 <= template < len(IOI_TEMPLATES):
         raise ValueError(f"template must be in [0, {len(IOI_TEMPLATES)}); templates are {list(IOI_TEMPLATES)}")
+    check_count(n_prompts, "n_prompts")
     check_choice(corruption, Corruption, "corruption")
     check_choice(order, NameOrder, "order")
     names = set(single_token_words(model, IOI_NAMES))

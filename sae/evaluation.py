@@ -86,8 +86,6 @@ def evaluate_sae(
         batch = batch.to(model.cfg.device)
         clean, cache = run_with_cache(model, batch, [name])
         act = cache[name]
-        if act.shape[-1] != width:
-            raise ValueError(f"{name} activations have width {act.shape[-1]}, but the SAE's d_in is {width}")
         with hooks(model, [(name, splice)]):
             spliced = model(batch)
         with hooks(model, [(name, zero)]):

@@ -19,6 +19,7 @@ from torch import Tensor
 from interp.core.choices import EditMode, check_choice
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import SpliceSAE
+from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.sites import check_hook_names, hook_name
@@ -43,11 +44,19 @@ N_HIST_BINS = 30
 
 
 def sae_hook(sae: SAE, hook: str | None, model: Model) -> str:
-    """The hook an SAE reads: `hook` when given, else the one in its metadata (checked against the model)."""
+    """The hook an SAE reads: `hook` when given, else the one in its metadata. Checked against the model before
+    any work: the model has the hook, and its activations are as wide as the SAE's input (read off one token)."""
     name = hook or sae.cfg.metadata.hook_name
     if not name:
         raise ValueError("the SAE's metadata names no hook: pass hook= (e.g. blocks.2.hook_resid_post)")
     check_hook_names(model, [name])
+    token = torch.zeros(1, 1, dtype=torch.long, device=model.cfg.device)
+    width = run_with_cache(model, token, [name])[1][name].shape[-1]
+    if width != sae.cfg.d_in:
+        raise ValueError(
+            f"{name} activations of {model.cfg.model_name} have width {width}, but the SAE's d_in is {sae.cfg.d_in}: "
+            "is it an SAE of this model and hook?"
+        )
     return name
 
 
@@ -68,6 +77,8 @@ def feature_acts(
 ) -> Float[Tensor, "batch pos d_sae"]:
     """Every latent's activation at every token (on the CPU)."""
     name = sae_hook(sae, hook, model)
+    latents = prompt_bytes(model, tokens.shape[1], residuals=0, logits=0, extra_per_pos=sae.cfg.d_sae)
+    check_fits(model, tokens.shape[0], latents, what=f"the activations of {sae.cfg.d_sae} latents")
     out = []
     for batch in tokens.split(batch_size):
         _, cache = run_with_cache(model, batch, [name])

@@ -22,6 +22,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.core.choices import Architecture, check_choice
+from interp.core.limits import check_fields
 from interp.core.types import Progress
 from interp.results import RecoveryResult, nested_tuple
 from sae.toy_models import REPRESENTED_NORM, sample_features
@@ -62,6 +63,7 @@ class RecoveryConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(RecoveryConfig, vars(self))
         check_choice(self.architecture, Architecture, "architecture")
         if not self.d_sae:
             raise ValueError("give at least one SAE width (d_sae)")

@@ -21,6 +21,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from interp.core.limits import check_fields
 from interp.core.types import Progress
 
 __all__ = [
@@ -59,6 +60,7 @@ class ToyTraining:
     """Seeds the initial weights and the data."""
 
     def __post_init__(self) -> None:
+        check_fields(ToyTraining, vars(self))
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError(f"steps and batch_size must be positive, got {self.steps} and {self.batch_size}")
         if not self.lr > 0:

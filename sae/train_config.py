@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from interp.core.choices import Architecture, check_choice
+from interp.core.limits import check_fields
+from sae.training import SPARSITY_FIELD
 
 __all__ = ["SAESpec", "TrainJobConfig", "expand_sweep"]
 
@@ -39,9 +41,17 @@ class SAESpec:
     """Folder name under the job's output; default architecture-d_sae-sparsity."""
 
     def __post_init__(self) -> None:
+        check_fields(SAESpec, vars(self))
         check_choice(self.architecture, Architecture, "architecture")
         if self.d_sae < 1 or self.sparsity <= 0 or self.lr <= 0:
             raise ValueError(f"d_sae, sparsity and lr must be positive, got {self.d_sae}, {self.sparsity}, {self.lr}")
+        if SPARSITY_FIELD[self.architecture] == "k" and (
+            self.sparsity != int(self.sparsity) or self.sparsity > self.d_sae
+        ):
+            raise ValueError(
+                f"for {self.architecture}, sparsity is k, the latents kept per token: a whole number from 1 to d_sae "
+                f"({self.d_sae}); got {self.sparsity}"
+            )
         if not self.name:
             object.__setattr__(self, "name", f"{self.architecture}-{self.d_sae}-{self.sparsity:g}")
 
@@ -83,6 +93,7 @@ class TrainJobConfig:
     """The job's folder: the activation cache, and one folder per SAE."""
 
     def __post_init__(self) -> None:
+        check_fields(TrainJobConfig, vars(self))
         if not self.saes:
             raise ValueError("a job needs at least one [[sae]]")
         names = [s.name for s in self.saes]
@@ -132,7 +143,11 @@ class TrainJobConfig:
                     f"{', '.join(sorted(spec_keys))}"
                 )
         try:
-            return cls(saes=tuple(SAESpec(**t) for table in saes for t in expand_sweep(table)), **data)
+            tables = [t for table in saes for t in expand_sweep(table)]
+            check_fields(cls, data)  # the file's values, before the dataclasses are built from them
+            for table in tables:
+                check_fields(SAESpec, table)
+            return cls(saes=tuple(SAESpec(**t) for t in tables), **data)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{path}: {err}") from err
 

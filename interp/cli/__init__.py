@@ -11,6 +11,7 @@ import logging
 import sys
 
 from interp.cli import circuits, models, probe
+from interp.cli.common import check_out
 
 __all__ = ["build_parser", "main"]
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
+        if getattr(args, "out", None) is not None:
+            check_out(args.out)
         return args.handler(args)
     except (ValueError, OSError) as err:  # our errors say what to fix; a traceback would bury that
         print(f"interp: error: {err}", file=sys.stderr)

@@ -4,6 +4,7 @@ progress bars, and writing results and figures where the user can find them."""
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from interp.zoo import DEFAULT_MODEL, defaults_for
 __all__ = [
     "add_model_args",
     "add_task_args",
+    "check_out",
     "load",
     "progress_bar",
     "save_figure",
@@ -62,6 +64,17 @@ def load(args: argparse.Namespace) -> Any:
     from interp.model import load_model
 
     return load_model(args.model, device=args.device, dtype=args.dtype)
+
+
+def check_out(path: Path) -> None:
+    """Refuse an output folder that cannot be written, before the work whose results it would hold."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} is a file: give a folder for the results")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as err:
+        raise ValueError(f"cannot write results to {path}: {err.strerror or err}") from err
 
 
 def save_figure(fig: Any, path: Path) -> Path:

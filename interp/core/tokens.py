@@ -56,9 +56,16 @@ def known_ids(model: Model, text: str) -> list[int]:
     tok = model.tokenizer
     ids = tok(text, add_special_tokens=False)["input_ids"]
     unk = tok.unk_token_id
-    if unk is not None and unk in ids and (tok.unk_token or "") not in text:
-        words = dict.fromkeys(w for w in text.split() if unk in tok(w, add_special_tokens=False)["input_ids"])
-        unknown = ", ".join(map(repr, list(words)[:10]))
+    # the unknown token typed out literally is no unknown word; any other unknown token is (counting them, not
+    # asking whether the literal appears anywhere, which would let "<unk>" in a prompt hide every unknown word)
+    literal = text.count(tok.unk_token) if tok.unk_token else 0
+    if unk is not None and ids.count(unk) > literal:
+        words = dict.fromkeys(
+            w
+            for w in text.split()
+            if unk in tok(w.replace(tok.unk_token or "\0", ""), add_special_tokens=False)["input_ids"]
+        )
+        unknown = ", ".join(map(repr, list(words)[:10])) or "part of the text"
         raise ValueError(f"{model.cfg.model_name}'s tokenizer does not know {unknown} (they become {tok.unk_token})")
     return ids
 

@@ -38,6 +38,8 @@ def probe_experiment(
     check_choice(site, BlockSite, "probe site (one vector per position)")
     if site not in model_sites(model):
         raise ValueError(f"{model.cfg.model_name} has no {site} site; its sites are {', '.join(model_sites(model))}")
+    if layer is not None and not 0 <= layer < model.cfg.n_layers:  # -1 would silently mean the last layer
+        raise ValueError(f"layer must lie in 0..{model.cfg.n_layers - 1} for {model.cfg.model_name}; got {layer}")
     names = [hook_name(site, layer) for layer in range(model.cfg.n_layers)]
     report = (lambda stage: lambda done, total: progress(stage, done, total)) if progress else (lambda stage: None)
     dataset = collect_activations(

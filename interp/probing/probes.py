@@ -19,6 +19,7 @@ from torch import Tensor
 
 from interp.activations import ActivationDataset
 from interp.core.choices import ControlKind, ProbeKind, check_choice
+from interp.core.limits import check_fields
 from interp.core.sites import layer_of
 from interp.core.types import Progress
 from interp.model import resolve_device
@@ -62,6 +63,7 @@ class ProbeConfig:
     """Where probes train: auto picks CUDA when present."""
 
     def __post_init__(self) -> None:
+        check_fields(ProbeConfig, vars(self))
         check_choice(self.kind, ProbeKind, "kind")
         if (
             not 0 < self.val_fraction < 1

@@ -12,6 +12,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from interp.core.choices import ProbeTaskName, check_choice
+from interp.core.limits import check_count
 from interp.core.metrics import at_metric_pos, logit_diff
 from interp.core.tokens import random_token_pool, single_token_words
 from interp.core.types import Model
@@ -43,7 +44,9 @@ def repeat_task(model: Model, *, n_prompts: int = 256, n_pos: int = 40, seed: in
     lengths vary so position alone cannot give the label. Metric: induction accuracy, the share
     of the second copy's tokens (after its first) that the model predicts top-1.
     """
+    check_count(n_prompts, "n_prompts")
     n_pos = min(n_pos, model.cfg.n_ctx)
+    check_count(n_pos, "n_pos (capped at the context)", minimum=17)  # BOS, up to 8 noise tokens, a segment of 4 twice
     pool = random_token_pool(model)
     rng = random.Random(seed)
     bos = model.tokenizer.bos_token_id
@@ -121,7 +124,9 @@ def ioi_io_task(model: Model, *, n_prompts: int = 512, n_names: int = 8, seed: i
 def make_probe_task(name: ProbeTaskName, model: Model, *, n_prompts: int | None = None, seed: int = 0) -> ProbingTask:
     """A built-in probing task by name, with its default number of prompts unless `n_prompts` is given."""
     check_choice(name, ProbeTaskName, "probing task")
-    kwargs = {"seed": seed} | ({"n_prompts": n_prompts} if n_prompts else {})
+    if n_prompts is not None:
+        check_count(n_prompts, "n_prompts", minimum=8)  # a train, a validation and a test split, each of prompts
+    kwargs = {"seed": seed} | ({"n_prompts": n_prompts} if n_prompts is not None else {})
     if name == "repeat":
         return repeat_task(model, **kwargs)
     return ioi_io_task(model, **kwargs)

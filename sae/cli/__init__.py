@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from interp.cli.common import check_out
 from sae.cli import features, superposition, train
 
 __all__ = ["build_parser", "main"]
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "out", None) is not None:
+            check_out(args.out)
         return args.handler(args)
     except (ValueError, OSError) as err:
         print(f"sae: error: {err}", file=sys.stderr)
