@@ -4,6 +4,7 @@ the handlers so `sae --help` answers at once."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from interp.cli.common import progress_bar, write_results
@@ -36,11 +37,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--correlation", type=float, default=0.0, help="strength of random feature correlations (0 = independent)"
     )
-    p.add_argument("--d-sae", default="256,512,1024", help="comma-separated SAE widths")
+    p.add_argument("--d-sae", type=_numbers(int), default=(256, 512, 1024), help="comma-separated SAE widths")
     p.add_argument(
         "--architecture", default="topk", choices=options(Architecture), help="SAELens training architecture"
     )
-    p.add_argument("--sparsity", default="5", help="comma-separated k (topk) or sparsity coefficients")
+    p.add_argument("--sparsity", type=_numbers(float), default=(5.0,), help="comma-separated k (topk) or coefficients")
     p.add_argument("--samples", type=int, default=1_000_000, help="training samples per SAE")
     p.add_argument("--toy-model", type=Path, help="a `sae toy` output folder: recover its W columns instead")
     p.add_argument("--device", default="cpu")
@@ -55,6 +56,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/geometry"))
     p.set_defaults(handler=_geometry)
+
+
+def _given(value: int | None, default: int) -> int:
+    """The option's value when given (0 included: the library refuses it), else the sweep's default."""
+    return default if value is None else value
+
+
+def _numbers(kind: type) -> Callable[[str], tuple]:
+    """An argparse type: comma-separated numbers ("256,512"); empty items are skipped, so "" is no numbers."""
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(item) for item in text.split(",") if item.strip())
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 256,512; got {text!r}") from err
+
+    return parse
 
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:
@@ -77,20 +95,23 @@ def _toy(args: argparse.Namespace) -> int:
     training = replace(base, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     with progress_bar("training toy models", "step") as progress:
         if args.sweep == "phase":
-            result = phase_diagram(n_seeds=args.n_seeds or 3, training=training, progress=progress)
+            result = phase_diagram(n_seeds=_given(args.n_seeds, 3), training=training, progress=progress)
             figures = {"phase.html": plots.plot_phase_diagram(result)}
         elif args.sweep == "dimensionality":
             result = dimensionality_sweep(
-                n_features=args.n_features or 100, d_hidden=args.d_hidden or 20, training=training, progress=progress
+                n_features=_given(args.n_features, 100),
+                d_hidden=_given(args.d_hidden, 20),
+                training=training,
+                progress=progress,
             )
             figures = {"dimensionality.html": plots.plot_dimensionality_sweep(result)}
         else:
             result = toy_model(
-                n_features=args.n_features or 5,
-                d_hidden=args.d_hidden or 2,
+                n_features=_given(args.n_features, 5),
+                d_hidden=_given(args.d_hidden, 2),
                 feature_probability=args.feature_probability,
                 importance_decay=args.importance_decay,
-                n_seeds=args.n_seeds or 4,
+                n_seeds=_given(args.n_seeds, 4),
                 training=training,
                 progress=progress,
             )
@@ -120,9 +141,9 @@ def _recovery(args: argparse.Namespace) -> int:
         n_features=args.n_features,
         active_per_sample=args.active,
         correlation=args.correlation,
-        d_sae=tuple(int(w) for w in args.d_sae.split(",")),
+        d_sae=args.d_sae,
         architecture=args.architecture,
-        sparsity=tuple(float(s) for s in args.sparsity.split(",")),
+        sparsity=args.sparsity,
         training_samples=args.samples,
         seed=args.seed,
     )
