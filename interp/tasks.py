@@ -22,7 +22,9 @@ from interp.core.tokens import (
     random_token_pool,
     single_token,
     single_token_words,
+    str_token_rows,
     str_tokens,
+    token_id_rows,
     token_ids,
 )
 from interp.core.types import Model
@@ -45,8 +47,8 @@ def _build(
         answer_tokens=t(answers),
         wrong_tokens=t(wrongs),
         metric_pos=t([n_pos - 1] * len(clean)),
-        str_tokens=tuple(tuple(str_tokens(model, row)) for row in clean),
-        corrupted_str_tokens=tuple(tuple(str_tokens(model, row)) for row in corrupted),
+        str_tokens=str_token_rows(model, clean),
+        corrupted_str_tokens=str_token_rows(model, corrupted),
     )
 
 
@@ -133,22 +135,26 @@ def ioi_task(
         )
     rng = random.Random(seed)
     text = IOI_TEMPLATES[template]
-    clean, corrupted, answers, wrongs = [], [], [], []
+    clean_texts, corrupted_texts, ios, subjects = [], [], [], []
+    others = {pair: sorted(names - set(pair)) for pair in usable}
     for _ in range(n_prompts):
         io, s = rng.choice(usable)
         abba = order == "ABBA" or (order == "mixed" and rng.random() < 0.5)
         fill = {"PLACE": rng.choice(places), "OBJECT": rng.choice(objects)}
         n1, n2 = (io, s) if abba else (s, io)
         if corruption == "abc":
-            a, b, c = rng.sample(sorted(names - {io, s}), 3)
-            corrupted_text = text.format(N1=a, N2=b, S=c, **fill)
+            a, b, c = rng.sample(others[io, s], 3)
+            corrupted_texts.append(text.format(N1=a, N2=b, S=c, **fill))
         else:
-            corrupted_text = text.format(N1=n1, N2=n2, S=io, **fill)
-        clean.append(token_ids(model, text.format(N1=n1, N2=n2, S=s, **fill)))
-        corrupted.append(token_ids(model, corrupted_text))
-        answers.append(single_token(model, " " + io))
-        wrongs.append(single_token(model, " " + s))
-    return _build(model, "ioi", clean, corrupted, answers, wrongs)
+            corrupted_texts.append(text.format(N1=n1, N2=n2, S=io, **fill))
+        clean_texts.append(text.format(N1=n1, N2=n2, S=s, **fill))
+        ios.append(io)
+        subjects.append(s)
+    # every text in one batched call of the tokenizer, and each name's token looked up once: 100,000 prompts
+    # take seconds, not the minutes of a call per text
+    name_id = {name: single_token(model, " " + name) for name in {*ios, *subjects}}
+    clean, corrupted = token_id_rows(model, clean_texts), token_id_rows(model, corrupted_texts)
+    return _build(model, "ioi", clean, corrupted, [name_id[n] for n in ios], [name_id[n] for n in subjects])
 
 
 # ---- user strings ------------------------------------------------------------------------------------

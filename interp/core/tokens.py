@@ -17,7 +17,9 @@ __all__ = [
     "single_token",
     "single_token_words",
     "special_token_ids",
+    "str_token_rows",
     "str_tokens",
+    "token_id_rows",
     "token_ids",
 ]
 
@@ -44,10 +46,31 @@ def token_ids(model: Model, text: str, *, prepend_bos: bool = True) -> list[int]
     return ids
 
 
+def token_id_rows(model: Model, texts: Sequence[str], *, prepend_bos: bool = True) -> list[list[int]]:
+    """`token_ids` of many texts, in one batched call of the tokenizer (the same ids and the same checks)."""
+    tok = model.tokenizer
+    rows = tok(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+    unk, bos = tok.unk_token_id, tok.bos_token_id
+    out = []
+    for text, ids in zip(texts, rows):
+        if unk is not None and unk in ids:
+            ids = known_ids(model, text)  # raises naming the unknown words, unless the text spells <unk> out
+        ids = [bos, *ids] if prepend_bos and bos is not None else list(ids)
+        check_context(model, len(ids))
+        out.append(ids)
+    return out
+
+
 def str_tokens(model: Model, ids: Sequence[int] | Tensor) -> list[str]:
     """One display string per token id (for axis labels)."""
     ids = ids.tolist() if isinstance(ids, Tensor) else list(ids)
     return [model.tokenizer.decode([i]) for i in ids]
+
+
+def str_token_rows(model: Model, rows: Sequence[Sequence[int]]) -> tuple[tuple[str, ...], ...]:
+    """`str_tokens` of many rows, decoding each distinct id once (a task's rows repeat a small vocabulary)."""
+    shown = {i: model.tokenizer.decode([i]) for i in {i for row in rows for i in row}}
+    return tuple(tuple(shown[i] for i in row) for row in rows)
 
 
 def known_ids(model: Model, text: str) -> list[int]:
