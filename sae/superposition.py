@@ -29,12 +29,16 @@ def toy_model(
     d_hidden: int = 2,
     feature_probability: float = 0.01,
     importance_decay: float = 1.0,
-    n_seeds: int = 4,
+    n_seeds: int = 32,
     training: ToyTraining = ToyTraining(),
     progress: Progress | None = None,
 ) -> ToyModelResult:
-    """Train `n_seeds` instances of one setting and describe the one with the lowest loss (training can
-    settle in a local minimum, e.g. a square instead of a pentagon; the best of a few seeds avoids it)."""
+    """Train `n_seeds` instances of one setting and describe the one with the lowest loss, measured on inputs
+    shared by all instances (`sae.toy_models.evaluation_loss`). Training settles in local minima: 6 features
+    in 2 dimensions at probability 0.01 reach the hexagon from roughly 1 initialisation in 10 and otherwise
+    a pentagon with a dropped feature. Measured by benchmarks/toy_optima.py over training seeds 0-19: with 8
+    initialisations the hexagon was found 14 times in 20, with 32 (the default) 20 in 20, as was the pentagon
+    (5 features at 0.05). 32 instances train as one batched program: about 9 s on 2 CPU cores against 4 s."""
     if n_seeds < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
     if not importance_decay > 0:

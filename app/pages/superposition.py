@@ -15,7 +15,7 @@ def toy(n_features, d_hidden, probability, decay, steps):
     from sae.superposition import toy_model
     from sae.toy_models import ToyTraining
 
-    with progress_bar("training 4 toy models (steps)") as progress:
+    with progress_bar("training 32 toy models (steps)") as progress:
         return toy_model(
             n_features=n_features,
             d_hidden=d_hidden,

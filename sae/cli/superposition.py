@@ -111,7 +111,7 @@ def _toy(args: argparse.Namespace) -> int:
                 d_hidden=_given(args.d_hidden, 2),
                 feature_probability=args.feature_probability,
                 importance_decay=args.importance_decay,
-                n_seeds=_given(args.n_seeds, 4),
+                n_seeds=_given(args.n_seeds, 32),
                 training=training,
                 progress=progress,
             )
