@@ -9,9 +9,12 @@ is hashable and names the model exactly.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -21,21 +24,31 @@ from interp.zoo import DEFAULT_MODEL, ZOO, defaults_for
 
 __all__ = [
     "OTHER",
+    "REMOTE_ENV",
+    "ROOTS_ENV",
     "ZOO_SPECS",
     "Choice",
     "TaskSpec",
+    "allowed_roots",
     "build_task",
+    "check_allowed_path",
     "checked_model",
     "current",
     "download",
     "model_for",
     "progress_bar",
+    "serves",
     "shown_errors",
     "sidebar",
 ]
 
 ZOO_SPECS = (DEFAULT_MODEL, *(e.spec for e in ZOO.values() if e.spec != DEFAULT_MODEL))
 OTHER = "other (a TransformerLens name or a local folder)"
+REMOTE_ENV = "WORKBENCH_ALLOW_REMOTE"
+"""Set to 1 (python -m app --remote) to answer clients on other machines."""
+ROOTS_ENV = "WORKBENCH_ROOTS"
+"""Folders (separated by os.pathsep) the app may load models and SAEs from (python -m app --allow-path DIR)."""
+PROJECT = Path(__file__).resolve().parents[1]
 CUSTOM = "custom"
 
 
@@ -60,6 +73,43 @@ class Choice:
     device: str
     task: TaskSpec
     prompt: str
+
+
+def serves(client_ip: str | None, *, allow_remote: bool) -> bool:
+    """Whether the app answers a client: one on this machine always (Streamlit reports those as None), one
+    elsewhere only when the person who started the app allowed it. A second guard behind binding to
+    localhost (`./workbench run`, `python -m app`): a `streamlit run` started outside the project listens on
+    every interface, and this keeps it from serving anyone else."""
+    if allow_remote or client_ip is None:
+        return True
+    address = ipaddress.ip_address(client_ip)
+    if address.version == 6 and address.ipv4_mapped is not None:  # 127.0.0.1 reaching an IPv6 socket
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def allowed_roots() -> list[Path]:
+    """The folders models and SAEs may be loaded from: WORKBENCH_ROOTS when set, else the project, the user's
+    cache (where Hugging Face and the workbench keep downloads) and the folder the app was started in."""
+    if os.environ.get(ROOTS_ENV):
+        return [Path(p).expanduser().resolve() for p in os.environ[ROOTS_ENV].split(os.pathsep) if p]
+    return [PROJECT, (Path.home() / ".cache").resolve(), Path.cwd().resolve()]
+
+
+def check_allowed_path(text: str, what: str) -> None:
+    """Refuse a folder outside the allowed roots, before anything looks inside it: the app's error messages
+    must not become a way to explore the server's folders. Names that are not paths (zoo:NAME, gpt2,
+    release:sae_id) pass."""
+    path = Path(text).expanduser()
+    if not (path.exists() or os.sep in text or text.startswith((".", "~"))):
+        return
+    resolved = path.resolve()
+    roots = allowed_roots()
+    if not any(resolved == root or root in resolved.parents for root in roots):
+        raise ValueError(
+            f"this app loads {what} only from {', '.join(map(str, roots))}; start it with "
+            f"`python -m app --allow-path FOLDER` (or set {ROOTS_ENV}) to allow another folder"
+        )
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=3)
@@ -154,6 +204,7 @@ def checked_model(choice: Choice) -> Any:
         st.info("Type a model name or folder in the sidebar.")
         st.stop()
     with shown_errors(f"load the model {choice.model!r}"):
+        check_allowed_path(choice.model, "models")
         return model_for(choice.model, choice.device)
 
 

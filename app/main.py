@@ -1,4 +1,5 @@
-"""The workbench app: `streamlit run app/main.py` (or `./workbench run`).
+"""The workbench app: `./workbench run` or `python -m app` (localhost only, no usage statistics), or
+`streamlit run app/main.py`.
 
 A thin layer over the library: each page is widgets -> one library call (cached) -> figures built by
 the library's plot functions. The sidebar (model, device, task, prompt) is shared by every page.
@@ -6,6 +7,7 @@ the library's plot functions. The sidebar (model, device, task, prompt) is share
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +17,28 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/, not the project, on the path
     sys.path.insert(0, str(ROOT))
 
-from app.common import sidebar  # noqa: E402
+from streamlit import config  # noqa: E402
+
+from app.common import REMOTE_ENV, serves, sidebar  # noqa: E402
+
+# Started by `streamlit run` outside the project, Streamlit reads no .streamlit/config.toml: it listens on every
+# interface and sends usage statistics. Statistics go off here for every session after the first page load
+# (the launchers, ./workbench run and python -m app, pass it before the server starts), and clients on other
+# machines get nothing unless the person who started the app allowed them.
+config.set_option("browser.gatherUsageStats", False)
+client = st.context.ip_address
+client = client if isinstance(client, str) else None  # AppTest hands the script a mock context
+if not serves(client, allow_remote=os.environ.get(REMOTE_ENV) == "1"):
+
+    def refused() -> None:
+        st.error(
+            "This workbench answers only on the machine it runs on. To open it to others, start it with "
+            f"`python -m app --remote` (or {REMOTE_ENV}=1) on a network you trust."
+        )
+
+    # a navigation of this one page: without it, Streamlit would list and serve the scripts in pages/ itself
+    st.navigation([st.Page(refused, title="Not available")]).run()
+    st.stop()
 
 PAGES = {
     "Model": [

@@ -4,7 +4,7 @@ of ablating or steering it on the next-token distribution."""
 
 import streamlit as st
 
-from app.common import checked_model, current, model_for, shown_errors
+from app.common import check_allowed_path, checked_model, current, model_for, shown_errors
 from interp.core.choices import EditMode, options
 from interp.zoo import defaults_for
 from sae.zoo import bundled_sae_folder
@@ -69,6 +69,7 @@ if not path:
     st.info(f"Give an SAE trained on {choice.model} (`sae train` writes one to OUT/NAME/sae).")
     st.stop()
 with shown_errors(f"load the SAE at {path}"):
+    check_allowed_path(path, "SAEs")
     sae = sae_for(path, str(model.cfg.device))
 st.caption(
     f"{type(sae).__name__}: {sae.cfg.d_in} -> {sae.cfg.d_sae} latents at "
