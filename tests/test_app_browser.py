@@ -113,3 +113,55 @@ def test_every_page_renders_in_chromium(server):
             assert page.locator(FIGURE).count() == n_figures
         browser.close()
     (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick `option` in the select box labelled `label`, as a user does."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _downloaded(page) -> dict:
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download result.json").click()
+    return json.loads(Path(download.value.path()).read_text())
+
+
+def test_two_sessions_patching_at_once_get_their_solo_results(server):
+    """Two browser sessions share the app's one model object. Each asks for exact patching with other settings,
+    the second right after the first (so that the runs overlap), and each must get exactly what the library
+    gives alone: the result it downloads equals the solo call's JSON."""
+    from playwright.sync_api import sync_playwright
+
+    from interp.model import load_model
+    from interp.patching import patch
+    from interp.results import to_json
+    from interp.tasks import ioi_task
+
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        first, second = (browser.new_context(viewport={"width": 1400, "height": 1600}).new_page() for _ in range(2))
+        for page in (first, second):
+            page.goto(url)  # the first screen is the patching page
+            page.locator(FIGURE).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+        _choose(first, "site", "z_pos")
+        first.locator(FIGURE).filter(has_text="of z_pos").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _choose(second, "direction", "noise")
+        second.locator(FIGURE).filter(has_text="noise fast patching").wait_for(timeout=PAGE_TIMEOUT_MS)
+        _choose(first, "method", "exact (one pass per patch)")  # the two exact runs start together
+        _choose(second, "method", "exact (one pass per patch)")
+        first.locator(FIGURE).filter(has_text="denoise exact patching of z_pos").wait_for(timeout=PAGE_TIMEOUT_MS)
+        second.locator(FIGURE).filter(has_text="noise exact patching of resid_pre").wait_for(timeout=PAGE_TIMEOUT_MS)
+        got = [_downloaded(first), _downloaded(second)]
+        browser.close()
+    model = load_model("zoo:lang-4l", device="cpu")
+    task = ioi_task(model, n_prompts=16, seed=0)  # the sidebar's default task
+    solo = [
+        patch(model, task, site="z_pos", method="exact"),
+        patch(model, task, site="resid_pre", direction="noise", method="exact"),
+    ]
+    for downloaded, alone in zip(got, solo):
+        expected = json.loads(to_json(alone))
+        for key in ("site", "direction", "method", "raw", "normalized", "clean", "corrupted"):
+            assert downloaded[key] == expected[key], key
