@@ -21,9 +21,19 @@ import torch
 
 from interp.core.types import Model
 
-__all__ = ["MEMORY_ENV", "check_count", "check_fields", "check_fits", "memory_budget", "prompt_bytes"]
+__all__ = [
+    "FALLBACK_BUDGET",
+    "MEMORY_ENV",
+    "check_count",
+    "check_fields",
+    "check_fits",
+    "memory_budget",
+    "prompt_bytes",
+]
 
 MEMORY_ENV = "INTERP_MEMORY_GB"
+FALLBACK_BUDGET = 4 * 2**30
+"""The CPU budget where the system does not say how much memory is available."""
 
 
 def check_count(value: Any, name: str, *, minimum: int = 1, maximum: int | None = None) -> None:
@@ -46,7 +56,10 @@ def memory_budget(device: torch.device | str) -> int:
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return free // 2
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # no such counter (macOS, Windows): assume a modest machine
+        return FALLBACK_BUDGET
 
 
 def prompt_bytes(
