@@ -23,7 +23,7 @@ from interp.core.interventions import SpliceSAE, Zero
 from interp.core.locking import exclusive
 from interp.core.types import SAE, Model, Progress
 from interp.results import SAEEvalResult
-from sae.features import sae_hook
+from sae.features import check_width, sae_hook
 
 __all__ = ["DENSITY_BINS", "DENSITY_LOG10_MIN", "evaluate_sae", "kl_per_token", "next_token_loss"]
 
@@ -86,6 +86,7 @@ def evaluate_sae(
         batch = batch.to(model.cfg.device)
         clean, cache = run_with_cache(model, batch, [name])
         act = cache[name]
+        check_width(model, sae, name, act)
         with hooks(model, [(name, splice)]):
             spliced = model(batch)
         with hooks(model, [(name, zero)]):

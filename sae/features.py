@@ -30,6 +30,7 @@ from interp.results import FeatureContext, FeatureDashboard, FeatureDLAResult, F
 
 __all__ = [
     "N_HIST_BINS",
+    "check_width",
     "decoder_rows",
     "feature_acts",
     "feature_dashboard",
@@ -44,20 +45,23 @@ N_HIST_BINS = 30
 
 
 def sae_hook(sae: SAE, hook: str | None, model: Model) -> str:
-    """The hook an SAE reads: `hook` when given, else the one in its metadata. Checked against the model before
-    any work: the model has the hook, and its activations are as wide as the SAE's input (read off one token)."""
+    """The hook an SAE reads: `hook` when given, else the one in its metadata (checked against the model)."""
     name = hook or sae.cfg.metadata.hook_name
     if not name:
         raise ValueError("the SAE's metadata names no hook: pass hook= (e.g. blocks.2.hook_resid_post)")
     check_hook_names(model, [name])
-    token = torch.zeros(1, 1, dtype=torch.long, device=model.cfg.device)
-    width = run_with_cache(model, token, [name])[1][name].shape[-1]
-    if width != sae.cfg.d_in:
-        raise ValueError(
-            f"{name} activations of {model.cfg.model_name} have width {width}, but the SAE's d_in is {sae.cfg.d_in}: "
-            "is it an SAE of this model and hook?"
-        )
     return name
+
+
+def check_width(model: Model, sae: SAE, name: str, act: Tensor) -> None:
+    """Refuse activations of another width than the SAE's input, before the SAE reads them (an SAE of another
+    model or hook would otherwise fail deep inside a matrix product). Called on activations the analysis has
+    already computed, so the check costs no forward pass of its own."""
+    if act.shape[-1] != sae.cfg.d_in:
+        raise ValueError(
+            f"{name} activations of {model.cfg.model_name} have width {act.shape[-1]}, but the SAE's d_in is "
+            f"{sae.cfg.d_in}: is it an SAE of this model and hook?"
+        )
 
 
 def _check_feature(sae: SAE, feature: int) -> None:
@@ -82,6 +86,7 @@ def feature_acts(
     out = []
     for batch in tokens.split(batch_size):
         _, cache = run_with_cache(model, batch, [name])
+        check_width(model, sae, name, cache[name])
         out.append(sae.encode(cache[name].to(sae.device)).cpu())
     return torch.cat(out)
 
@@ -137,7 +142,8 @@ def feature_dashboard(
     histogram over the tokens where the feature fires, its firing density, and its logit effects. Pass
     `acts` from `feature_acts` to build many dashboards from one pass over the tokens."""
     _check_feature(sae, feature)
-    acts = feature_acts(model, sae, tokens, hook=hook) if acts is None else acts
+    name = sae_hook(sae, hook, model)
+    acts = feature_acts(model, sae, tokens, hook=name) if acts is None else acts
     f = acts[..., feature]
     flat = f.flatten()
     top = flat.topk(min(k, int((flat > 0).sum())))  # k=0 when the feature never fires: no contexts
@@ -160,7 +166,7 @@ def feature_dashboard(
     promoted, suppressed = logit_effects(model, sae, feature)
     return FeatureDashboard(
         feature=feature,
-        hook=sae_hook(sae, hook, model),
+        hook=name,
         n_tokens=flat.numel(),
         density=len(fired) / flat.numel(),
         max_activation=float(flat.max()),
@@ -178,15 +184,14 @@ def prompt_features(
     model: Model, sae: SAE, tokens: Int[Tensor, " pos"], *, hook: str | None = None, top: int = 5
 ) -> PromptFeatures:
     """For each token of one prompt, the features firing there, strongest first (at most `top`)."""
-    acts = feature_acts(model, sae, tokens[None], hook=hook)[0]
+    name = sae_hook(sae, hook, model)
+    acts = feature_acts(model, sae, tokens[None], hook=name)[0]
     per_token = []
     for row in acts:
         n = min(top, int((row > 0).sum()))
         best = row.topk(n) if n else None
         per_token.append(tuple((int(i), float(v)) for v, i in zip(*best)) if best is not None else ())
-    return PromptFeatures(
-        hook=sae_hook(sae, hook, model), tokens=tuple(str_tokens(model, tokens)), features=tuple(per_token)
-    )
+    return PromptFeatures(hook=name, tokens=tuple(str_tokens(model, tokens)), features=tuple(per_token))
 
 
 @exclusive
@@ -208,7 +213,9 @@ def intervene(
     check_choice(mode, EditMode, "mode")
     name = sae_hook(sae, hook, model)
     splice = SpliceSAE(sae, edits=((feature, 0.0 if mode == "ablate" else value),))
-    before = model(tokens[None])[0, -1].float().log_softmax(-1)
+    logits, cache = run_with_cache(model, tokens[None], [name])
+    check_width(model, sae, name, cache[name])
+    before = logits[0, -1].float().log_softmax(-1)
     with hooks(model, [(name, splice)]):
         after = model(tokens[None])[0, -1].float().log_softmax(-1)
     change = after - before
@@ -242,6 +249,7 @@ def feature_dla(model: Model, sae: SAE, task: Task, *, hook: str | None = None, 
     task = task.to(model.cfg.device)
     pos = single_metric_position(task)
     logits, cache = model.run_with_cache(task.clean_tokens)
+    check_width(model, sae, name, cache[name])
     x = cache[name][:, pos]  # batch d_model
     feats = sae.encode(x.to(sae.device)).to(x)
     W_dec, b_dec = (t.to(x) for t in decoder_rows(sae))
