@@ -26,6 +26,7 @@ __all__ = [
     "UnsupportedArchitectureError",
     "check_checkpoint_folder",
     "check_safetensors_file",
+    "first_line",
     "hub_reachable",
     "probe_hub",
     "safe_view",
@@ -92,6 +93,11 @@ def check_checkpoint_folder(path: Path) -> None:
             f"{path} has no tokenizer files; save one beside the weights with tokenizer.save_pretrained(folder)"
         )
     _check_architecture(config, path)
+
+
+def first_line(err: Exception) -> str:
+    """The first line of a loader's error (or its type's name): enough to say what failed in one sentence."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def check_safetensors_file(path: Path, *, error: type[ValueError] = NotACheckpointError) -> None:

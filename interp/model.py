@@ -29,6 +29,7 @@ from interp.checkpoints import (
     UnknownModelError,
     UnsupportedArchitectureError,
     check_checkpoint_folder,
+    first_line,
     hub_reachable,
     safe_view,
 )
@@ -190,13 +191,9 @@ def _load_local(path: Path, device: torch.device, dtype: torch.dtype) -> Model:
         try:
             bridge = TransformerBridge.boot_transformers(str(view), device=device, dtype=dtype, tokenizer=tokenizer)
         except (OSError, RuntimeError, ValueError) as err:  # no usable weights file, weights of other shapes, ...
-            raise NotACheckpointError(f"the weights in {path} could not be loaded: {_first_line(err)}") from err
+            raise NotACheckpointError(f"the weights in {path} could not be loaded: {first_line(err)}") from err
     bridge.enable_compatibility_mode(disable_warnings=True)
     return bridge
-
-
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _official_name(spec: str) -> str | None:

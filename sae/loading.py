@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interp.checkpoints import check_safetensors_file, hub_reachable
+from interp.checkpoints import check_safetensors_file, first_line, hub_reachable
 from interp.core.types import SAE
 
 __all__ = ["SAELoadError", "load_sae"]
@@ -38,9 +38,8 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
     try:
         return SAE.load_from_disk(str(folder), device=device)
     except (RuntimeError, KeyError, TypeError, ValueError) as err:  # cfg.json and the weights disagree, ...
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise SAELoadError(
-            f"the SAE in {folder} could not be loaded ({first}): do cfg.json and the weights match?"
+            f"the SAE in {folder} could not be loaded ({first_line(err)}): do cfg.json and the weights match?"
         ) from err
 
 
