@@ -36,6 +36,7 @@ from torch import Tensor
 
 from interp.core.choices import MetricName
 from interp.core.hooks import hooks
+from interp.core.limits import prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.patch_sites import Selector, Site, site_heads
@@ -52,10 +53,8 @@ GPU_BUDGET_FRACTION = 0.4
 def patches_per_pass(model: Model, n_pos: int, n_patches: int) -> int:
     """How many patched rows fit one pass: a generous estimate of one row's live activations
     (residual, MLP and attention intermediates of one layer, plus the patterns) against a budget."""
-    cfg = model.cfg
-    elem = torch.finfo(next(model.parameters()).dtype).bits // 8
-    d_mlp = 0 if cfg.attn_only else (cfg.d_mlp or 4 * cfg.d_model)
-    per_row = n_pos * (8 * cfg.d_model + 2 * d_mlp + 3 * cfg.n_heads * n_pos) * elem * 2
+    # one layer's forward intermediates plus the residual kept for the next layer, and as much again as slack
+    per_row = 2 * prompt_bytes(model, n_pos, residuals=0, logits=0, extra_per_pos=2 * model.cfg.d_model)
     device = next(model.parameters()).device
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
