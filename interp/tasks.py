@@ -25,7 +25,6 @@ from interp.core.tokens import (
     str_token_rows,
     str_tokens,
     token_id_rows,
-    token_ids,
 )
 from interp.core.types import Model
 from interp.ioi_words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
@@ -177,8 +176,7 @@ def task_from_strings(
             f"give one corrupted prompt, answer and wrong answer per clean prompt (got {len(clean_texts)}, "
             f"{len(corrupted_texts)}, {len(answers)}, {len(wrongs)})"
         )
-    clean_ids = [token_ids(model, t) for t in clean_texts]
-    corrupted_ids = [token_ids(model, t) for t in corrupted_texts]
+    clean_ids, corrupted_ids = token_id_rows(model, clean_texts), token_id_rows(model, corrupted_texts)
     for i, (c, b) in enumerate(zip(clean_ids, corrupted_ids)):
         if len(c) != len(b):
             raise ValueError(f"prompt pair {i} tokenizes to different lengths: {_describe_mismatch(model, c, b)}")
