@@ -108,9 +108,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
-    import torch
 
-    from interp.core.tokens import token_ids
+    from interp.overview import prompt_tokens
     from interp.tasks import make_task
     from sae import features as sae_features
     from sae import plots
@@ -127,13 +126,11 @@ def _features(args: argparse.Namespace) -> int:
             + ", ".join(repr(t) for t, _ in dash.promoted[:5])
         )
     if args.prompt:
-        prompt_tokens = torch.tensor(token_ids(model, args.prompt))  # refuses unknown words and over-long prompts
-        pf = sae_features.prompt_features(model, sae, prompt_tokens, hook=args.hook)
+        prompt = prompt_tokens(model, args.prompt)[0]  # refuses empty, unknown-word and over-long prompts
+        pf = sae_features.prompt_features(model, sae, prompt, hook=args.hook)
         results["prompt_features.json"], figures["prompt_features.html"] = pf, plots.plot_prompt_features(pf)
         mode = "steer" if args.steer is not None else "ablate"
-        edit = sae_features.intervene(
-            model, sae, prompt_tokens, chosen[0], mode=mode, value=args.steer or 0.0, hook=args.hook
-        )
+        edit = sae_features.intervene(model, sae, prompt, chosen[0], mode=mode, value=args.steer or 0.0, hook=args.hook)
         results["intervention.json"], figures["intervention.html"] = edit, plots.plot_feature_intervention(edit)
         print(
             f"{mode} feature {chosen[0]} on the prompt: KL {edit.kl:.4f}; top next token "
