@@ -1,7 +1,8 @@
 """Model loading: a spec (zoo name, official name or folder) in, a hooked model out.
 
-`load_model(spec)` accepts a zoo name (`zoo:NAME`), a TransformerLens official model name, or a
-local Hugging Face checkpoint folder, and returns a `TransformerBridge` in compatibility mode:
+`load_model(spec)` accepts a zoo name (`zoo:NAME`), a TransformerLens official model name, a
+local Hugging Face checkpoint folder, or a GGUF file (or a folder holding one; dequantized once into
+a cached float folder by `interp.gguf`), and returns a `TransformerBridge` in compatibility mode:
 HookedTransformer's hook names, caches and weight processing (folded LayerNorm, centred weights),
 on the class TransformerLens keeps after 4.0. `HookedTransformer.from_pretrained` cannot load a
 local folder at all (it insists on an official name and calls the hub), which rules it out here.
@@ -17,6 +18,7 @@ import difflib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -35,6 +37,7 @@ from interp.checkpoints import (
 )
 from interp.core.choices import DType, check_choice
 from interp.core.types import Model
+from interp.gguf import converted_folder, gguf_in_folder, weights_source
 from interp.zoo import ZOO, ZOO_PREFIX
 
 # The loading errors are part of this module's surface: callers catch them from here.
@@ -75,20 +78,25 @@ def resolve_dtype(dtype: DType | torch.dtype) -> torch.dtype:
 
 
 def load_model(
-    spec: str | os.PathLike, *, device: str | torch.device = "auto", dtype: DType | torch.dtype = "float32"
+    spec: str | os.PathLike,
+    *,
+    device: str | torch.device = "auto",
+    dtype: DType | torch.dtype = "float32",
+    progress: Callable[[str], None] | None = None,
 ) -> Model:
     """Load a model by zoo name (`zoo:NAME`), TransformerLens official name, or local folder.
 
     Returns a `TransformerBridge` with HookedTransformer-compatible hooks and weight processing,
     on `device` in `dtype`, with `model.cfg.model_name` set to the spec it was loaded from.
     Raises a `ModelLoadError` subclass whose message says what went wrong and what to do.
+    `progress(message)` hears about slow first-time steps (a download, a GGUF conversion).
     """
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     text = str(spec)
     if text.startswith(ZOO_PREFIX):
-        model = _load_zoo(text[len(ZOO_PREFIX) :], dev, dt)
+        model = _load_zoo(text[len(ZOO_PREFIX) :], dev, dt, progress)
     elif Path(text).expanduser().exists():
-        model = _load_local(Path(text).expanduser(), dev, dt)
+        model = _load_local(Path(text).expanduser(), dev, dt, progress)
     elif (official := _official_name(text)) is not None:
         model = _load_official(official, dev, dt)
     elif os.sep in text or text.startswith((".", "~")):
@@ -128,10 +136,14 @@ def _unknown_model_message(spec: str) -> str:
     )
 
 
-def _load_zoo(name: str, device: torch.device, dtype: torch.dtype) -> Model:
+def _load_zoo(name: str, device: torch.device, dtype: torch.dtype, progress=None) -> Model:
     if name not in ZOO:
         raise UnknownModelError(f"no zoo model {name!r}; the zoo has: {', '.join('zoo:' + n for n in ZOO)}")
     entry = ZOO[name]
+    if entry.fetched is not None:
+        from interp.zoo.fetch import fetch
+
+        return _load_local(fetch(name, entry.fetched, progress=progress), device, dtype, progress)
     if not entry.is_built:
         raise NotACheckpointError(
             f"zoo model {name!r} has no weights in {entry.folder}; build them with `interp zoo train {name}`"
@@ -171,15 +183,21 @@ def _load_native_folder(folder: Path, device: torch.device, dtype: torch.dtype) 
     # build_bridge_from_module is boot_native's own second half, minus its random initialisation.
     bridge = build_bridge_from_module(native, "TransformerLensNative", tl_config=cfg, tokenizer=tokenizer)
     bridge.enable_compatibility_mode(disable_warnings=True)
+    bridge.cfg.weights_source = f"TransformerLens-native checkpoint folder {folder}"
     return bridge
 
 
-def _load_local(path: Path, device: torch.device, dtype: torch.dtype) -> Model:
+def _load_local(path: Path, device: torch.device, dtype: torch.dtype, progress=None) -> Model:
     from transformer_lens.model_bridge import TransformerBridge
     from transformers import AutoTokenizer
 
     if _is_native_folder(path):
         return _load_native_folder(path, device, dtype)
+    gguf = path if path.suffix == ".gguf" and path.is_file() else None
+    if gguf is None and path.is_dir() and not (path / "config.json").is_file():
+        gguf = gguf_in_folder(path)
+    if gguf is not None:
+        path = converted_folder(gguf, progress=progress)
     check_checkpoint_folder(path)
     # transformers is shown the folder's safe files only: with a pytorch_model.bin beside a stray *.safetensors,
     # it would otherwise unpickle the .bin
@@ -193,6 +211,8 @@ def _load_local(path: Path, device: torch.device, dtype: torch.dtype) -> Model:
         except (OSError, RuntimeError, ValueError) as err:  # no usable weights file, weights of other shapes, ...
             raise NotACheckpointError(f"the weights in {path} could not be loaded: {first_line(err)}") from err
     bridge.enable_compatibility_mode(disable_warnings=True)
+    # read by interp.overview.model_facts: a dequantized model says so, and from which quantization
+    bridge.cfg.weights_source = weights_source(path) or f"float checkpoint folder {path}"
     return bridge
 
 

