@@ -17,7 +17,7 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from interp.core.hooks import run_with_cache
+from interp.core.hooks import activations
 from interp.core.limits import check_fits
 from interp.core.locking import exclusive
 from interp.core.types import Model, Progress
@@ -160,7 +160,7 @@ def collect_activations(
     for start in range(0, n, batch_size):
         batch = tokens[start : start + batch_size]
         bmask = mask[start : start + batch_size]
-        _, cache = run_with_cache(model, batch, list(hooks))
+        cache = activations(model, batch, list(hooks))  # stops after the last hook: later layers are unused
         k = int(bmask.sum())
         if row_labels is not None:
             blabels = row_labels[first_row : first_row + k]

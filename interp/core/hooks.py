@@ -14,7 +14,7 @@ from interp.core.locking import model_lock
 from interp.core.sites import check_hook_names, hook_points
 from interp.core.types import Model
 
-__all__ = ["HookFn", "hooks", "run_with_cache"]
+__all__ = ["HookFn", "activations", "hooks", "run_with_cache"]
 
 HookFn = Callable[..., Tensor | None]
 """fn(activation, hook=None) -> a replacement activation, or None to leave it as it is."""
@@ -53,3 +53,38 @@ def run_with_cache(
     with model_lock(model):
         logits, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n in wanted)
     return logits, {n: cache[n] for n in names}
+
+
+class _Enough(Exception):
+    """Raised by the hook that completes an `activations` call: nothing after it is needed."""
+
+
+@torch.no_grad()
+def activations(model: Model, tokens: Int[Tensor, "batch pos"], names: Sequence[str]) -> dict[str, Tensor]:
+    """The activations at `names`, without running what comes after the last of them.
+
+    For an SAE's activation cache at layer L of 30 this skips the later layers and the unembedding (on
+    SmolLM2, 576 x 49,152 per token: more than a layer's work). TransformerLens's `stop_at_layer` cuts
+    only at a block boundary and not every model class takes it; a hook that stops the forward pass once
+    every asked-for activation is in works on any model and at any site.
+    """
+    wanted, got = set(names), {}
+
+    def keeper(name: str) -> HookFn:
+        # by the name asked for: an alias (blocks.1.hook_resid_post) calls its hook by the canonical name
+        def keep(act: Tensor, hook=None) -> None:
+            got[name] = act
+            if len(got) == len(wanted):
+                raise _Enough
+
+        return keep
+
+    try:
+        with hooks(model, [(name, keeper(name)) for name in wanted]):
+            model(tokens.to(model.cfg.device))
+    except _Enough:
+        pass
+    missing = wanted - got.keys()
+    if missing:  # every checked hook name fires in a forward pass; this guards against a model that skips one
+        raise RuntimeError(f"the forward pass never reached {', '.join(sorted(missing))}")
+    return {name: got[name] for name in names}
