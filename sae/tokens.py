@@ -3,6 +3,9 @@
 A token source is one string:
 
 - empty (or "zoo"): a zoo model's own generated corpus (a fresh seed, not its training seed);
+- `text:NAME` (`text:python-docs`, `text:fortunes`): named English text installed from package registries,
+  and `text:NAME/heldout`, its held-out split (`sae.text_sources` says what each holds). Its documents are
+  taken in an order shuffled by `seed`, so that a few thousand tokens sample the whole source;
 - `FILE.txt`: plain text, tokenized with the model's tokenizer;
 - `FILE.jsonl`: one JSON object per line; its `text_column` ("text") is tokenized;
 - a folder written by `datasets.Dataset.save_to_disk` (or a `DatasetDict`: its "train" split): rows
@@ -21,7 +24,9 @@ SAELens builds from a text dataset with its default concatenation.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import random
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -32,8 +37,11 @@ from jaxtyping import Int
 from torch import Tensor
 
 from interp.core.types import Model
+from sae.text_sources import is_text_source, text_documents
 
 __all__ = ["HUB_PREFIX", "HUB_TIMEOUT_S", "check_hub_dataset", "rows_of", "token_rows"]
+
+log = logging.getLogger(__name__)
 
 HUB_PREFIX = "hf:"
 HUB_TIMEOUT_S = 3.0
@@ -69,6 +77,15 @@ def token_rows(
         raise ValueError(f"{model_spec} has no tokenizer, so it cannot read {source}; use its zoo corpus")
     bos = model.tokenizer.bos_token_id
     need = n_rows * context
+    if is_text_source(source):
+        documents = list(text_documents(source))
+        random.Random(seed).shuffle(documents)
+        rows = rows_of(_tokenize(model, documents, need), context=context, n_rows=n_rows, bos=bos)
+        if len(rows) < n_rows:
+            log.warning(
+                "%s holds %d rows of %d tokens, fewer than the %d asked for", source, len(rows), context, n_rows
+            )
+        return rows
     if source.startswith(HUB_PREFIX):
         return rows_of(
             _tokenize(model, _hub_documents(source[len(HUB_PREFIX) :], text_column), need),
@@ -86,7 +103,8 @@ def token_rows(
         )
     if not path.is_file():
         raise ValueError(
-            f"no token source at {path}: give a .txt or .jsonl file, a saved `datasets` folder, or hf:NAME"
+            f"no token source at {path}: give a .txt or .jsonl file, a saved `datasets` folder, text:NAME "
+            "(text:python-docs, text:fortunes) or hf:NAME"
         )
     if path.suffix == ".jsonl":
         return rows_of(
@@ -110,8 +128,8 @@ def _zoo_rows(model: Model, spec: str, n_rows: int, context: int, seed: int) -> 
             n_rows, n_ctx=context, d_vocab=model.cfg.d_vocab, min_len=3, max_len=24, generator=gen
         )
     raise ValueError(
-        f"{spec} has no built-in corpus (only the zoo models do): give a token source (a .txt/.jsonl file, a "
-        "datasets folder or hf:NAME)"
+        f"{spec} has no built-in corpus (only the zoo models do): give a token source (text:python-docs or "
+        "text:fortunes, a .txt/.jsonl file, a datasets folder or hf:NAME)"
     )
 
 

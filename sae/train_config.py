@@ -20,6 +20,7 @@ from pathlib import Path
 
 from interp.core.choices import Architecture, check_choice
 from interp.core.limits import check_fields
+from sae.text_sources import HELDOUT, check_text_source, is_text_source
 from sae.training import SPARSITY_FIELD
 
 __all__ = ["SAESpec", "TrainJobConfig", "expand_sweep"]
@@ -75,8 +76,9 @@ class TrainJobConfig:
     context: int = 48
     """Tokens per prompt when collecting activations."""
     dataset: str = ""
-    """The token source (see `sae.tokens`): a .txt or .jsonl file, a datasets `save_to_disk` folder, or
-    hf:NAME; empty for a zoo model's own corpus."""
+    """The token source (see `sae.tokens`): text:python-docs or text:fortunes (named English text; training
+    reads their training split), a .txt or .jsonl file, a datasets `save_to_disk` folder, or hf:NAME; empty
+    for a zoo model's own corpus."""
     text_column: str = "text"
     """The field holding the text in jsonl and datasets sources."""
     shard_tokens: int = 50_000
@@ -117,6 +119,12 @@ class TrainJobConfig:
             )
         if self.training_tokens < self.batch_size:
             raise ValueError("training_tokens must be at least one batch")
+        if is_text_source(self.dataset) and check_text_source(self.dataset)[1] == HELDOUT:
+            # `sae eval` reads this split for an SAE trained on the source: training on it would leave no unseen text
+            raise ValueError(
+                f"dataset {self.dataset} is the held-out split, kept for evaluation: train on "
+                f"{self.dataset.rsplit('/', 1)[0]}"
+            )
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TrainJobConfig:

@@ -179,6 +179,8 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobP
         else make_sae(spec.architecture, order.d_in, spec.d_sae, spec.sparsity, device)
     )
     sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = cfg.hook, cfg.model
+    if cfg.dataset:  # SAELens's field for the training data: `sae eval` reads a named text's held-out split from it
+        sae.cfg.metadata.dataset_path = cfg.dataset
     trainer = SAETrainer(
         cfg=trainer_config(training_samples=cfg.training_tokens, batch_size=cfg.batch_size, lr=spec.lr, device=device),
         sae=sae,

@@ -23,6 +23,7 @@ LAYERS = {
     "interp.model": 3,
     "interp.gguf": 3,
     "sae.zoo": 3,
+    "sae.text_sources": 3,  # named English text for token sources: data, like the zoo's corpus
     "interp": 4,  # the analyses (and what builds on them: zoo training and cards, SAE jobs)
     "sae": 4,
     "interp.plots": 5,  # figures from results

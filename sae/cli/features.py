@@ -53,8 +53,10 @@ def _add_common_args(p: argparse.ArgumentParser, *, out: str) -> None:
     p.add_argument("--context", type=int, default=48, help="tokens per prompt")
     p.add_argument(
         "--dataset",
-        help="token source: a .txt or .jsonl file, a datasets save_to_disk folder, or hf:NAME "
-        "(default: a zoo model's own corpus)",
+        help="token source: text:python-docs or text:fortunes (English text installed offline; `sae eval` reads "
+        "their held-out split, text:NAME/train the training one), a .txt or .jsonl file, a datasets save_to_disk "
+        "folder, or hf:NAME (default: for `sae eval`, the held-out split of the SAE's training text when that was "
+        "a text: source; else a zoo model's own corpus)",
     )
     p.add_argument("--text-column", default="text", help="the field holding the text in jsonl / datasets sources")
     p.add_argument("--device", default="auto")
@@ -62,20 +64,28 @@ def _add_common_args(p: argparse.ArgumentParser, *, out: str) -> None:
     p.add_argument("--out", type=Path, default=Path(out))
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """The model, the SAE on the model's device, and the tokens the command reads."""
+def _load(args: argparse.Namespace, *, evaluation: bool = False) -> tuple[Any, Any, Any]:
+    """The model, the SAE on the model's device, and the tokens the command reads (for an evaluation, from
+    `evaluation_source`: a named text's held-out split)."""
     from interp.model import load_model
     from sae.loading import load_sae
+    from sae.text_sources import check_text_source, evaluation_source, is_text_source
     from sae.tokens import token_rows
 
+    dataset = args.dataset or ""
+    if is_text_source(dataset):
+        check_text_source(dataset)  # before the model loads
     model = load_model(args.model, device=args.device)
     sae = load_sae(args.path, device=str(model.cfg.device))
+    if evaluation:
+        dataset = evaluation_source(dataset, trained_on=str(sae.cfg.metadata.get("dataset_path") or ""))
+        print("tokens from", dataset or "the model's own corpus")
     tokens = token_rows(
         model,
         args.model,
         n_tokens=args.n_tokens,
         context=args.context,
-        dataset=args.dataset,
+        dataset=dataset,
         text_column=args.text_column,
         seed=args.seed,
     )
@@ -86,7 +96,7 @@ def _eval(args: argparse.Namespace) -> int:
     from sae import plots
     from sae.evaluation import evaluate_sae
 
-    model, sae, tokens = _load(args)
+    model, sae, tokens = _load(args, evaluation=True)
     with progress_bar("evaluating", "batch") as progress:
         result = evaluate_sae(
             model,
