@@ -38,6 +38,7 @@ from sae.training import make_sae, trainer_config
 
 __all__ = [
     "CACHE_DIR",
+    "COLLECTING",
     "LOCK",
     "SOURCE",
     "BatchOrder",
@@ -52,7 +53,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 JobProgress = Callable[[str, int, int, dict], None]
-"""progress(sae name, tokens done, tokens total, latest log line)."""
+"""progress(sae name, tokens done, tokens total, latest log line); while the activations are collected, the name
+is COLLECTING and the line is empty."""
 CACHE_DIR = "activations"
 LOCK = ".lock"
 """In the job folder: held (flock) by the job running there, holding its process id."""
@@ -60,7 +62,11 @@ SOURCE = "source.json"
 """Next to the cache: the job settings it was collected with (a rerun with other settings is refused)."""
 
 
-def cached_activations(cfg: TrainJobConfig) -> Path:
+COLLECTING = "activations"
+"""The name `run_train_job` reports collection progress under (tokens of activations cached so far)."""
+
+
+def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = None) -> Path:
     """The folder of the hook's activations over the job's tokens, collected once into safetensors
     shards by `interp.activations.collect_activations`. The settings file is written last, so a
     collection cut short (no settings file) is collected again; a cache collected with other settings
@@ -91,8 +97,20 @@ def cached_activations(cfg: TrainJobConfig) -> Path:
     )
     shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
     # every position is kept; the dataset's labels are unused here, so each row is labelled 0
+    n_rows, context = tokens.shape
+
+    def collected(done: int, total: int) -> None:  # rows of tokens -> tokens, in the job's progress form
+        if progress is not None:
+            progress(COLLECTING, done * context, n_rows * context, {})
+
     collect_activations(
-        model, tokens, hooks=[cfg.hook], labels=torch.zeros_like, out_dir=folder, shard_rows=cfg.shard_tokens
+        model,
+        tokens,
+        hooks=[cfg.hook],
+        labels=torch.zeros_like,
+        out_dir=folder,
+        shard_rows=cfg.shard_tokens,
+        progress=collected,
     )
     (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
     return folder
@@ -292,5 +310,5 @@ def run_train_job(cfg: TrainJobConfig, *, progress: JobProgress | None = None) -
     """Cache the activations (once) and train every SAE of the job, holding the job folder's lock throughout;
     returns the SAE folders."""
     with job_lock(Path(cfg.out)):
-        cache = cached_activations(cfg)
+        cache = cached_activations(cfg, progress=progress)
         return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes]

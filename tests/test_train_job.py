@@ -192,3 +192,15 @@ def test_stray_temporary_checkpoints_are_cleaned(tmp_path):
     (root / ".tmp-204800").mkdir(parents=True)  # a kill during a checkpoint's write
     (root / "102400").mkdir()
     assert checkpoints(tmp_path) == [root / "102400"] and not (root / ".tmp-204800").exists()
+
+
+def test_collecting_the_activations_reports_progress(tmp_path):
+    from sae.train_job import COLLECTING, cached_activations
+
+    cfg = TrainJobConfig.from_toml(_config(tmp_path, "progress"))
+    heard = []
+    cached_activations(cfg, progress=lambda name, done, total, line: heard.append((name, done, total, line)))
+    assert heard and {name for name, *_ in heard} == {COLLECTING}
+    done = [d for _, d, _, _ in heard]
+    # every row of tokens, in order (whole rows of `context`: the last partial row is dropped)
+    assert done == sorted(done) and done[-1] == heard[-1][2] > cfg.dataset_tokens - cfg.context

@@ -31,7 +31,8 @@ def _train(args: argparse.Namespace) -> int:
     def progress(name: str, done: int, total: int, line: dict) -> None:
         bar = bars.setdefault(name, tqdm(total=total, desc=name, unit="tok", unit_scale=True))
         bar.update(done - bar.n)
-        bar.set_postfix(loss=line["loss"], l0=line["l0"], ev=line["explained_variance"])
+        if line:  # collecting activations reports no training numbers
+            bar.set_postfix(loss=line["loss"], l0=line["l0"], ev=line["explained_variance"])
 
     folders = run_train_job(cfg, progress=progress)
     for bar in bars.values():
