@@ -20,7 +20,7 @@ from interp.core.hooks import hooks, run_with_cache
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
-from interp.core.patch_sites import check_patch_options, describe_patch
+from interp.core.patch_sites import check_patch_options, describe_patch, patch_axes
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.types import Model
@@ -37,7 +37,7 @@ def _reduce(site: PatchSite, product: Tensor) -> Tensor:
         return product.sum(-1).mean(0)
     if site == "z_pos":  # batch pos head d_head -> head pos
         return product.sum(-1).mean(0).T
-    return product.sum((1, 3)).mean(0)  # z, q, k, v: batch pos head d_head -> head
+    return product.sum((1, 3)).mean(0)  # z, q, k, v: batch pos head d_head -> head (k, v: kv_head under GQA)
 
 
 @exclusive
@@ -80,8 +80,10 @@ def attribution_patch(
         base_logits = model(base_tokens)
         clean_last = at_metric_pos(other_logits if direction == "denoise" else base_logits, task).detach()
         base_values = metric_values(metric, at_metric_pos(base_logits, task), task, rows, clean_last)
-        # autograd.grad for the activations alone: no weight gradients, which would double the backward pass
-        grads = dict(zip(names, torch.autograd.grad(base_values.mean(), [kept[n] for n in names])))
+        # autograd.grad for the activations alone: no weight gradients, which would double the backward pass.
+        # Of the sum, not the mean: prompts are independent rows, so each row's gradient is that of its own
+        # metric, and _reduce averages over prompts once (the mean's gradient would divide by n a second time).
+        grads = dict(zip(names, torch.autograd.grad(base_values.sum(), [kept[n] for n in names])))
     other_m = float(metric_values(metric, at_metric_pos(other_logits, task), task, rows, clean_last).mean())
     base_m = float(base_values.detach().mean())
     clean_m, corrupted_m = (other_m, base_m) if direction == "denoise" else (base_m, other_m)
@@ -96,8 +98,8 @@ def attribution_patch(
         direction=direction,
         method="attribution",
         metric=metric,
-        intervention="none: a first-order estimate of " + describe_patch(spec, direction),
-        axes=("layer", *spec.axes),
+        intervention="none: a first-order estimate of " + describe_patch(model, spec, direction),
+        axes=("layer", *patch_axes(model, spec)),
         raw=base_m + attr,
         clean=clean_m,
         corrupted=corrupted_m,

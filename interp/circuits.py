@@ -42,8 +42,15 @@ def circuit_from_result(
     question asked is which heads matter, with the MLPs left as they are.
     """
     if result.axes != ("layer", "head"):
+        # ("layer", "kv_head"): k or v of a grouped-query model, whose patches are key/value heads that several
+        # query heads share; a circuit's nodes are query heads, so such a result names none of them alone
+        kv = (
+            " (k and v of a grouped-query model run over key/value heads; patch z or q)"
+            if "kv_head" in result.axes
+            else ""
+        )
         raise ValueError(
-            f"build circuits from a layer x head result (site z, q, k or v); this one has axes {result.axes}"
+            f"build circuits from a layer x head result (site z, q, k or v); this one has axes {result.axes}{kv}"
         )
     if (top_k is None) == (threshold is None):
         raise ValueError("give exactly one of top_k or threshold")

@@ -5,7 +5,13 @@ projects each, through the final LayerNorm's scale from the clean run (so the ma
 the parts add up), onto the answer-minus-wrong unembedding direction. The decomposition comes
 from TransformerLens's ActivationCache (`decompose_resid`, `stack_head_results`,
 `stack_neuron_results`, `apply_ln_to_stack`), which works on bridges; the parts plus the bias
-terms sum to the model's logit difference (a test checks 1e-4).
+terms sum to the model's logit difference (a test checks 1e-4, on LayerNorm models with biases and on a
+Llama-style model with RMSNorm, grouped-query attention and no biases).
+
+RMSNorm divides by the root mean square where LayerNorm first centres and then divides by the standard
+deviation; `apply_ln_to_stack` divides each part by the clean run's cached `ln_final.hook_scale` either
+way (and centres only under LayerNorm), and compatibility mode folds the norm's weight into W_U, so the
+same linear map applies to both families.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.task import Task
 from interp.core.types import Model
+from interp.core.weights import has_bias, stacked_bias
 from interp.results import DLAResult
 
 __all__ = ["dla"]
@@ -29,9 +36,10 @@ __all__ = ["dla"]
 def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> DLAResult:
     """Each part's direct contribution to logit(answer) - logit(wrong), mean over the clean prompts.
 
-    granularity "component": embeddings, each attention layer, each MLP. "head": every head, with
+    granularity "component": embeddings, each attention layer, each MLP. "head": every (query) head, with
     each layer's attention output bias as its own term. "neuron": every MLP neuron, with each MLP's
-    output bias as its own term. Parts not itemised at that granularity go to `other`.
+    output bias as its own term. Bias terms appear only where the model has the bias (Llama-family
+    models have none). Parts not itemised at that granularity go to `other`.
     """
     check_choice(granularity, Granularity, "granularity")
     if granularity == "neuron" and model.cfg.attn_only:
@@ -59,15 +67,18 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
         kind = "attn_out" if granularity == "head" else "mlp_out"
         if granularity == "head":
             stack, labels = cache.stack_head_results(layer=-1, pos_slice=pos, return_labels=True)
-            bias = model.b_O  # layer d_model: what the heads' outputs leave out of attn_out
         else:
             stack, labels = cache.stack_neuron_results(layer=-1, pos_slice=pos, return_labels=True)
-            bias = model.b_out
         values = project(stack)
-        n = task.clean_tokens.shape[0]
-        bias_values = project(bias[:, None, :].expand(n_layers, n, -1))
+        # The output bias (b_O: what the heads' outputs leave out of attn_out; b_out: the MLP's) is a term of
+        # its own. Llama-family models have none: read through interp.core.weights (model.b_O raises on a
+        # bridge without biases) and left out of `other`, where a 0 would name a parameter the model lacks.
         short = "b_O" if granularity == "head" else "b_out"
-        other = {f"L{layer} {short}": float(bias_values[layer]) for layer in range(n_layers)}
+        other = {}
+        if has_bias(model, short):
+            n = task.clean_tokens.shape[0]
+            bias_values = project(stacked_bias(model, short)[:, None, :].expand(n_layers, n, -1))
+            other = {f"L{layer} {short}": float(bias_values[layer]) for layer in range(n_layers)}
         other |= {label: float(v) for label, v in zip(comp_labels, comp_values) if not label.endswith(kind)}
     return DLAResult(
         model=str(model.cfg.model_name),

@@ -10,6 +10,9 @@ metric for every patch, the clean and corrupted baselines and the normalised sco
   are not run, each patched row starts at its own layer, passes start at the first position they
   change (with a KV cache, on Hugging Face models), and logits are computed at the metric position only.
 
+On grouped-query models a k or v patch is one key/value head, shared by several query heads
+(`interp.core.patch_sites` says why); the result's axis is then "kv_head".
+
 Directions: "denoise" runs the corrupted prompts and patches in clean activations (does this
 activation suffice to restore the behaviour?); "noise" runs the clean prompts and patches in
 corrupted activations (is it necessary?).
@@ -30,7 +33,7 @@ from interp.core.interventions import SetSlice
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
-from interp.core.patch_sites import Site, check_patch_options, describe_patch, site_heads
+from interp.core.patch_sites import Site, check_patch_options, describe_patch, patch_axes, site_heads
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.types import Model, Progress
@@ -100,8 +103,9 @@ def patch(
         base, source = task.clean_tokens, runs.corrupted_cache
     runner = exact_patch_values if method == "exact" else fast_patch_values
     values = runner(model, task, spec, base, source, metric, runs.clean_last, progress)
-    n_heads = values.shape[1] // (task.n_pos if spec.axes == ("head", "pos") else 1)
-    shape = (model.cfg.n_layers, *(n_heads if a == "head" else task.n_pos for a in spec.axes))
+    axes = patch_axes(model, spec)  # k and v of a grouped-query model: key/value heads
+    n_heads = values.shape[1] // (task.n_pos if axes == ("head", "pos") else 1)
+    shape = (model.cfg.n_layers, *(task.n_pos if a == "pos" else n_heads for a in axes))
     return make_patch_result(
         model,
         task,
@@ -110,8 +114,8 @@ def patch(
         direction=direction,
         method=method,
         metric=metric,
-        intervention=describe_patch(spec, direction),
-        axes=("layer", *spec.axes),
+        intervention=describe_patch(model, spec, direction),
+        axes=("layer", *axes),
         raw=values.reshape(shape),
         clean=runs.clean,
         corrupted=runs.corrupted,

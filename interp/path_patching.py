@@ -7,6 +7,15 @@ or value), with every other head frozen: for each sender,
    receivers' q, k or v;
 2. run the base prompts again with only the receivers' inputs replaced by those records, and read
    the metric. Only the sender -> receiver paths carry the change.
+
+Grouped-query attention: a receiver's key or value input is a key/value head that other query heads of
+its layer read too, and no hook holds a per-query-head copy (`interp.core.patch_sites`). Writing the
+recorded k or v into that key/value head would make its whole group receive. Instead, for each receiver
+layer in turn, a run with the recorded k or v in the receivers' key/value heads gives the receivers' own
+outputs (z), which depend on nothing else changed in that layer; the final run sets only those z. A query
+head's z at layer L is attention(its q, the group's k and v) of layer L's input, so this is exactly what
+patching a per-query-head copy of k or v would give (a test checks it against the same model written
+with one key/value head per query head).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from interp.core.interventions import SetHeads
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
-from interp.core.patch_sites import check_patch_options
+from interp.core.patch_sites import check_patch_options, kv_group
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.types import Model
@@ -89,6 +98,7 @@ def path_patch(
     for layer, h in parsed:
         by_layer.setdefault(layer, []).append(h)
     input_names = {layer: hook_name(receiver_input, layer) for layer in by_layer}
+    shared = receiver_input in ("k", "v") and kv_group(model) > 1  # receivers' k/v shared with other heads
     every_head = tuple(range(model.cfg.n_heads))
     out = torch.zeros(first, model.cfg.n_heads)
     for s_layer in range(first):
@@ -100,10 +110,13 @@ def path_patch(
                     values[:, :, s_head] = other_cache[name][:, :, s_head]
                 frozen.append((name, SetHeads(values, every_head)))
             _, recorded = _run_recording(model, base_tokens, frozen, list(input_names.values()))
-            fwd = [
-                (input_names[layer], SetHeads(recorded[input_names[layer]], tuple(heads)))
-                for layer, heads in by_layer.items()
-            ]
+            if shared:
+                fwd = _receiver_outputs(model, base_tokens, by_layer, input_names, recorded)
+            else:
+                fwd = [
+                    (input_names[layer], SetHeads(recorded[input_names[layer]], tuple(heads)))
+                    for layer, heads in by_layer.items()
+                ]
             with hooks(model, fwd):
                 logits = model(base_tokens)
             out[s_layer, s_head] = float(
@@ -111,6 +124,14 @@ def path_patch(
             )
     receivers_txt = ", ".join(f"L{layer}H{h}" for layer, h in parsed)
     source = "corrupted" if direction == "noise" else "clean"
+    final = (
+        f"then SetHeads(source=that run, receivers) at the receivers' blocks.L.attn.hook_{receiver_input}"
+        if not shared
+        else f"then, layer by layer, SetHeads(source=that run, the receivers' key/value heads) at "
+        f"blocks.L.attn.hook_{receiver_input} to compute the receivers' outputs, and SetHeads(source=those "
+        "outputs, receivers) at the receivers' blocks.L.attn.hook_z (grouped-query attention: the other query "
+        "heads sharing those key/value heads are left alone)"
+    )
     return make_patch_result(
         model,
         task,
@@ -121,8 +142,7 @@ def path_patch(
         metric=metric,
         intervention=(
             "SetHeads(source=base run, every head) at every blocks.L.attn.hook_z but the sender's head from "
-            f"the {source} run; "
-            f"then SetHeads(source=that run, receivers) at the receivers' blocks.L.attn.hook_{receiver_input}"
+            f"the {source} run; {final}"
         ),
         axes=("layer", "head"),
         raw=out,
@@ -130,6 +150,28 @@ def path_patch(
         corrupted=runs.corrupted,
         start=start,
     )
+
+
+def _receiver_outputs(
+    model: Model,
+    tokens: Tensor,
+    by_layer: dict[int, list[int]],
+    input_names: dict[int, str],
+    recorded: dict[str, Tensor],
+) -> list:
+    """Hooks that set each receiver's output (z) to what it is when its key/value head holds the recorded k or
+    v, computed one receiver layer at a time on top of the earlier layers' receivers (grouped-query models)."""
+    r = kv_group(model)
+    fwd = []
+    for layer in sorted(by_layer):
+        heads = tuple(by_layer[layer])
+        groups = tuple(sorted({h // r for h in heads}))
+        z_name = hook_name("z", layer)
+        _, z = _run_recording(
+            model, tokens, [*fwd, (input_names[layer], SetHeads(recorded[input_names[layer]], groups))], [z_name]
+        )
+        fwd.append((z_name, SetHeads(z[z_name], heads)))
+    return fwd
 
 
 def _run_recording(model: Model, tokens: Tensor, fwd: list, names: list[str]) -> tuple[Tensor, dict[str, Tensor]]:

@@ -49,3 +49,33 @@ def no_unpickling(monkeypatch):
         raise AssertionError(f"torch.load called on {args[:1]}")
 
     monkeypatch.setattr(torch, "load", forbidden)
+
+
+@pytest.fixture(scope="session")
+def llama_folder(tmp_path_factory):
+    """A tiny random Llama: RMSNorm, rotary, no biases, 4 query heads sharing 2 key/value heads, tied embeddings."""
+    from tests.tiny_llama import build_llama
+
+    folder = tmp_path_factory.mktemp("llama")
+    build_llama(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def llama_model(llama_folder):
+    from interp.model import load_model
+
+    return load_model(llama_folder, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def llama_twin(llama_folder, tmp_path_factory):
+    """`llama_model` written with one key/value head per query head (the same function; tests/tiny_llama.py)."""
+    import transformers as T
+
+    from interp.model import load_model
+    from tests.tiny_llama import build_mha_twin
+
+    folder = tmp_path_factory.mktemp("llama_twin")
+    build_mha_twin(T.LlamaForCausalLM.from_pretrained(llama_folder), folder)
+    return load_model(folder, device="cpu")

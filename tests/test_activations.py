@@ -69,3 +69,14 @@ def test_bad_inputs(induction_model, tmp_path):
         ds.features("blocks.1.hook_resid_pre")
     with pytest.raises(FileNotFoundError, match="no activation dataset"):
         ActivationDataset.load(tmp_path)
+
+
+def test_llama_key_value_rows_are_one_vector_per_key_value_head(llama_model):
+    # grouped-query attention: hook_k and hook_v hold 2 key/value heads of 8, not the 4 query heads of hook_q
+    tokens = torch.randint(3, 64, (6, 9), generator=torch.Generator().manual_seed(0))
+    names = ["blocks.0.attn.hook_q", "blocks.0.attn.hook_k", "blocks.1.attn.hook_v", "blocks.1.hook_resid_mid"]
+    ds = collect_activations(llama_model, tokens, hooks=names, labels=lambda t: t % 2, batch_size=4)
+    assert [ds.features(n).shape[1] for n in names] == [4 * 8, 2 * 8, 2 * 8, 32]
+    _, cache = run_with_cache(llama_model, tokens, names)
+    for name in names:
+        torch.testing.assert_close(ds.features(name), cache[name].flatten(2).flatten(0, 1))

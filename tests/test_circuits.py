@@ -51,3 +51,24 @@ def test_empty_and_full_circuits(induction_model, tmp_path):
         circuit_from_result(heads)
     with pytest.raises(ValueError, match="layer x head"):
         circuit_from_result(patch(induction_model, task, site="resid_pre"), top_k=2)
+
+
+def test_llama_circuits_and_faithfulness(llama_model):
+    # Mean ablation sets query heads' outputs (hook_z, one slice per query head even under grouped-query
+    # attention) and MLP outputs: the full circuit changes nothing, the empty one is the ablated floor.
+    from interp.circuits import head_circuit, make_circuit
+
+    task = induction_task(llama_model, n_prompts=4, seq_len=6)
+    heads = patch(llama_model, task, site="z")
+    full = circuit_from_result(heads, top_k=8, n_mlp_layers=2)
+    result = faithfulness(llama_model, task, full)
+    assert result.faithfulness == pytest.approx(1.0, abs=1e-5) and result.interventions == ()
+    assert result.n_heads == result.n_heads_total == 8
+    empty = faithfulness(llama_model, task, make_circuit([], model=full.model, task=full.task))
+    assert empty.circuit_metric == pytest.approx(empty.ablated_metric, abs=1e-6)
+    assert abs(empty.circuit_metric - empty.full_metric) > 0.05  # the ablations do something here
+    found = head_circuit(llama_model, task, top_k=2)
+    assert len(found.circuit.heads()) == 2 and {"MLP0", "MLP1"} <= set(found.circuit.nodes)
+    # k and v patches are key/value heads, each shared by two query heads: no query head to put in a circuit
+    with pytest.raises(ValueError, match="key/value heads"):
+        circuit_from_result(patch(llama_model, task, site="k"), top_k=1)

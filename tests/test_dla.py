@@ -83,3 +83,65 @@ def test_bad_inputs(induction_model, lang_model):
     )
     with pytest.raises(ValueError, match="one position"):
         dla(induction_model, mixed)
+
+
+def _llama_task(model, n_prompts=4):
+    return induction_task(model, n_prompts=n_prompts, seq_len=6)
+
+
+@pytest.mark.parametrize("granularity", ["component", "head", "neuron"])
+def test_llama_parts_sum_to_the_logit_difference(llama_model, granularity):
+    # RMSNorm (scale from the clean run, weight folded into W_U), a gated MLP, grouped-query attention and no
+    # biases anywhere: model.b_O and model.b_out raise on this bridge; DLA reads them as absent.
+    result = dla(llama_model, _llama_task(llama_model), granularity=granularity)
+    assert max(map(abs, result.contributions)) > 0.1  # parts of order 0.1-1: conservation is no sum of near-zeros
+    _conserved(result)
+    assert not any("b_O" in k or "b_out" in k for k in result.other)  # no bias terms for biases the model lacks
+    assert result.unembed_bias == 0.0
+    n = {"component": 5, "head": 2 * 4, "neuron": 2 * 64}[granularity]
+    assert len(result.labels) == len(result.contributions) == n
+
+
+def test_llama_head_dla_is_each_heads_write_through_the_final_norm(llama_model):
+    # Independent of TransformerLens's stacking: head h of layer L writes z[h] @ W_O[L, h]; through the clean
+    # run's RMS scale and the answer direction. Query heads that share a key/value head still write apart.
+    from interp.core.hooks import run_with_cache
+    from interp.core.metrics import answer_direction
+
+    task = _llama_task(llama_model)
+    result = dla(llama_model, task, granularity="head")
+    pos = int(task.metric_pos[0])
+    names = [f"blocks.{layer}.attn.hook_z" for layer in range(2)] + ["ln_final.hook_scale"]
+    _, cache = run_with_cache(llama_model, task.clean_tokens, names)
+    direction = answer_direction(llama_model, task).detach()
+    scale = cache["ln_final.hook_scale"][:, pos]  # batch 1
+    for layer in range(2):
+        for h in range(4):
+            write = cache[names[layer]][:, pos, h] @ llama_model.W_O[layer, h].detach() / scale
+            expected = float((write * direction).sum(-1).mean())
+            got = result.contributions[result.labels.index(f"L{layer}H{h}")]
+            assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_llama_logit_lens_ends_at_the_models_logits(llama_model):
+    task = _llama_task(llama_model)
+    lens = logit_lens(llama_model, task)
+    with torch.no_grad():
+        logits = llama_model(task.clean_tokens)[torch.arange(4), task.metric_pos]
+    answer = logits[torch.arange(4), task.answer_tokens]
+    assert lens.layers == ("embed", "L0", "L1")
+    assert abs(lens.answer_logit[-1] - float(answer.mean())) < 1e-4
+    assert abs(lens.answer_prob[-1] - float(logits.softmax(-1)[torch.arange(4), task.answer_tokens].mean())) < 1e-5
+
+
+def test_missing_biases_read_as_zeros(llama_model, lang_model):
+    from interp.core.weights import has_bias, stacked_bias
+
+    with pytest.raises(TypeError, match="NoneType"):
+        llama_model.b_O  # noqa: B018  (TransformerLens 3.9 stacks each block's None: why core.weights exists)
+    shapes = {"b_Q": (2, 4, 8), "b_K": (2, 2, 8), "b_V": (2, 2, 8), "b_O": (2, 32), "b_in": (2, 64), "b_out": (2, 32)}
+    for name, shape in shapes.items():
+        bias = stacked_bias(llama_model, name)
+        assert not has_bias(llama_model, name) and bias.shape == shape and not bias.any(), name
+    for name in shapes:
+        assert has_bias(lang_model, name) and torch.equal(stacked_bias(lang_model, name), getattr(lang_model, name))

@@ -46,3 +46,26 @@ def test_activations_equal_the_cache_and_skip_the_later_layers(lang_model):
     with hooks(lang_model, [("blocks.2.hook_resid_pre", lambda act, hook: later.append(2))]):
         lang_model(tokens)
     assert later == [2]
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_a_resid_mid_edit_reaches_the_residual_stream(llama_model, in_place):
+    # blocks.L.hook_resid_mid is the MLP norm's input on a bridge; hooks() carries a returned edit to the
+    # residual as well (through the block's MLP output), and an edit made in place, which the residual
+    # already shares, is not counted twice: either way resid_post = edited resid_mid + mlp_out.
+    tokens = torch.randint(3, 64, (2, 7), generator=torch.Generator().manual_seed(0))
+    shift = torch.linspace(-3, 3, llama_model.cfg.d_model)
+    names = ["blocks.1.hook_resid_mid", "blocks.1.hook_mlp_out", "blocks.1.hook_resid_post"]
+    _, before = run_with_cache(llama_model, tokens, names)
+
+    def edit(act, hook=None):
+        if in_place:
+            act += shift
+            return None
+        return act + shift
+
+    with hooks(llama_model, [(names[0], edit)]):
+        _, after = run_with_cache(llama_model, tokens, names[1:])
+    assert (after[names[1]] - before[names[1]]).abs().max() > 0.1  # the MLP saw the edit
+    expected = before[names[0]] + shift + after[names[1]]
+    torch.testing.assert_close(after[names[2]], expected, atol=1e-4, rtol=0)

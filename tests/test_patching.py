@@ -42,13 +42,29 @@ def test_exact_and_fast_equal_transformer_lens(which, induction_model, lang_mode
     model = induction_model if which == "induction" else lang_model
     task = induction_task(model, n_prompts=3, seq_len=6) if which == "induction" else ioi_task(model, n_prompts=3)
     for site in REFERENCE:
-        if (site in ("resid_mid", "mlp_out") and model.cfg.attn_only) or site == "pattern":
-            continue  # pattern: see test_pattern_patching_where_the_hook_only_observes
+        if (site in ("resid_mid", "mlp_out") and model.cfg.attn_only) or site in ("pattern", "resid_mid"):
+            continue  # pattern: see test_pattern_patching_where_the_hook_only_observes; resid_mid: the next test
         ref = _reference(model, task, site)
         for method in ("exact", "fast"):
             got = torch.tensor(patch(model, task, site=site, method=method).raw)
             # float32: batched and sliced runs reorder a few sums; measured max difference 2e-6 on logit diffs ~10
             torch.testing.assert_close(got, ref, atol=1e-5, rtol=0, msg=f"{which} {site} {method}")
+
+
+@pytest.mark.parametrize("which", ["lang", "llama"])
+def test_resid_mid_patches_reach_the_residual_stream(which, lang_model, llama_model):
+    # On a bridge, blocks.L.hook_resid_mid is the input of the MLP's norm: a tensor returned there reaches the
+    # MLP but not the residual the block adds the MLP's output to. interp.core.hooks adds the change to the
+    # MLP's output as well. The last layer's resid_mid at the answer position then decides the logits (as
+    # resid_post does), and the patch restores the clean metric exactly; TransformerLens's patching does not.
+    model = lang_model if which == "lang" else llama_model
+    task = ioi_task(model, n_prompts=3) if which == "lang" else induction_task(model, n_prompts=3, seq_len=6)
+    last = model.cfg.n_layers - 1
+    for method in ("exact", "fast"):
+        res = patch(model, task, site="resid_mid", method=method)
+        assert abs(res.normalized[last][-1] - 1) < 1e-4, method
+    ref = metrics.normalise(_reference(model, task, "resid_mid"), res.clean, res.corrupted)
+    assert abs(ref[last, -1] - 1) > 0.1  # measured 0.46 (lang), 0.50 (llama): the MLP's input alone
 
 
 def _hf_task(n_pos: int = 9, changed=(2, 5), metric_pos=(8, 8, 4)):
@@ -203,3 +219,72 @@ def test_pattern_patching_where_the_hook_only_observes(induction_model, tmp_path
     torch.testing.assert_close(
         torch.tensor(patch(model, hf_task, site="pattern", method="exact").raw), ref, atol=1e-5, rtol=0
     )
+
+
+def _llama_task(model):
+    # one changed token (position 6 of 12): fast patching starts its passes there, from the KV cache
+    return induction_task(model, n_prompts=3, seq_len=6)
+
+
+def test_llama_every_site_equals_transformer_lens(llama_model, tmp_path):
+    # RMSNorm, rotary, no biases, 4 query heads on 2 key/value heads. TL's k and v patching returns
+    # [layer, n_kv_heads] here, as ours does; the pattern hook is live on Hugging Face models.
+    task = _llama_task(llama_model)
+    for site in (s for s in REFERENCE if s != "resid_mid"):  # resid_mid: test_resid_mid_patches_reach_...
+        ref = _reference(llama_model, task, site)
+        for method in ("exact", "fast"):
+            got = torch.tensor(patch(llama_model, task, site=site, method=method).raw)
+            # measured max difference 5e-7 (fast) and 0 (exact)
+            torch.testing.assert_close(got, ref, atol=1e-5, rtol=0, msg=f"llama {site} {method}")
+    k = patch(llama_model, task, site="k")
+    assert k.axes == ("layer", "kv_head") and k.labels["kv_head"] == ("KV0 (H0-H1)", "KV1 (H2-H3)")
+    assert "index=(:, kv_head)" in k.intervention and "feeds 2 query heads" in k.intervention
+    assert_round_trip(k, tmp_path / "k.json")
+    from interp.plots import plot_patch
+
+    assert list(plot_patch(k).data[0].x) == list(k.labels["kv_head"])
+    q = patch(llama_model, task, site="q")
+    assert q.axes == ("layer", "head") and q.labels["head"] == ("H0", "H1", "H2", "H3")
+    # the one changed token's first residual restores the clean run; so does the last residual at the answer
+    first = torch.tensor(patch(llama_model, task, site="resid_pre").normalized)[0]
+    assert abs(first[6] - 1) < 1e-4 and first[torch.arange(12) != 6].abs().max() < 1e-4
+    assert abs(patch(llama_model, task, site="resid_post").normalized[-1][-1] - 1) < 1e-4
+
+
+def test_llama_kv_patch_is_every_query_head_of_its_group(llama_model, llama_twin):
+    # On the twin (the same function with a key/value head per query head), patching the copies that query
+    # heads 2g and 2g+1 read gives the GQA model's patch of key/value head g; one copy alone gives another.
+    from interp.core.hooks import hooks, run_with_cache
+    from interp.core.interventions import SetHeads
+    from interp.core.sites import hook_name
+
+    task = _llama_task(llama_model)
+
+    def metric(model, fwd):
+        with hooks(model, fwd), torch.no_grad():
+            logits = model(task.corrupted_tokens)
+        return float(metrics.logit_diff(metrics.at_metric_pos(logits, task), task).mean())
+
+    names = [hook_name(site, layer) for site in ("q", "k", "v", "z") for layer in range(2)]
+    _, clean = run_with_cache(llama_twin, task.clean_tokens, names)
+    _, clean_gqa = run_with_cache(llama_model, task.clean_tokens, names)
+    apart = 0.0
+    for site in ("k", "v"):
+        raw = patch(llama_model, task, site=site, method="exact").raw
+        for layer in range(2):
+            name = hook_name(site, layer)
+            for g in range(2):
+                group = metric(llama_twin, [(name, SetHeads(clean[name], (2 * g, 2 * g + 1)))])
+                assert raw[layer][g] == pytest.approx(group, abs=1e-5), (site, layer, g)
+                apart = max(apart, abs(group - metric(llama_twin, [(name, SetHeads(clean[name], (2 * g,)))])))
+    assert apart > 1e-2  # measured 0.28: a key/value head's patch is not one query head's
+    # q of every query head with k and v of every key/value head is the whole of attention: the same as z
+    for layer in range(2):
+        qkv = [
+            (hook_name(s, layer), SetHeads(clean_gqa[hook_name(s, layer)], tuple(range(n))))
+            for s, n in [("q", 4), ("k", 2), ("v", 2)]
+        ]
+        z = hook_name("z", layer)
+        assert metric(llama_model, qkv) == pytest.approx(
+            metric(llama_model, [(z, SetHeads(clean_gqa[z], (0, 1, 2, 3)))]), abs=1e-5
+        )

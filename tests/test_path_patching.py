@@ -33,3 +33,38 @@ def test_bad_receivers(induction_model):
         path_patch(induction_model, task, receivers=["head three"])
     with pytest.raises(ValueError, match="receiver_input"):
         path_patch(induction_model, task, receivers=["L1H1"], receiver_input="o")
+
+
+@pytest.fixture(scope="module")
+def deep_llama(tmp_path_factory):
+    """A 3-layer tiny GQA Llama and its twin with a key/value head per query head: receivers in two layers."""
+    from interp.model import load_model
+    from tests.tiny_llama import build_llama, build_mha_twin
+
+    gqa, mha = tmp_path_factory.mktemp("llama3"), tmp_path_factory.mktemp("llama3_twin")
+    build_mha_twin(build_llama(gqa, n_layers=3), mha)
+    return load_model(gqa, device="cpu"), load_model(mha, device="cpu")
+
+
+@pytest.mark.parametrize("receiver_input", ["q", "k", "v"])
+def test_gqa_receivers_equal_their_multi_head_twin(deep_llama, receiver_input):
+    # Under grouped-query attention L1H3 shares its keys and values with L1H2, and no hook holds L1H3's own
+    # copy. Path patching still ends in L1H3 alone: it must equal the twin model (the same function, with a
+    # key/value head per query head), where the receiver's own k or v is patched directly. Receivers in two
+    # layers check that the later layer's receivers see the earlier ones' change.
+    import torch
+
+    gqa, mha = deep_llama
+    task = induction_task(gqa, n_prompts=3, seq_len=6)
+    for receivers in (["L1H3"], ["L1H2", "L1H3"], ["L1H3", "L2H0"]):
+        got = path_patch(gqa, task, receivers=receivers, receiver_input=receiver_input)
+        want = path_patch(mha, task, receivers=receivers, receiver_input=receiver_input)
+        # measured difference 0: the same computation, the shared key/value head copied per query head
+        torch.testing.assert_close(torch.tensor(got.raw), torch.tensor(want.raw), atol=1e-5, rtol=0, msg=receivers)
+        assert got.axes == ("layer", "head") and got.labels["layer"] == ("0",)
+        if receiver_input != "q":
+            assert "left alone" in got.intervention
+    alone = path_patch(gqa, task, receivers=["L1H3"], receiver_input=receiver_input)
+    pair = path_patch(gqa, task, receivers=["L1H2", "L1H3"], receiver_input=receiver_input)
+    # measured 0.025-0.074: one query head of a group is not the group
+    assert (torch.tensor(alone.raw) - torch.tensor(pair.raw)).abs().max() > 1e-2

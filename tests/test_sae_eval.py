@@ -146,3 +146,32 @@ def test_sae_eval_command(tmp_path, trained_sae):
         == 2
     )
     assert main(["eval", str(tmp_path / "nope"), "--model", "zoo:lang-4l", "--out", str(out)]) == 2
+
+
+def _random_sae(hook: str, d_in: int = 32, d_sae: int = 64):
+    from sae_lens import StandardSAE, StandardSAEConfig
+
+    torch.manual_seed(0)
+    sae = StandardSAE(StandardSAEConfig(d_in=d_in, d_sae=d_sae))
+    sae.cfg.metadata.hook_name = hook
+    return sae.eval()
+
+
+def test_llama_sae_evaluation(llama_model):
+    import math
+
+    from interp.core.hooks import hooks
+    from sae.evaluation import next_token_loss
+
+    hook = "blocks.1.hook_resid_post"  # the last residual of the tiny Llama (RMSNorm, no biases)
+    tokens = torch.randint(3, 64, (8, 12), generator=torch.Generator().manual_seed(0))
+    exact = evaluate_sae(llama_model, _identity_sae(32), tokens, hook=hook)
+    assert exact.mse < 1e-8 and exact.kl < 1e-6 and exact.ce_loss_recovered == pytest.approx(1.0, abs=1e-5)
+    # zeroing the last residual: RMSNorm of 0 is 0 and nothing adds a bias, so every logit is 0 (uniform)
+    assert exact.ce_loss_zero_ablation == pytest.approx(math.log(64), abs=1e-5)
+    sae = _random_sae(hook)
+    res = evaluate_sae(llama_model, sae, tokens)  # the hook from the SAE's metadata
+    assert res.hook == hook and 0 < res.l0 <= 64 and res.mse > 0 and res.kl > 0
+    with hooks(llama_model, [(hook, lambda act, hook=None: sae.decode(sae.encode(act)))]), torch.no_grad():
+        spliced = llama_model(tokens)
+    assert res.ce_loss_with_sae == pytest.approx(float(next_token_loss(spliced, tokens).mean()), abs=1e-5)

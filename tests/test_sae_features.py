@@ -149,3 +149,29 @@ def test_sae_features_command(tmp_path, sae):
         )
         == 2
     )
+
+
+def test_llama_features(llama_model, tmp_path):
+    # A random SAE on the tiny Llama's last residual (RMSNorm, tied embeddings, no biases).
+    from interp.tasks import induction_task
+    from tests.test_sae_eval import _random_sae
+
+    hook = "blocks.1.hook_resid_post"
+    sae = _random_sae(hook)
+    tokens = torch.randint(3, 64, (6, 12), generator=torch.Generator().manual_seed(0))
+    acts = feature_acts(llama_model, sae, tokens)
+    assert acts.shape == (6, 12, 64)
+    feature = int(acts.flatten(0, 1).gt(0).sum(0).argmax())
+    dash = feature_dashboard(llama_model, sae, tokens, feature, acts=acts, k=3)
+    assert dash.contexts[0].activation == pytest.approx(float(acts[..., feature].max()), abs=1e-5)
+    assert len(prompt_features(llama_model, sae, tokens[0], top=2).features) == 12
+    res = feature_dla(llama_model, sae, induction_task(llama_model, n_prompts=4, seq_len=6), top_k=5)
+    total = res.all_features_total + sum(res.other.values()) + res.unembed_bias
+    assert total == pytest.approx(res.logit_diff, abs=1e-4) and res.unembed_bias == 0.0
+    assert res.other["later layers"] == pytest.approx(0, abs=1e-6)  # the hook is the final residual
+    # Steered hard at the last residual, a feature's decoder row swamps the rest; RMSNorm rescales it and
+    # the unembedding reads it, so its most promoted token becomes the prediction.
+    promoted, _ = logit_effects(llama_model, sae, feature, k=1)
+    steered = intervene(llama_model, sae, tokens[0], feature, mode="steer", value=1e4)
+    assert steered.top_after[0][0] == promoted[0][0] and steered.kl > 0
+    assert_round_trip(res, tmp_path / "dla.json")

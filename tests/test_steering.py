@@ -54,3 +54,41 @@ def test_repeat_task_labels(induction_model):
         n = len(pos)
         assert 4 <= n <= 12 and torch.equal(pos, torch.arange(pos[0], pos[0] + n))
         assert torch.equal(row[pos], row[pos - n])  # labelled tokens repeat the n tokens before them
+
+
+def test_llama_projecting_out_the_answer_direction_zeroes_the_logit_difference(llama_model):
+    # RMSNorm only rescales, and compatibility mode folds its weight into W_U: with W_U[:, a] - W_U[:, b]
+    # projected out of the last residual at the read position, logit(a) - logit(b) there is exactly 0.
+    from interp.probing.tasks import ProbingTask
+
+    gen = torch.Generator().manual_seed(0)
+    tokens = torch.randint(3, 64, (12, 8), generator=gen)
+    mean_logits = llama_model(tokens)[:, -1].mean(0)
+    a, b = int(mean_logits.argmax()), int(mean_logits.argmin())  # a large difference to remove
+    mask = torch.zeros_like(tokens, dtype=torch.bool)
+    mask[:, -1] = True
+
+    def diff(logits, prompts):
+        return logits[:, -1, a] - logits[:, -1, b]
+
+    task = ProbingTask("ab", "a over b", tokens, mask, torch.zeros(12, dtype=torch.long), ("x", "y"), "a-b", diff)
+    W_U = llama_model.W_U.detach()
+    probe = TrainedProbe("logistic", torch.stack([W_U[:, b], W_U[:, a]]), torch.zeros(2), 1.0, 1.0, 1.0, 1)
+    check = causal_check(llama_model, task, probe, hook="blocks.1.hook_resid_post", prompts=range(12))
+    assert check.metric_clean > 1 and abs(check.metric_intervened) < 1e-4
+    assert check.verdict == "changes the output"
+    steer = causal_check(llama_model, task, probe, hook="blocks.1.hook_resid_post", prompts=range(12), mode="steer")
+    assert steer.metric_intervened == pytest.approx(steer.metric_clean, abs=1e-6)  # alpha 0 adds nothing
+
+
+def test_llama_probe_experiment(llama_model):
+    task = repeat_task(llama_model, n_prompts=48, n_pos=20)
+    experiment = probe_experiment(llama_model, task, site="resid_mid")
+    result, check = experiment.probes, experiment.causal_check
+    assert len(result.accuracy) == 2 and all(0 <= x <= 1 for x in result.accuracy)
+    assert check.hook in ("blocks.0.hook_resid_mid", "blocks.1.hook_resid_mid")
+    # the metric of the unedited run is the task's own metric of the model's logits on the test prompts
+    idx = torch.tensor(sorted(result.test_prompts))
+    with torch.no_grad():
+        direct = float(task.metric(llama_model(task.tokens[idx]), idx).mean())
+    assert check.metric_clean == pytest.approx(direct, abs=1e-6)

@@ -10,7 +10,8 @@
 - `interventions`: interventions as small printable values (set a slice, set heads, mean-ablate,
   project out or add a direction, splice an SAE);
 - `patch_sites`: the patchable sites and how one patch indexes each;
-- `baselines`: the clean and corrupted runs patching starts from, and its result.
+- `baselines`: the clean and corrupted runs patching starts from, and its result;
+- `weights`: a block's biases, read as zeros where the model has none (Llama-family models).
 
 Import the modules themselves (`from interp.core.sites import hook_name`); this package re-exports
 nothing, so each name has one home. The layers and the direction of imports are described in

@@ -11,6 +11,7 @@ from torch import Tensor
 from interp.core.choices import Direction, MetricName
 from interp.core.hooks import run_with_cache
 from interp.core.metrics import at_metric_pos, metric_values, normalise
+from interp.core.patch_sites import kv_head_labels
 from interp.core.task import Task
 from interp.core.types import Model
 from interp.results import PatchResult, nested_tuple
@@ -63,6 +64,7 @@ def make_patch_result(
     labels = {
         "layer": [str(layer) for layer in range(sizes["layer"])],
         "head": [f"H{h}" for h in range(sizes.get("head", 0))],
+        "kv_head": kv_head_labels(model) if "kv_head" in sizes else [],
         "pos": position_labels(task) if "pos" in sizes else [],
     }
     return PatchResult(

@@ -13,6 +13,7 @@ from typing import Literal, get_args
 __all__ = [
     "Architecture",
     "AttnSite",
+    "BiasName",
     "BlockSite",
     "ControlKind",
     "Corruption",
@@ -53,6 +54,8 @@ PatchSite = Literal[SiteKind, "z_pos"]
 """What activation patching can patch: a site kind, or z_pos (each head's output at each position)."""
 ReceiverInput = Literal["q", "k", "v"]
 """Which input of a receiver head a path ends in (path patching)."""
+BiasName = Literal["b_Q", "b_K", "b_V", "b_O", "b_in", "b_out"]
+"""A block's biases, by their TransformerLens names (interp.core.weights.stacked_bias)."""
 Granularity = Literal["component", "head", "neuron"]
 """How finely direct logit attribution itemises the residual stream."""
 TaskName = Literal["ioi", "induction"]

@@ -1,8 +1,21 @@
-"""Hooks that are always removed, and cached runs limited to the hooks asked for."""
+"""Hooks that are always removed, and cached runs limited to the hooks asked for.
+
+An edit at `blocks.L.hook_resid_mid` reaches the whole residual stream here, as on HookedTransformer.
+On a TransformerBridge that name is an alias of `blocks.L.ln2.hook_in`, the input of the MLP's norm: the
+block adds the MLP's output to its own reference to the residual (Hugging Face's `residual = hidden_states`
+before `post_attention_layernorm`), so a tensor a hook returns there reaches the MLP alone, and patching
+resid_mid at the last layer did not restore the residual it was given (TransformerLens's own
+`get_act_patch_resid_mid` has the same blind spot). `hooks()` therefore adds what such a hook changed,
+(returned - received), to the same block's output (`hook_resid_post`, ahead of every other hook there, so
+they all see the corrected residual): it becomes what a true residual edit gives, resid_mid' +
+mlp(resid_mid'), while `hook_mlp_out` still shows the MLP's own output. An edit made in place already
+reaches both, since the block's reference is the same tensor.
+"""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -11,7 +24,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.core.locking import model_lock
-from interp.core.sites import check_hook_names, hook_points
+from interp.core.sites import check_hook_names, hook_name, hook_points
 from interp.core.types import Model
 
 __all__ = ["HookFn", "activations", "hooks", "run_with_cache"]
@@ -31,16 +44,54 @@ def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Mod
     check_hook_names(model, [name for name, _ in fwd_hooks])
     points, level = hook_points(model), next(_LEVELS)
     added = []
+    companions = []  # (hook name, fn): resid_mid edits carried to the block's output
     with model_lock(model):
         try:
             for name, fn in fwd_hooks:
                 model.check_hooks_to_add(name)  # a gated hook (attn.hook_result, ...) says which setter enables it
+                layer = _mlp_only_resid_mid(model, name)
+                if layer is not None:
+                    fn, to_residual = _reaching_the_residual(fn)
+                    companions.append((hook_name("resid_post", layer), to_residual))
                 points[name].add_hook(fn, dir="fwd", level=level)
+                added.append(points[name])
+            for name, fn in companions:
+                points[name].add_hook(fn, dir="fwd", level=level, prepend=True)
                 added.append(points[name])
             yield model
         finally:
             for point in added:
                 point.remove_hooks(dir="fwd", level=level)
+
+
+_RESID_MID = re.compile(r"blocks\.(\d+)\.hook_resid_mid")
+
+
+def _mlp_only_resid_mid(model: Model, name: str) -> int | None:
+    """The layer of `name` if it is a resid_mid hook that feeds only the MLP (the module docstring says why)."""
+    match = _RESID_MID.fullmatch(name)
+    if match is None:
+        return None
+    layer = int(match.group(1))
+    ln2 = getattr(model.blocks[layer], "ln2", None)
+    return layer if ln2 is not None and hook_points(model)[name] is getattr(ln2, "hook_in", None) else None
+
+
+def _reaching_the_residual(fn: HookFn) -> tuple[HookFn, HookFn]:
+    """`fn` at resid_mid, keeping what it changed, and the hook at the block's output that adds it."""
+    changes: list[Tensor] = []  # one forward pass at a time: set at resid_mid, used at the same block's output
+
+    def at_resid_mid(act: Tensor, hook=None) -> Tensor | None:
+        changes.clear()
+        out = fn(act, hook=hook)
+        if out is not None and out is not act:
+            changes.append(out - act)  # grads flow through it too: attribution sees both paths
+        return out
+
+    def at_resid_post(act: Tensor, hook=None) -> Tensor | None:
+        return act + changes.pop() if changes else None
+
+    return at_resid_mid, at_resid_post
 
 
 @torch.no_grad()

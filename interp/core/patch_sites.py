@@ -1,4 +1,13 @@
-"""What activation patching can patch: each patch site's hook and how one patch indexes its activation."""
+"""What activation patching can patch: each patch site's hook and how one patch indexes its activation.
+
+Grouped-query attention (Llama 2 70B, Llama 3, Mistral, Qwen2, ...): query heads share fewer key/value
+heads, query head h reading key/value head h // (n_heads // n_kv_heads) (Hugging Face's `repeat_kv`).
+On a TransformerBridge `hook_k` and `hook_v` hold [batch, pos, kv_head, d_head], before the sharing, and
+no hook holds a per-query-head copy. So a k or v patch is a patch of one key/value head, which changes
+every query head of its group at once; there is no per-query-head k or v to patch. Results say so: their
+axis is "kv_head" (not "head") with labels like "KV1 (H2-H3)", and `transformer_lens.patching` agrees
+(its k and v patching returns [layer, n_kv_heads] on such models). z, q and pattern stay per query head.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,19 @@ from interp.core.locking import exclusive
 from interp.core.sites import ATTN_SITES, BLOCK_SITES, hook_name, model_sites
 from interp.core.types import Model
 
-__all__ = ["SITES", "Selector", "Site", "check_patch_options", "check_site", "describe_patch", "site_heads"]
+__all__ = [
+    "SITES",
+    "Selector",
+    "Site",
+    "check_patch_options",
+    "check_site",
+    "describe_patch",
+    "kv_group",
+    "kv_head_labels",
+    "n_kv_heads",
+    "patch_axes",
+    "site_heads",
+]
 
 Selector = tuple
 """Index into an activation without its batch axis, e.g. (pos,) or (slice(None), head)."""
@@ -35,7 +56,7 @@ class Site:
             return [(p,) for p in range(n_pos)]
         if self.name == "pattern":  # [batch, head, query, key]
             return [(h,) for h in range(n_heads)]
-        if self.axes == ("head",):  # z, q, k, v: [batch, pos, head, d_head], every position
+        if self.axes == ("head",):  # z, q, k, v: [batch, pos, head, d_head] (k, v: kv_head under GQA)
             return [(every, h) for h in range(n_heads)]
         return [(p, h) for h in range(n_heads) for p in range(n_pos)]  # z_pos, head-major
 
@@ -95,11 +116,38 @@ def site_heads(cache: dict[str, Tensor], site: Site, model: Model) -> int:
     return act.shape[2] if act.ndim == 4 else model.cfg.n_heads
 
 
-def describe_patch(site: Site, direction: Direction) -> str:
-    """What one patch of `site` does, for the result's record."""
+def n_kv_heads(model: Model) -> int:
+    """Key/value heads per layer: n_heads, or fewer under grouped-query attention."""
+    return getattr(model.cfg, "n_key_value_heads", None) or model.cfg.n_heads
+
+
+def kv_group(model: Model) -> int:
+    """Query heads that share one key/value head (1 without grouped-query attention)."""
+    return model.cfg.n_heads // n_kv_heads(model)
+
+
+def kv_head_labels(model: Model) -> list[str]:
+    """ "KV1 (H2-H3)": key/value head 1 and the query heads that read it."""
+    r = kv_group(model)
+    return [f"KV{g} (H{g * r}-H{g * r + r - 1})" for g in range(n_kv_heads(model))]
+
+
+def patch_axes(model: Model, site: Site) -> tuple[str, ...]:
+    """The axes of one layer's patches of `site` on `model`: k and v run over key/value heads ("kv_head")
+    where the model groups its queries, since hook_k and hook_v hold one slice per key/value head."""
+    if site.name in ("k", "v") and kv_group(model) > 1:
+        return ("kv_head",)
+    return site.axes
+
+
+def describe_patch(model: Model, site: Site, direction: Direction) -> str:
+    """What one patch of `site` does on `model`, for the result's record."""
     source = "clean" if direction == "denoise" else "corrupted"
-    index = {("pos",): "(pos,)", ("head",): "(:, head)", ("head", "pos"): "(pos, head)"}[site.axes]
-    if site.name == "pattern":
-        index = "(head,)"
+    axes = patch_axes(model, site)
+    index = {("pos",): "(pos,)", ("head",): "(:, head)", ("kv_head",): "(:, kv_head)", ("head", "pos"): "(pos, head)"}
     where = hook_name(site.hook, 0).replace("blocks.0.", "blocks.L.")
-    return f"SetSlice(source={source} run, index={index}) at {where}, per {' x '.join(('layer', *site.axes))}"
+    text = f"SetSlice(source={source} run, index={'(head,)' if site.name == 'pattern' else index[axes]}) at {where}"
+    text += f", per {' x '.join(('layer', *axes))}"
+    if axes == ("kv_head",):
+        text += f" (grouped-query attention: each key/value head feeds {kv_group(model)} query heads, all patched)"
+    return text

@@ -35,9 +35,11 @@ class PatchResult:
     metric: MetricName
     """Per-prompt metric at the metric position, averaged over prompts."""
     axes: tuple[str, ...]
-    """Axis names in order, e.g. ("layer", "pos") or ("layer", "head", "pos")."""
+    """Axis names in order, e.g. ("layer", "pos") or ("layer", "head", "pos"); ("layer", "kv_head") for k and v
+    of a grouped-query model, whose k and v patches are key/value heads shared by several query heads."""
     labels: dict[str, tuple[str, ...]]
-    """Axis name -> labels ("0", "1", ...; "H0", ...; "3 Mary*": position, token, * if it varies)."""
+    """Axis name -> labels ("0", "1", ...; "H0", ...; "KV1 (H2-H3)": a key/value head and the query heads
+    that read it; "3 Mary*": position, token, * if it varies)."""
     raw: Floats2 | Floats3
     """Nested by `axes`: the metric with each patch applied."""
     normalized: Floats2 | Floats3
