@@ -130,13 +130,15 @@ def collect_activations(
     out_dir: str | Path | None = None,
     shard_rows: int = 50_000,
     progress: Progress | None = None,
+    keep: Callable[[Tensor, Tensor], Tensor] | None = None,
 ) -> ActivationDataset:
     """Run `model` over `tokens` in batches and keep the activations at `hooks` where `mask` is set.
 
     `labels` is a function of a batch of tokens returning [batch, pos] labels, a [batch, pos]
     tensor, or a [rows] tensor with one label per kept position (row order: prompt, then position).
     Integer labels make a classification dataset, floating ones a regression dataset.
-    `progress(done, total)` counts prompts.
+    `progress(done, total)` counts prompts. `keep(tokens, activation)` (optional) narrows the mask batch by
+    batch from what the first hook holds, e.g. `sae.positions.sae_positions`; it needs callable `labels`.
     """
     n, n_pos = tokens.shape
     mask = torch.ones(n, n_pos, dtype=torch.bool) if mask is None else mask.bool().cpu()
@@ -154,6 +156,8 @@ def collect_activations(
         row_labels = labels.cpu()[mask] if labels.shape == (n, n_pos) else labels.cpu()
     else:
         row_labels = None
+    if keep is not None and row_labels is not None:
+        raise ValueError("keep= decides the rows as they are read: give labels as a function of the tokens")
     writer = _ShardWriter(Path(out_dir), shard_rows) if out_dir is not None else None
     memory: dict[str, list[Tensor]] = {}
     first_row = 0
@@ -161,6 +165,8 @@ def collect_activations(
         batch = tokens[start : start + batch_size]
         bmask = mask[start : start + batch_size]
         cache = activations(model, batch, list(hooks))  # stops after the last hook: later layers are unused
+        if keep is not None:
+            bmask = bmask & keep(batch, cache[hooks[0]]).cpu()
         k = int(bmask.sum())
         if row_labels is not None:
             blabels = row_labels[first_row : first_row + k]

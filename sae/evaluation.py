@@ -19,11 +19,12 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.core.hooks import hooks, run_with_cache
-from interp.core.interventions import SpliceSAE, Zero
+from interp.core.interventions import OnlyAt, SpliceSAE, Zero
 from interp.core.locking import exclusive
 from interp.core.types import SAE, Model, Progress
 from interp.results import SAEEvalResult
 from sae.features import check_width, sae_hook
+from sae.positions import sae_positions
 
 __all__ = ["DENSITY_BINS", "DENSITY_LOG10_MIN", "evaluate_sae", "kl_per_token", "next_token_loss"]
 
@@ -77,6 +78,7 @@ def evaluate_sae(
         "ce_zero": 0.0,
         "kl": 0.0,
         "kl_zero": 0.0,
+        "positions": 0,
     }
     sum_x = torch.zeros(width, dtype=torch.float64)
     n_tokens = n_loss = 0  # activations seen; next-token predictions scored (pos - 1 per prompt)
@@ -87,12 +89,16 @@ def evaluate_sae(
         clean, cache = run_with_cache(model, batch, [name])
         act = cache[name]
         check_width(model, sae, name, act)
-        with hooks(model, [(name, splice)]):
+        # the SAE reads, and is spliced in, only where sae_positions says (not at BOS or massive activations), as
+        # SAELens's ignore_tokens does
+        where = sae_positions(model, batch, act)
+        with hooks(model, [(name, OnlyAt(splice, where))]):
             spliced = model(batch)
-        with hooks(model, [(name, zero)]):
+        with hooks(model, [(name, zero)]):  # everywhere, as SAELens's baseline: the floor of CE loss recovered
             zeroed = model(batch)
-        feats = sae.encode(act.to(sae.device))
-        x = act.flatten(0, -2).float().cpu()
+        read = act[where.to(act.device)]
+        feats = sae.encode(read.to(sae.device))
+        x = read.flatten(0, -2).float().cpu()
         recon = sae.decode(feats).flatten(0, -2).float().cpu()
         feats = feats.flatten(0, -2)
         active = (feats != 0).cpu()  # != 0: bidirectional architectures (AbsTopK) fire negative
@@ -105,13 +111,17 @@ def evaluate_sae(
         sums["ce"] += float(next_token_loss(clean, batch).sum())
         sums["ce_sae"] += float(next_token_loss(spliced, batch).sum())
         sums["ce_zero"] += float(next_token_loss(zeroed, batch).sum())
+        sums["positions"] += batch.numel()  # KL is averaged over every position, as SAELens does
         sums["kl"] += float(kl_per_token(clean, spliced).sum())
         sums["kl_zero"] += float(kl_per_token(clean, zeroed).sum())
         n_loss += batch.shape[0] * (batch.shape[1] - 1)
         if progress is not None:
             progress(i, len(batches))
     result = _result(sae, sae_name, model, name, sums, sum_x, fired, n_tokens, n_loss, dense_threshold)
-    return replace(result, interventions=(f"with SAE: {splice!r} at {name}", f"zero ablation: {zero!r} at {name}"))
+    at = "at the positions sae.positions.sae_positions keeps"
+    return replace(
+        result, interventions=(f"with SAE: {splice!r} at {name}, {at}", f"zero ablation: {zero!r} at {name}")
+    )
 
 
 def _result(
@@ -151,8 +161,8 @@ def _result(
         ce_loss_with_sae=ce_sae,
         ce_loss_zero_ablation=ce_zero,
         ce_loss_recovered=(ce_zero - ce_sae) / (ce_zero - ce) if abs(ce_zero - ce) > 1e-9 else float("nan"),
-        kl=sums["kl"] / n_tokens,
-        kl_zero_ablation=sums["kl_zero"] / n_tokens,
+        kl=sums["kl"] / sums["positions"],
+        kl_zero_ablation=sums["kl_zero"] / sums["positions"],
         dead_fraction=float((fired == 0).double().mean()),
         dense_fraction=float((density > dense_threshold).double().mean()),
         dense_threshold=dense_threshold,

@@ -32,6 +32,7 @@ from interp.activations import META, collect_activations
 from interp.model import load_model, resolve_device
 from interp.results import rounded
 from sae.checkpoints import checkpoints, load_trainer_state, save_checkpoint
+from sae.positions import MASSIVE, sae_positions
 from sae.tokens import token_rows
 from sae.train_config import SAESpec, TrainJobConfig
 from sae.training import make_sae, trainer_config
@@ -75,7 +76,7 @@ def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = No
     source = {
         k: getattr(cfg, k)
         for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")
-    }
+    } | {"positions": f"sae.positions: no special tokens, norm <= {MASSIVE:g} x median"}
     if (folder / SOURCE).is_file():
         cached = json.loads((folder / SOURCE).read_text())
         if cached != source:
@@ -111,6 +112,7 @@ def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = No
         out_dir=folder,
         shard_rows=cfg.shard_tokens,
         progress=collected,
+        keep=lambda batch, act: sae_positions(model, batch, act),  # no BOS, no massive activations (why: there)
     )
     (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
     return folder

@@ -50,16 +50,35 @@ def _identity_sae(d_in: int):
     return sae
 
 
+AT = "at the positions sae.positions.sae_positions keeps"
+
+
+def test_sae_positions_leave_out_special_tokens_and_massive_activations(lang_model, tokens):
+    from interp.core.hooks import run_with_cache
+    from sae.positions import MASSIVE, sae_positions
+
+    batch = tokens[:4]
+    _, cache = run_with_cache(lang_model, batch, [HOOK])
+    act = cache[HOOK].clone()
+    act[2, 5] *= 3 * MASSIVE  # a planted massive activation
+    keep = sae_positions(lang_model, batch, act)
+    expected = batch != lang_model.tokenizer.bos_token_id
+    expected[2, 5] = False
+    assert torch.equal(keep, expected)
+
+
 def test_an_identity_sae_loses_nothing(lang_model, tokens):
     res = evaluate_sae(lang_model, _identity_sae(128), tokens, hook=HOOK)
-    assert res.n_tokens == tokens.numel() and res.mse < 1e-8
+    # every position but the BOS that starts each row (sae.positions: special tokens are not read)
+    assert res.n_tokens == int((tokens != lang_model.tokenizer.bos_token_id).sum()) < tokens.numel()
+    assert res.mse < 1e-8
     assert res.explained_variance == pytest.approx(1.0, abs=1e-6)
     assert res.ce_loss_with_sae == pytest.approx(res.ce_loss_clean, abs=1e-5) and res.kl < 1e-6
     assert res.ce_loss_recovered == pytest.approx(1.0, abs=1e-5)
     assert res.ce_loss_zero_ablation > res.ce_loss_clean + 1  # zeroing the residual stream wrecks the model
     assert res.l0 == pytest.approx(128, abs=1)  # each dimension fires one of its two latents (unless exactly 0)
     assert res.interventions == (
-        f"with SAE: SpliceSAE(sae=StandardSAE(128 -> 256), edits=(), keep_error=False) at {HOOK}",
+        f"with SAE: SpliceSAE(sae=StandardSAE(128 -> 256), edits=(), keep_error=False) at {HOOK}, {AT}",
         f"zero ablation: Zero() at {HOOK}",
     )
 
@@ -69,8 +88,16 @@ def test_metrics_agree_with_saelens(lang_model, tokens, trained_sae):
     from sae_lens.training.activation_scaler import ActivationScaler
 
     res = evaluate_sae(lang_model, trained_sae, tokens, hook=HOOK)
+    bos = lang_model.tokenizer.bos_token_id
     theirs = get_recons_loss(
-        trained_sae, lang_model, ActivationScaler(), tokens, compute_kl=True, compute_ce_loss=True, hook_name=HOOK
+        trained_sae,
+        lang_model,
+        ActivationScaler(),
+        tokens,
+        compute_kl=True,
+        compute_ce_loss=True,
+        hook_name=HOOK,
+        ignore_tokens=[bos],  # SAELens's own way to leave special tokens as they are, as sae.positions does
     )
     # float32 logits, means over ~2000 predictions: agreement to 1e-4 relative
     assert res.ce_loss_clean == pytest.approx(float(theirs["ce_loss_without_sae"].mean()), rel=1e-4)
@@ -78,7 +105,7 @@ def test_metrics_agree_with_saelens(lang_model, tokens, trained_sae):
     assert res.ce_loss_zero_ablation == pytest.approx(float(theirs["ce_loss_with_ablation"].mean()), rel=1e-4)
     assert res.kl == pytest.approx(float(theirs["kl_div_with_sae"].mean()), rel=1e-3, abs=1e-6)
     _, cache = lang_model.run_with_cache(tokens, names_filter=[HOOK])
-    x = cache[HOOK].flatten(0, 1)
+    x = cache[HOOK][tokens != bos]
     with torch.no_grad():
         feats = trained_sae.encode(x)
         recon = trained_sae.decode(feats)
@@ -125,7 +152,7 @@ def test_sae_eval_command(tmp_path, trained_sae):
         "n_tokens",
     ):
         assert key in metrics, key
-    assert metrics["n_tokens"] >= 960 and metrics["hook"] == HOOK
+    assert metrics["n_tokens"] >= 920 and metrics["hook"] == HOOK
     assert (out / "density.html").stat().st_size > 0
     # bad input: a hook of the wrong width, a missing folder
     assert (

@@ -155,7 +155,8 @@ def test_a_cache_from_other_settings_is_refused(tmp_path):
     )
     folder = cached_activations(cfg)
     order = BatchOrder(folder, cfg.hook, cfg.batch_size, cfg.seed)
-    assert (order.n_rows, order.d_in, len(order.paths)) == (480, 128, 3)
+    # 10 rows of 48 tokens, each starting with BOS, which an SAE does not read (sae.positions)
+    assert (order.n_rows, order.d_in, len(order.paths)) == (480 - 10, 128, 3)
     assert cached_activations(cfg) == folder  # reused as it is
     with pytest.raises(ValueError, match="dataset_tokens 480 -> 960"):
         cached_activations(replace(cfg, dataset_tokens=960))

@@ -25,6 +25,7 @@ __all__ = [
     "AddDirection",
     "Intervention",
     "MeanAblate",
+    "OnlyAt",
     "ProjectOut",
     "SetHeads",
     "SetSlice",
@@ -108,6 +109,18 @@ class SetHeads(Intervention):
         act = act.clone()
         act[:, :, heads] = self.source[:, :, heads].to(act).expand(act.shape[0], -1, -1, -1)
         return act
+
+
+@_value
+class OnlyAt(Intervention):
+    """Apply `inner` at the [batch, pos] `positions` that are set; leave the rest of the activation as it is."""
+
+    inner: Intervention
+    positions: Tensor
+
+    def __call__(self, act: Tensor, hook: Any = None) -> Tensor:
+        where = self.positions.to(act.device).reshape(*self.positions.shape, *([1] * (act.ndim - 2)))
+        return torch.where(where, self.inner(act, hook), act)
 
 
 @_value
