@@ -137,9 +137,12 @@ def sidebar() -> Choice:
     """Draw the shared sidebar (model, device, task, prompt) and return what it says."""
     with st.sidebar:
         st.header("Model")
+        # ?model=zoo:NAME in the address opens the app on that zoo model (a link to share, or to time)
+        asked = st.query_params.get("model")
         picked = st.selectbox(
             "model",
             [*ZOO_SPECS, OTHER],
+            index=ZOO_SPECS.index(asked) if asked in ZOO_SPECS else 0,
             key="model_pick",
             help="the bundled zoo models, or any other spec load_model takes",
         )
@@ -178,7 +181,8 @@ def sidebar() -> Choice:
         else:
             task = TaskSpec(
                 name=name,
-                n_prompts=st.slider("prompts", 2, 64, 16, key="n_prompts"),
+                # keyed by the model's default, like the task: switching to a slow model starts with fewer prompts
+                n_prompts=st.slider("prompts", 2, 64, defaults.n_prompts, key=f"n_prompts_{defaults.n_prompts}"),
                 seed=st.number_input("seed", 0, 10_000, 0, key="seed"),
             )
         st.header("Prompt")

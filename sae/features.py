@@ -17,7 +17,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.core.choices import EditMode, check_choice
-from interp.core.hooks import hooks, run_with_cache
+from interp.core.hooks import activations, hooks, run_with_cache
 from interp.core.interventions import SpliceSAE
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
@@ -27,6 +27,7 @@ from interp.core.task import Task
 from interp.core.tokens import str_tokens
 from interp.core.types import SAE, Model
 from interp.results import FeatureContext, FeatureDashboard, FeatureDLAResult, FeatureIntervention, PromptFeatures
+from sae.positions import sae_positions
 
 __all__ = [
     "N_HIST_BINS",
@@ -79,15 +80,17 @@ def feature_acts(
     hook: str | None = None,
     batch_size: int = 32,
 ) -> Float[Tensor, "batch pos d_sae"]:
-    """Every latent's activation at every token (on the CPU)."""
+    """Every latent's activation at every token (on the CPU); zero at the positions an SAE does not read
+    (special tokens, massive activations: `sae.positions`), which would otherwise top every dashboard."""
     name = sae_hook(sae, hook, model)
     latents = prompt_bytes(model, tokens.shape[1], residuals=0, logits=0, extra_per_pos=sae.cfg.d_sae)
     check_fits(model, tokens.shape[0], latents, what=f"the activations of {sae.cfg.d_sae} latents")
     out = []
     for batch in tokens.split(batch_size):
-        _, cache = run_with_cache(model, batch, [name])
-        check_width(model, sae, name, cache[name])
-        out.append(sae.encode(cache[name].to(sae.device)).cpu())
+        act = activations(model, batch, [name])[name]
+        check_width(model, sae, name, act)
+        read = sae_positions(model, batch, act).to(sae.device)
+        out.append((sae.encode(act.to(sae.device)) * read[..., None]).cpu())
     return torch.cat(out)
 
 

@@ -37,6 +37,7 @@ from jaxtyping import Int
 from torch import Tensor
 
 from interp.core.types import Model
+from interp.zoo import defaults_for
 from sae.text_sources import is_text_source, text_documents
 
 __all__ = ["HUB_PREFIX", "HUB_TIMEOUT_S", "check_hub_dataset", "rows_of", "token_rows"]
@@ -67,11 +68,14 @@ def token_rows(
     seed: int = 0,
 ) -> Int[Tensor, "batch pos"]:
     """About `n_tokens` tokens (at most that many rows of `context`) from `dataset` (see the module
-    docstring), or from the zoo model's own corpus when `dataset` is empty."""
+    docstring), or from the model's default source when `dataset` is empty (a zoo model's own corpus, or for
+    zoo:smollm2-135m the text its SAE was trained on: `interp.zoo.ModelDefaults.text`)."""
     context = min(context, model.cfg.n_ctx)
     n_rows = max(1, n_tokens // context)
     source = str(dataset or "")
-    if source in ("", "zoo"):
+    if not source:  # the model's own default: its zoo corpus, or a named text for a model without one
+        source = defaults_for(model_spec).text
+    if source == "zoo":
         return _zoo_rows(model, model_spec, n_rows, context, seed)
     if model.tokenizer is None:
         raise ValueError(f"{model_spec} has no tokenizer, so it cannot read {source}; use its zoo corpus")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,12 +50,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextmanager
+def _serving(log_name: str):
+    """A fresh `streamlit run` on a free port: yields its url and the seconds until it answered."""
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with open(SHOTS / "server.log", "w") as log:
+    with open(SHOTS / log_name, "w") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -73,31 +75,41 @@ def server():
         url = f"http://127.0.0.1:{port}"
         started = time.perf_counter()
         deadline = time.time() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None, "streamlit exited at start-up (see runs/app-screenshots/server.log)"
-            assert time.time() < deadline, "streamlit did not answer its health check within 120 s"
-            time.sleep(0.5)
-        yield url, round(time.perf_counter() - started, 2)
-        proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    pass
+                assert proc.poll() is None, f"streamlit exited at start-up (see runs/app-screenshots/{log_name})"
+                assert time.time() < deadline, "streamlit did not answer its health check within 120 s"
+                time.sleep(0.5)
+            yield url, round(time.perf_counter() - started, 2)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
-def test_every_page_renders_in_chromium(server):
+@pytest.fixture(scope="module")
+def server():
+    with _serving("server.log") as served:
+        yield served
+
+
+def _walk_pages(url: str, shots: Path, query: str = "") -> dict:
+    """Open every page (each a fresh session), wait for all its figures, screenshot it, and check that it shows
+    no exception or error box; returns the seconds from opening each page to its first figure."""
     from playwright.sync_api import sync_playwright
 
-    url, server_start = server
-    timings = {"server_start": server_start}
+    shots.mkdir(parents=True, exist_ok=True)
+    timings = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 2600})
         for path, (name, n_figures) in PAGES.items():
             start = time.perf_counter()
-            page.goto(f"{url}/{path}")
+            page.goto(f"{url}/{path}{query}")
             page.locator(FIGURE).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
             timings[name] = round(time.perf_counter() - start, 2)
             # the page is done when all its figures are drawn and no spinner is left
@@ -106,13 +118,33 @@ def test_every_page_renders_in_chromium(server):
                 "!document.querySelector('[data-testid=\"stSpinner\"]')",
                 timeout=PAGE_TIMEOUT_MS,
             )
-            page.screenshot(path=str(SHOTS / f"{name}.png"))  # the page scrolls inside a tall viewport: no full_page
+            page.screenshot(path=str(shots / f"{name}.png"))  # the page scrolls inside a tall viewport: no full_page
             assert page.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception box is shown"
             errors = page.locator('[data-testid="stAlertContentError"]')
             assert errors.count() == 0, f"{name}: error shown: {errors.first.inner_text()}"
             assert page.locator(FIGURE).count() == n_figures
         browser.close()
+    return timings
+
+
+def test_every_page_renders_in_chromium(server):
+    url, server_start = server
+    timings = {"server_start": server_start} | _walk_pages(url, SHOTS)
     (SHOTS / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+
+
+@pytest.mark.real
+def test_every_page_renders_on_smollm2_and_the_first_heatmap_is_quick():
+    """A fresh server opened on the real model (?model=zoo:smollm2-135m): the first patching heatmap, then
+    every page, drawn without an error. The first heatmap includes the imports, loading the model from its
+    converted folder and patching 8 prompts; the issue's target is 30 s on a 2-core CPU (measured alone; the
+    bound here leaves room for a busy machine)."""
+    spec = "zoo:smollm2-135m"
+    with _serving("server-smollm2.log") as (url, server_start):
+        timings = {"server_start": server_start} | _walk_pages(url, SHOTS / "smollm2", f"?model={spec}")
+    timings["open_to_first_heatmap"] = round(server_start + timings["patching"], 2)
+    (SHOTS / "smollm2" / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    assert timings["open_to_first_heatmap"] < 60, timings
 
 
 def _choose(page, label: str, option: str) -> None:

