@@ -1,0 +1,535 @@
+"""Case study: indirect-object identification (IOI) in SmolLM2-135M-Instruct, measured end to end.
+
+    .venv/bin/python case_studies/smollm2_ioi.py [--out docs/case-studies] [--n-prompts 16] [--device auto]
+
+Writes `smollm2-ioi.md` (every number in it measured by this run), its figures as PNG files and
+its results as JSON under `smollm2-ioi/`. It needs the model (`interp zoo fetch smollm2-135m`) and,
+for the PNG figures, Debian's chromium driven by Playwright (both set up by `./workbench test`).
+About 15 minutes on a 2-core CPU, most of it in head patching by position.
+
+The steps follow Wang et al. (2022), "Interpretability in the Wild": behaviour; residual stream
+patching; head patching (z, and z by position); direct logit attribution by head; path patching
+to the name movers' queries (which heads tell them where to look: S-inhibition) and from there to
+the S-inhibition heads' values (induction and duplicate-token heads); the attention patterns of the
+heads found; a circuit with its faithfulness against its size; and SmolLM2's induction heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import plotly.graph_objects as go
+import torch
+
+from interp import load_model
+from interp.circuits import circuit_from_result, faithfulness
+from interp.core.hooks import run_with_cache
+from interp.dla import dla
+from interp.heads import head_scores
+from interp.overview import model_facts
+from interp.patching import patch
+from interp.path_patching import path_patch
+from interp.plots import plot_circuit, plot_dla, plot_head_scores, plot_patch
+from interp.results import save_json
+from interp.task_metrics import evaluate_task
+from interp.tasks import ioi_task, make_task
+
+MODEL = "zoo:smollm2-135m"
+
+
+def head_label(layer: int, head: int) -> str:
+    return f"L{layer}H{head}"
+
+
+def effect(result) -> torch.Tensor:
+    """A result's normalised effect with 0 for "no change": denoising starts from the corrupted run (0), noising
+    from the clean run (1), so a noising result is shifted by 1 (negative: the patch lowers the metric)."""
+    values = torch.tensor(result.normalized)
+    return values - 1 if result.direction == "noise" else values
+
+
+def ranked_heads(result, *, k: int, sign: int = 0) -> list[tuple[str, float]]:
+    """The `k` heads with the largest effect in a layer x head result (by size, or signed)."""
+    values = effect(result)
+    layers = result.labels["layer"]
+    key = values.abs() if sign == 0 else sign * values
+    order = key.flatten().argsort(descending=True)[:k].tolist()
+    n_heads = values.shape[1]
+    return [(head_label(int(layers[i // n_heads]), i % n_heads), float(values.flatten()[i])) for i in order]
+
+
+def name_positions(task) -> dict[str, torch.Tensor]:
+    """Per prompt, the positions of the indirect object (IO), the subject's two mentions (S1, S2) and END."""
+    tokens = task.clean_tokens.cpu()
+    io, s1, s2 = [], [], []
+    for row, answer, wrong in zip(tokens, task.answer_tokens.cpu(), task.wrong_tokens.cpu()):
+        io.append(int((row == answer).nonzero()[0]))
+        s = (row == wrong).nonzero().flatten().tolist()
+        s1.append(s[0])
+        s2.append(s[1])
+    return {"IO": torch.tensor(io), "S1": torch.tensor(s1), "S2": torch.tensor(s2), "END": task.metric_pos.cpu()}
+
+
+def attention_to_names(model, task, heads: list[str], where: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """Mean attention from END to IO, S1 and S2, and from S2 to S1 and S1+1, for each head."""
+    layers = sorted({int(h[1 : h.index("H")]) for h in heads})
+    names = [f"blocks.{layer}.attn.hook_pattern" for layer in layers]
+    _, cache = run_with_cache(model, task.clean_tokens, names)
+    rows = torch.arange(len(task))
+    out = {}
+    for h in heads:
+        layer, head = int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])
+        pattern = cache[f"blocks.{layer}.attn.hook_pattern"][:, head].cpu()  # batch query key
+        end, s2 = where["END"], where["S2"]
+        out[h] = {
+            "END->IO": float(pattern[rows, end, where["IO"]].mean()),
+            "END->S1": float(pattern[rows, end, where["S1"]].mean()),
+            "END->S2": float(pattern[rows, end, s2].mean()),
+            "S2->S1": float(pattern[rows, s2, where["S1"]].mean()),
+            "S2->S1+1": float(pattern[rows, s2, where["S1"] + 1].mean()),
+        }
+    return out
+
+
+def head_roles(
+    dla_by_head: dict[str, float], attention: dict[str, dict[str, float]], sinh: dict[str, float]
+) -> dict[str, str]:
+    """A Wang et al. role for each head, from measured numbers (thresholds stated in the report)."""
+    roles = {}
+    for h, att in attention.items():
+        if att["END->S2"] > 0.3 and dla_by_head.get(h, 0) > 0.3:
+            roles[h] = "subject suppression (attends END->S2, raises IO - S: writes against the subject)"
+        elif att["END->IO"] > 0.2 and dla_by_head.get(h, 0) > 0.3:
+            roles[h] = "name mover (attends END->IO, writes the IO logit)"
+        elif att["END->IO"] > 0.2 and dla_by_head.get(h, 0) < -0.3:
+            roles[h] = "negative name mover (attends END->IO, writes against it)"
+        elif sinh.get(h, 0) > 0.05 and att["END->S2"] > 0.15:
+            roles[h] = "S-inhibition (attends END->S2, moves the name movers' queries)"
+        elif att["S2->S1+1"] > 0.3:
+            roles[h] = "induction (attends S2->S1+1)"
+        elif att["S2->S1"] > 0.3:
+            roles[h] = "duplicate token (attends S2->S1)"
+        else:
+            roles[h] = "unclassified"
+    return roles
+
+
+def save_png(fig: go.Figure, path: Path, *, width: int = 1000, height: int | None = None) -> str:
+    """The figure as a PNG, drawn by plotly.js in headless chromium (no kaleido download)."""
+    from playwright.sync_api import sync_playwright
+
+    fig.update_layout(width=width, height=height or fig.layout.height or 500)
+    html = fig.to_html(include_plotlyjs=True, full_html=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width + 40, "height": (height or 500) + 40})
+        page.set_content(html)
+        page.wait_for_selector(".main-svg")
+        page.locator(".plotly-graph-div").first.screenshot(path=str(path))
+        browser.close()
+    return path.name
+
+
+def heatmap(values, x, y, title: str, *, zmid: float | None = 0.0, colorscale: str = "RdBu") -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=values, x=x, y=y, colorscale=colorscale, zmid=zmid))
+    fig.update_layout(title=title, yaxis_autorange="reversed")
+    return fig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Path("docs/case-studies"))
+    parser.add_argument("--n-prompts", type=int, default=16)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    figs = args.out / "smollm2-ioi"
+    figs.mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+
+    def step(name):
+        times[name] = time.perf_counter()
+        print(f"[{time.strftime('%H:%M:%S')}] {name}", flush=True)
+
+    start = time.perf_counter()
+    step("load")
+    model = load_model(MODEL, device=args.device)
+    facts = model_facts(model)
+    n_heads_total = facts.n_layers * facts.n_heads
+
+    step("behaviour")
+    task = ioi_task(model, n_prompts=args.n_prompts, corruption="abc", seed=0)
+    s2_task = ioi_task(model, n_prompts=args.n_prompts, corruption="s2", seed=0)
+    behaviour = evaluate_task(model, task)
+    behaviour_big = evaluate_task(model, ioi_task(model, n_prompts=128, corruption="abc", seed=1))
+    save_json(behaviour, figs / "behaviour.json")
+
+    step("residual patching")
+    resid = patch(model, task, site="resid_pre")
+    save_json(resid, figs / "patch_resid_pre.json")
+    step("head patching (z)")
+    z = patch(model, task, site="z")
+    save_json(z, figs / "patch_z.json")
+    step("head patching (z, s2 corruption)")
+    z_s2 = patch(model, s2_task, site="z")
+    save_json(z_s2, figs / "patch_z_s2.json")
+    top_z = ranked_heads(z, k=12)
+    step("head patching by position (z_pos, 8 prompts)")
+    z_pos = patch(model, task.select(range(min(8, len(task)))), site="z_pos")
+    save_json(z_pos, figs / "patch_z_pos.json")
+
+    step("direct logit attribution by head")
+    dla_heads = dla(model, task, granularity="head")
+    save_json(dla_heads, figs / "dla_head.json")
+    dla_of = dict(zip(dla_heads.labels, dla_heads.contributions))
+    dla_parts = sum(dla_heads.contributions) + sum(dla_heads.other.values()) + dla_heads.unembed_bias
+    movers = sorted(dla_of.items(), key=lambda kv: -kv[1])[:6]
+    negative = sorted(dla_of.items(), key=lambda kv: kv[1])[:3]
+
+    step("path patching to the name movers' queries")
+    mover_heads = [h for h, v in movers[:3]]
+    to_q = path_patch(model, task, receivers=mover_heads, receiver_input="q")
+    save_json(to_q, figs / "path_to_name_mover_q.json")
+    sinh = ranked_heads(to_q, k=6, sign=-1)  # noising the senders lowers the logit difference: negative effect
+    sinh_heads = [h for h, _ in sinh[:3]]
+    step("path patching to the S-inhibition heads' values")
+    to_v = path_patch(model, task, receivers=sinh_heads, receiver_input="v")
+    save_json(to_v, figs / "path_to_s_inhibition_v.json")
+    upstream = ranked_heads(to_v, k=6, sign=-1)
+
+    step("attention patterns")
+    where = name_positions(task)
+    candidates = list(
+        dict.fromkeys([h for h, _ in top_z[:8]] + [h for h, _ in movers[:4]] + sinh_heads + [h for h, _ in upstream])
+    )
+    attention = attention_to_names(model, task, candidates, where)
+    sinh_effect = {h: -v for h, v in ranked_heads(to_q, k=len(to_q.labels["layer"]) * facts.n_heads, sign=-1)}
+    roles = head_roles(dla_of, attention, sinh_effect)
+
+    step("circuits")
+    sizes = [1, 2, 3, 4, 5, 6, 8, 12, 16, 27, 40]
+    curve = []
+    for k in sizes:
+        circuit = circuit_from_result(z, top_k=k, n_mlp_layers=facts.n_layers)
+        curve.append((k, circuit, faithfulness(model, task, circuit)))
+    # the smallest circuit within 20% of the model's logit difference, else the one closest to it
+    best = next(
+        ((k, c, f) for k, c, f in curve if 0.8 <= f.faithfulness <= 1.2),
+        min(curve, key=lambda kcf: abs(kcf[2].faithfulness - 1)),
+    )
+    save_json(best[2], figs / "circuit_faithfulness.json")
+
+    step("induction heads")
+    scores = head_scores(model)
+    save_json(scores, figs / "head_scores.json")
+    induction = make_task("induction", model, n_prompts=8, seed=0)
+    induction_z = patch(model, induction, site="z")
+    save_json(induction_z, figs / "patch_induction_z.json")
+    top_induction = scores.top_heads("induction", k=6)
+    induction_effect = dict(ranked_heads(induction_z, k=n_heads_total))
+
+    step("figures")
+    png = {
+        "resid": save_png(plot_patch(resid), figs / "patch_resid_pre.png", height=700),
+        "z": save_png(plot_patch(z), figs / "patch_z.png", height=800),
+        "dla": save_png(plot_dla(dla_heads, top_k=40), figs / "dla_head.png"),
+        "to_q": save_png(plot_patch(to_q), figs / "path_to_name_mover_q.png", height=700),
+        "to_v": save_png(plot_patch(to_v), figs / "path_to_s_inhibition_v.png", height=700),
+        "circuit": save_png(plot_circuit(best[1], best[2]), figs / "circuit.png", height=700),
+        "scores": save_png(plot_head_scores(scores), figs / "head_scores.png", height=700),
+        "induction_z": save_png(plot_patch(induction_z), figs / "patch_induction_z.png", height=800),
+    }
+    zp = torch.tensor(z_pos.normalized)  # layer head pos
+    top_pos_heads = [h for h, _ in top_z[:8]]
+    rows = [zp[int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])].tolist() for h in top_pos_heads]
+    png["z_pos"] = save_png(
+        heatmap(rows, list(z_pos.labels["pos"]), top_pos_heads, "z patching by position, top heads (normalised)"),
+        figs / "patch_z_pos_top.png",
+        height=450,
+    )
+    att_rows = [[attention[h][k] for k in ("END->IO", "END->S1", "END->S2", "S2->S1", "S2->S1+1")] for h in candidates]
+    png["attention"] = save_png(
+        heatmap(
+            att_rows,
+            ["END->IO", "END->S1", "END->S2", "S2->S1", "S2->S1+1"],
+            candidates,
+            "mean attention between name positions (clean prompts)",
+            zmid=None,
+            colorscale="Blues",
+        ),
+        figs / "attention_names.png",
+        height=600,
+    )
+    total = time.perf_counter() - start
+
+    durations = {}
+    names = list(times)
+    for a, b in zip(names, [*names[1:], None]):
+        durations[a] = (times[b] if b else start + total) - times[a]
+    write_report(
+        args.out / "smollm2-ioi.md",
+        locals() | {"durations": durations, "total": total, "n_heads_total": n_heads_total},
+    )
+    print(f"wrote {args.out / 'smollm2-ioi.md'} in {total:.0f} s")
+
+
+def fmt_heads(pairs, digits: int = 2) -> str:
+    return ", ".join(f"{h} ({v:+.{digits}f})" for h, v in pairs)
+
+
+def write_report(path: Path, v: dict) -> None:
+    b, bb, facts = v["behaviour"], v["behaviour_big"], v["facts"]
+    resid = v["resid"]
+    png = v["png"]
+    lines = [
+        "# Case study: indirect-object identification in SmolLM2-135M",
+        "",
+        "Generated by `case_studies/smollm2_ioi.py` on "
+        f"{time.strftime('%Y-%m-%d')} ({facts.device}, {v['total']:.0f} s in all); every number below is measured "
+        "by that run and every figure drawn by it. Results as JSON beside the figures in `smollm2-ioi/`.",
+        "",
+        f"Model: `{facts.name}`: {facts.n_layers} layers x {facts.n_heads} query heads ({facts.n_kv_heads} key/value "
+        f"heads), d_model {facts.d_model}; weights {facts.weights.split(' (')[0]}.",
+        "",
+        "## Summary",
+        "",
+        summary(v),
+        "",
+        "## Behaviour",
+        "",
+        f'On {b.n_prompts} IOI prompts (template "{b.prompts[0]}", ABC corruption): clean accuracy '
+        f"{b.clean_accuracy:.3f}, mean logit difference (IO - S) {b.mean_clean_logit_diff:.2f} clean vs "
+        f"{b.mean_corrupted_logit_diff:.2f} corrupted. On 128 other prompts (seed 1): accuracy "
+        f"{bb.clean_accuracy:.3f}, logit difference {bb.mean_clean_logit_diff:.2f}.",
+        "",
+        "## Residual stream patching",
+        "",
+        f"Denoising resid_pre (clean into corrupted) at each layer and position, {resid.n_prompts} prompts, "
+        f"{resid.seconds:.1f} s.",
+        "",
+        f"![resid_pre patching]({'smollm2-ioi/' + png['resid']})",
+        "",
+        resid_summary(resid),
+        "",
+        "## Head patching",
+        "",
+        f"Patching each head's output z (all positions), {v['z'].seconds:.1f} s: largest effects "
+        f"{fmt_heads(v['top_z'][:8])}. With the S2 corruption instead of ABC: "
+        f"{fmt_heads(ranked_heads(v['z_s2'], k=6))}.",
+        "",
+        f"![z patching]({'smollm2-ioi/' + png['z']})",
+        "",
+        f"By position (z_pos, {v['z_pos'].n_prompts} prompts, {v['z_pos'].seconds:.1f} s), the top heads' effects "
+        "concentrate at these positions:",
+        "",
+        *z_pos_lines(v["z_pos"], v["top_z"][:8]),
+        "",
+        f"![z by position]({'smollm2-ioi/' + png['z_pos']})",
+        "",
+        "## Direct logit attribution by head",
+        "",
+        f"Heads writing the IO-minus-S logit directly: largest positive {fmt_heads(v['movers'])}; largest negative "
+        f"{fmt_heads(v['negative'])}. The parts (heads, MLPs, embeddings, biases) sum to {v['dla_parts']:.4f} "
+        f"against a logit difference of {v['dla_heads'].logit_diff:.4f}.",
+        "",
+        f"![DLA by head]({'smollm2-ioi/' + png['dla']})",
+        "",
+        "## Path patching",
+        "",
+        f"Senders to the queries of the three strongest direct writers ({', '.join(v['mover_heads'])}), noising "
+        f"(clean base, senders corrupted), {v['to_q'].seconds:.1f} s: the heads whose path lowers the logit "
+        f"difference most are {fmt_heads(v['sinh'])} (change in normalised logit difference; -1 would remove all "
+        "of it).",
+        "",
+        f"![path to name mover queries]({'smollm2-ioi/' + png['to_q']})",
+        "",
+        f"Senders to the values of {', '.join(v['sinh_heads'])}, {v['to_v'].seconds:.1f} s: "
+        f"{fmt_heads(v['upstream'])}. With 3 key/value heads per layer serving 9 query heads, a receiver's value "
+        "input is its key/value head's, shared by two other query heads; path patching changes it for the receiver "
+        "alone.",
+        "",
+        f"![path to S-inhibition values]({'smollm2-ioi/' + png['to_v']})",
+        "",
+        "## Attention patterns of the heads found",
+        "",
+        "Mean attention on the clean prompts between the name positions (END is the last position):",
+        "",
+        "| head | END->IO | END->S1 | END->S2 | S2->S1 | S2->S1+1 | DLA | role (rule below) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        *(
+            f"| {h} | {a['END->IO']:.2f} | {a['END->S1']:.2f} | {a['END->S2']:.2f} | {a['S2->S1']:.2f} | "
+            f"{a['S2->S1+1']:.2f} | {v['dla_of'].get(h, 0):+.2f} | {v['roles'][h]} |"
+            for h, a in v["attention"].items()
+        ),
+        "",
+        "Roles by rule, first match: subject suppression if END->S2 > 0.3 and DLA > +0.3; name mover if END->IO > "
+        "0.2 and DLA > +0.3; negative name mover if END->IO > 0.2 and "
+        "DLA < -0.3; S-inhibition if its path to the name movers' queries lowers the logit difference by more than "
+        "5% and END->S2 > 0.15; induction if S2->S1+1 > 0.3; duplicate token if S2->S1 > 0.3.",
+        "",
+        f"![attention between names]({'smollm2-ioi/' + png['attention']})",
+        "",
+        "## The circuit and its faithfulness",
+        "",
+        "Circuits of the top-k heads by z patching plus every MLP, the other heads mean-ablated "
+        "(interp.circuits.faithfulness); faithfulness = circuit's logit difference as a fraction of the model's:",
+        "",
+        "| heads | share of all heads | faithfulness | circuit logit diff | full | all heads ablated |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {kk} | {kk / v['n_heads_total']:.1%} | {ff.faithfulness:.3f} | {ff.circuit_metric:.3f} | "
+            f"{ff.full_metric:.3f} | {ff.ablated_metric:.3f} |"
+            for kk, _, ff in v["curve"]
+        ),
+        "",
+        circuit_verdict(v["curve"], v["n_heads_total"]),
+        "",
+        f"![circuit]({'smollm2-ioi/' + png['circuit']})",
+        "",
+        "## Comparison with Wang et al.'s GPT-2 small circuit",
+        "",
+        *comparison_lines(v),
+        "",
+        "## Induction heads",
+        "",
+        f"Head scores on repeated random tokens: top induction heads {fmt_heads(v['top_induction'])}. Their "
+        "normalised effect when patched (z, induction task, clean into corrupted): "
+        + ", ".join(f"{h} {v['induction_effect'].get(h, 0):+.2f}" for h, _ in v["top_induction"])
+        + f"; largest patching effects on that task: {fmt_heads(ranked_heads(v['induction_z'], k=6))}.",
+        "",
+        f"![head scores]({'smollm2-ioi/' + png['scores']})",
+        "",
+        f"![induction patching]({'smollm2-ioi/' + png['induction_z']})",
+        "",
+        "## Time per step",
+        "",
+        "| step | seconds |",
+        "| --- | ---: |",
+        *(f"| {name} | {secs:.1f} |" for name, secs in v["durations"].items()),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def summary(v) -> str:
+    """What the run found, in a paragraph, from its own numbers."""
+    by_role: dict[str, list[str]] = {}
+    for h, r in v["roles"].items():
+        by_role.setdefault(r.split(" (")[0], []).append(h)
+    found = "; ".join(f"{role}: {', '.join(heads)}" for role, heads in by_role.items() if role != "unclassified")
+    k, _, f = v["best"]
+    top = v["top_z"][0][0]
+    return (
+        f"SmolLM2-135M does IOI (accuracy {v['behaviour_big'].clean_accuracy:.2f} on 128 prompts). The six heads "
+        f"with the largest patching effects sit in layers {min_layer(v['top_z'][:6])}-{max_layer(v['top_z'][:6])} "
+        f"of {v['facts'].n_layers}, and {end_share(v['z_pos'], v['top_z'][:6]):.0%} of their by-position effect "
+        "(sum of absolute values) is at the final position. The "
+        f"heads classed by the rules below: {found}. The largest single effect, {top} "
+        f"({v['top_z'][0][1]:+.2f}), is classed as {v['roles'].get(top, 'unclassified')}. A circuit of {k} "
+        f"heads plus the MLPs gives faithfulness {f.faithfulness:.2f}."
+    )
+
+
+def end_share(z_pos, heads) -> float:
+    values = torch.tensor(z_pos.normalized).abs()  # layer head pos
+    rows = torch.stack([values[int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])] for h, _ in heads])
+    return float(rows[:, -1].sum() / rows.sum())
+
+
+def min_layer(pairs) -> int:
+    return min(int(h[1 : h.index("H")]) for h, _ in pairs)
+
+
+def max_layer(pairs) -> int:
+    return max(int(h[1 : h.index("H")]) for h, _ in pairs)
+
+
+def resid_summary(resid) -> str:
+    values = torch.tensor(resid.normalized)
+    pos = resid.labels[resid.axes[1]]
+    best_pos = values.abs().argmax(dim=1).tolist()
+    picks = [0, len(values) // 3, 2 * len(values) // 3, len(values) - 1]
+    return "Where the effect sits, layer by layer: " + "; ".join(
+        f"L{resid.labels['layer'][i]}: {pos[best_pos[i]]!r} ({values[i, best_pos[i]]:.2f})" for i in picks
+    )
+
+
+def z_pos_lines(z_pos, heads) -> list[str]:
+    values = torch.tensor(z_pos.normalized)
+    pos = z_pos.labels["pos"]
+    out = []
+    for h, _ in heads:
+        layer, head = int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])
+        row = values[layer, head]
+        i = int(row.abs().argmax())
+        out.append(
+            f"- {h}: position {i} {pos[i]!r} ({row[i]:+.2f}; the rest of the row sums to {row.sum() - row[i]:+.2f})"
+        )
+    return out
+
+
+def circuit_verdict(curve, n_total: int) -> str:
+    """The smallest circuit within 20% of the model's logit difference, and how the curve behaves."""
+    good = [(k, f) for k, _, f in curve if 0.8 <= f.faithfulness <= 1.2]
+    over = [(k, f) for k, _, f in curve if f.faithfulness > 1.2]
+    text = ""
+    if good:
+        k, f = good[0]
+        text += (
+            f"The smallest circuit within 20% of the model is {k} head(s) ({k / n_total:.1%} of {n_total}) plus "
+            f"the MLPs: faithfulness {f.faithfulness:.3f}. "
+        )
+    else:
+        text += "No circuit size tried lands within 20% of the model's logit difference. "
+    if over:
+        text += (
+            "Faithfulness above 1 ("
+            + ", ".join(f"{k} heads: {f.faithfulness:.2f}" for k, f in over)
+            + ") means the circuit does the task better than the model: heads that work against the answer "
+            "(negative name movers, see DLA) are mean-ablated with the rest. "
+        )
+    text += (
+        "The curve is not monotonic: heads ranked by the size of their effect include negative ones, and "
+        "each one added lowers the circuit's logit difference."
+    )
+    return text
+
+
+def comparison_lines(v) -> list[str]:
+    roles = v["roles"]
+    by_role: dict[str, list[str]] = {}
+    for h, r in roles.items():
+        by_role.setdefault(r.split(" (")[0], []).append(h)
+    gpt2 = {
+        "subject suppression": (
+            "not a class of its own there; the negative name mover 10.7 was later described as copy suppression "
+            "(McDougall et al. 2023)"
+        ),
+        "name mover": "9.9, 9.6, 10.0 (layers 9-10 of 12: the last quarter)",
+        "negative name mover": "10.7, 11.10",
+        "S-inhibition": "7.3, 7.9, 8.6, 8.10 (layers 7-8: two thirds of the way)",
+        "induction": "5.5, 6.9",
+        "duplicate token": "0.1, 3.0",
+    }
+    lines = [
+        "| role | GPT-2 small (Wang et al.) | SmolLM2-135M (this run) | depth in SmolLM2 |",
+        "| --- | --- | --- | --- |",
+    ]
+    n_layers = v["facts"].n_layers
+    for role, theirs in gpt2.items():
+        ours = by_role.get(role, [])
+        depth = ", ".join(f"{int(h[1 : h.index('H')]) / (n_layers - 1):.2f}" for h in ours) or "-"
+        lines.append(f"| {role} | {theirs} | {', '.join(ours) or 'none found by the rule'} | {depth} |")
+    lines += [
+        "",
+        "Depth is the layer as a fraction of the last layer (GPT-2's name movers sit at 0.8-0.9).",
+    ]
+    return lines
+
+
+if __name__ == "__main__":
+    main()
