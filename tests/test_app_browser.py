@@ -112,14 +112,16 @@ def _walk_pages(url: str, shots: Path, query: str = "") -> dict:
             page.goto(f"{url}/{path}{query}")
             page.locator(FIGURE).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
             timings[name] = round(time.perf_counter() - start, 2)
-            # the page is done when all its figures are drawn and no spinner is left
+            # the page is done when all its figures are drawn and no spinner is left, or as soon as it shows an error
             page.wait_for_function(
-                f"document.querySelectorAll('{FIGURE}').length >= {n_figures} && "
-                "!document.querySelector('[data-testid=\"stSpinner\"]')",
+                f"(document.querySelectorAll('{FIGURE}').length >= {n_figures} && "
+                "!document.querySelector('[data-testid=\"stSpinner\"]')) || "
+                'document.querySelector(\'[data-testid="stException"], [data-testid="stAlertContentError"]\')',
                 timeout=PAGE_TIMEOUT_MS,
             )
             page.screenshot(path=str(shots / f"{name}.png"))  # the page scrolls inside a tall viewport: no full_page
-            assert page.locator('[data-testid="stException"]').count() == 0, f"{name}: an exception box is shown"
+            exceptions = page.locator('[data-testid="stException"]')
+            assert exceptions.count() == 0, f"{name}: exception shown: {exceptions.first.inner_text()[:2000]}"
             errors = page.locator('[data-testid="stAlertContentError"]')
             assert errors.count() == 0, f"{name}: error shown: {errors.first.inner_text()}"
             assert page.locator(FIGURE).count() == n_figures

@@ -107,8 +107,10 @@ st.plotly_chart(plots.plot_feature_dashboard(dash), width="stretch")
 st.subheader("Ablate or steer it on the prompt")
 cols = st.columns(2)
 mode = cols[0].radio("edit", options(EditMode), horizontal=True, key="sae_edit")
+# a real model's latents reach hundreds (SmolLM2's up to ~260): the range follows the feature's own scale
+limit = max(100.0, round(4 * dash.max_activation, 1))
 value = cols[1].number_input(
-    "steer to", -100.0, 100.0, max(1.0, round(2 * dash.max_activation, 1)), disabled=mode == "ablate"
+    "steer to", -limit, limit, max(1.0, round(2 * dash.max_activation, 1)), disabled=mode == "ablate"
 )
 with shown_errors(f"{mode} feature {feature}"):
     result = edit(choice.model, choice.device, path, choice.prompt, feature, mode, value if mode == "steer" else 0.0)

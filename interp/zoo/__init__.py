@@ -102,8 +102,9 @@ ZOO: dict[str, ZooEntry] = {
                 probe_task="ioi-io",
                 prompt="When Mary and John went to the store, John gave a drink to",
                 sae="smollm2-l15-topk32",
-                # resid_pre patching on 8 prompts (31 layers x 15 positions) draws in ~10 s on a 2-core CPU
-                n_prompts=8,
+                # fast resid_pre patching of 8 prompts takes 25 s on a 2-core CPU (benchmarks/patching.py); with 4 the
+                # app's first heatmap comes within ~30 s of opening a fresh server (tests/test_app_browser.py)
+                n_prompts=4,
                 text="text:fortunes",  # what its bundled SAE was trained on (the held-out split evaluates it)
             ),
             fetched=PackagedFile(
