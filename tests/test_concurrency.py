@@ -46,6 +46,7 @@ DO_NOT_RUN_THE_MODEL = {
     "sae.features.check_width": "a given activation's width",
     "sae.features.logit_effects": "weights only",
     "sae.tokens": "tokenizer only",
+    "sae.positions": "tokenizer and a given activation's norms",
     "interp.model": "loads models",
     "interp.circuits.make_circuit": "`model` is the model's name here",
 }
