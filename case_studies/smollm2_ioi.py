@@ -33,7 +33,7 @@ from interp.dla import dla
 from interp.heads import head_scores
 from interp.overview import model_facts
 from interp.patching import patch
-from interp.path_patching import path_patch
+from interp.path_patching import parse_head, path_patch
 from interp.plots import plot_circuit, plot_dla, plot_head_scores, plot_patch
 from interp.results import save_json
 from interp.task_metrics import evaluate_task
@@ -77,13 +77,13 @@ def name_positions(task) -> dict[str, torch.Tensor]:
 
 def attention_to_names(model, task, heads: list[str], where: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
     """Mean attention from END to IO, S1 and S2, and from S2 to S1 and S1+1, for each head."""
-    layers = sorted({int(h[1 : h.index("H")]) for h in heads})
+    layers = sorted({parse_head(h)[0] for h in heads})
     names = [f"blocks.{layer}.attn.hook_pattern" for layer in layers]
     _, cache = run_with_cache(model, task.clean_tokens, names)
     rows = torch.arange(len(task))
     out = {}
     for h in heads:
-        layer, head = int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])
+        layer, head = parse_head(h)
         pattern = cache[f"blocks.{layer}.attn.hook_pattern"][:, head].cpu()  # batch query key
         end, s2 = where["END"], where["S2"]
         out[h] = {
@@ -245,7 +245,7 @@ def main() -> None:
     }
     zp = torch.tensor(z_pos.normalized)  # layer head pos
     top_pos_heads = [h for h, _ in top_z[:8]]
-    rows = [zp[int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])].tolist() for h in top_pos_heads]
+    rows = [zp[parse_head(h)].tolist() for h in top_pos_heads]
     png["z_pos"] = save_png(
         heatmap(rows, list(z_pos.labels["pos"]), top_pos_heads, "z patching by position, top heads (normalised)"),
         figs / "patch_z_pos_top.png",
@@ -436,16 +436,16 @@ def summary(v) -> str:
 
 def end_share(z_pos, heads) -> float:
     values = torch.tensor(z_pos.normalized).abs()  # layer head pos
-    rows = torch.stack([values[int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])] for h, _ in heads])
+    rows = torch.stack([values[parse_head(h)] for h, _ in heads])
     return float(rows[:, -1].sum() / rows.sum())
 
 
 def min_layer(pairs) -> int:
-    return min(int(h[1 : h.index("H")]) for h, _ in pairs)
+    return min(parse_head(h)[0] for h, _ in pairs)
 
 
 def max_layer(pairs) -> int:
-    return max(int(h[1 : h.index("H")]) for h, _ in pairs)
+    return max(parse_head(h)[0] for h, _ in pairs)
 
 
 def resid_summary(resid) -> str:
@@ -463,7 +463,7 @@ def z_pos_lines(z_pos, heads) -> list[str]:
     pos = z_pos.labels["pos"]
     out = []
     for h, _ in heads:
-        layer, head = int(h[1 : h.index("H")]), int(h[h.index("H") + 1 :])
+        layer, head = parse_head(h)
         row = values[layer, head]
         i = int(row.abs().argmax())
         out.append(
@@ -522,7 +522,7 @@ def comparison_lines(v) -> list[str]:
     n_layers = v["facts"].n_layers
     for role, theirs in gpt2.items():
         ours = by_role.get(role, [])
-        depth = ", ".join(f"{int(h[1 : h.index('H')]) / (n_layers - 1):.2f}" for h in ours) or "-"
+        depth = ", ".join(f"{parse_head(h)[0] / (n_layers - 1):.2f}" for h in ours) or "-"
         lines.append(f"| {role} | {theirs} | {', '.join(ours) or 'none found by the rule'} | {depth} |")
     lines += [
         "",
