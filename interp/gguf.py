@@ -105,13 +105,14 @@ def _field(reader, key: str) -> str | None:
     return bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
 
 
-def converted_folder(path: Path, *, progress=None) -> Path:
+def converted_folder(path: Path, *, sha256: str | None = None, progress=None) -> Path:
     """The float safetensors folder converted from the GGUF file at `path`, made on first use.
 
-    `progress(message)` (optional) hears about the slow first conversion.
+    `sha256`: the file's hash when the caller has just checked it (a fetched zoo model), so that the file is
+    not read twice. `progress(message)` (optional) hears about the slow first conversion.
     """
     path = path.resolve()
-    digest = file_sha256(path)
+    digest = sha256 or file_sha256(path)
     folder = cache_root() / "gguf" / digest[:32]
     if (folder / SOURCE_FILE).is_file():
         return folder

@@ -143,7 +143,9 @@ def _load_zoo(name: str, device: torch.device, dtype: torch.dtype, progress=None
     if entry.fetched is not None:
         from interp.zoo.fetch import fetch
 
-        return _load_local(fetch(name, entry.fetched, progress=progress), device, dtype, progress)
+        # fetch has checked the file's hash: the conversion is keyed by it without reading the file again
+        gguf = fetch(name, entry.fetched, progress=progress)
+        return _load_local(converted_folder(gguf, sha256=entry.fetched.sha256, progress=progress), device, dtype)
     if not entry.is_built:
         raise NotACheckpointError(
             f"zoo model {name!r} has no weights in {entry.folder}; build them with `interp zoo train {name}`"

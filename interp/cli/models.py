@@ -159,6 +159,6 @@ def _zoo_fetch(args: argparse.Namespace) -> int:
 
     entry = ZOO[args.name]
     path = fetch(entry.name, entry.fetched, progress=say)
-    folder = converted_folder(path, progress=say)
+    folder = converted_folder(path, sha256=entry.fetched.sha256, progress=say)
     print(f"{entry.spec}: {path} ({entry.fetched.licence}), converted to {folder}")
     return 0
