@@ -28,9 +28,19 @@ from interp.core.tokens import (
 )
 from interp.core.types import Model
 from interp.ioi_words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
+from interp.zoo.corpus import LOOKUP_FILLERS, LOOKUP_TABLE
 
 # Task is listed here too: whoever builds tasks needs the type, and it has one home, interp.core.task.
-__all__ = ["Task", "induction_task", "ioi_task", "make_task", "repeated_tokens", "task_from_strings"]
+__all__ = [
+    "Task",
+    "induction_resample_task",
+    "induction_task",
+    "ioi_task",
+    "lookup_task",
+    "make_task",
+    "repeated_tokens",
+    "task_from_strings",
+]
 
 
 def _build(
@@ -94,6 +104,73 @@ def induction_task(model: Model, *, n_prompts: int = 32, seq_len: int = 16, seed
         answers.append(first[-1])
         wrongs.append(wrong)
     return _build(model, "induction", clean, corrupted, answers, wrongs)
+
+
+def induction_resample_task(model: Model, *, n_prompts: int = 32, seq_len: int = 8, seed: int = 0) -> Task:
+    """Repeated random tokens, corrupted by a whole other sequence.
+
+    Clean: BOS, A_0..A_{L-1}, A_0..A_{L-2} -> answer A_{L-1}. Corrupted: the same shape built from an
+    independent sequence B that shares no token with A -> wrong token B_{L-1}. Unlike `induction_task`, every
+    token differs, so the whole induction mechanism (what the previous-token head copies, what the induction
+    head's query looks for and what its value copies) carries the difference, and only positions are shared.
+    """
+    check_count(n_prompts, "n_prompts")
+    check_count(seq_len, "seq_len", minimum=2)
+    check_context(model, 2 * seq_len, what=f"an induction prompt of {seq_len} + {seq_len - 1} tokens after BOS")
+    pool = random_token_pool(model)
+    if len(pool) < 2 * seq_len:
+        raise ValueError(
+            f"the vocabulary has only {len(pool)} ordinary tokens; two disjoint sequences of seq_len {seq_len} "
+            f"need {2 * seq_len}"
+        )
+    rng = random.Random(seed)
+    bos = model.tokenizer.bos_token_id
+    prefix = [bos] if bos is not None else []
+    clean, corrupted, answers, wrongs = [], [], [], []
+    for _ in range(n_prompts):
+        tokens = rng.sample(pool, 2 * seq_len)
+        a, b = tokens[:seq_len], tokens[seq_len:]
+        clean.append(prefix + a + a[:-1])
+        corrupted.append(prefix + b + b[:-1])
+        answers.append(a[-1])
+        wrongs.append(b[-1])
+    return _build(model, "induction-resample", clean, corrupted, answers, wrongs)
+
+
+# ---- lookup -----------------------------------------------------------------------------------------
+
+
+def lookup_task(model: Model, *, n_prompts: int = 32, n_filler: int = 4, seed: int = 0) -> Task:
+    """Recall a fixed table (`interp.zoo.corpus.LOOKUP_TABLE`, what zoo:kc-lookup computes) across fillers.
+
+    Clean: BOS, x, then `n_filler` random filler words -> answer g(x), x's value in the table. Corrupted: the
+    same fillers after another key x' -> wrong g(x'). The pair differs only at position 1.
+    """
+    check_count(n_prompts, "n_prompts")
+    check_count(n_filler, "n_filler", minimum=0)
+    check_context(model, 2 + n_filler, what=f"a lookup prompt of a key and {n_filler} fillers after BOS")
+    words = [*LOOKUP_TABLE, *LOOKUP_TABLE.values(), *LOOKUP_FILLERS]
+    known = set(single_token_words(model, words))
+    missing = [w for w in words if w not in known]
+    if missing:
+        raise ValueError(
+            f"{model.cfg.model_name}'s tokenizer does not have {', '.join(map(repr, missing[:5]))} as single tokens; "
+            "the lookup task needs the words of its table (zoo:kc-lookup's vocabulary)"
+        )
+    ids = {w: single_token(model, " " + w) for w in words}
+    keys = list(LOOKUP_TABLE)
+    rng = random.Random(seed)
+    bos = model.tokenizer.bos_token_id
+    prefix = [bos] if bos is not None else []
+    clean, corrupted, answers, wrongs = [], [], [], []
+    for _ in range(n_prompts):
+        x, other = rng.sample(keys, 2)
+        fillers = [ids[w] for w in rng.choices(LOOKUP_FILLERS, k=n_filler)]
+        clean.append([*prefix, ids[x], *fillers])
+        corrupted.append([*prefix, ids[other], *fillers])
+        answers.append(ids[LOOKUP_TABLE[x]])
+        wrongs.append(ids[LOOKUP_TABLE[other]])
+    return _build(model, "lookup", clean, corrupted, answers, wrongs)
 
 
 # ---- IOI --------------------------------------------------------------------------------------------
@@ -207,4 +284,8 @@ def make_task(name: TaskName, model: Model, *, n_prompts: int = 32, seed: int = 
     check_choice(name, TaskName, "task")
     if name == "induction":
         return induction_task(model, n_prompts=n_prompts, seed=seed)
+    if name == "induction-resample":
+        return induction_resample_task(model, n_prompts=n_prompts, seed=seed)
+    if name == "lookup":
+        return lookup_task(model, n_prompts=n_prompts, seed=seed)
     return ioi_task(model, n_prompts=n_prompts, seed=seed)

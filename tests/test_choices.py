@@ -53,6 +53,8 @@ def test_per_model_defaults_live_on_the_zoo_entry():
     assert {e.name: e.defaults.sae for e in ZOO.values()} == {
         "lang-4l": "lang-4l-l2-topk16",
         "induction-2l": "",
+        "kc-induction": "",
+        "kc-lookup": "",
         "smollm2-135m": "smollm2-l15-topk32",
     }
     assert defaults_for("zoo:smollm2-135m").n_prompts < defaults_for("zoo:lang-4l").n_prompts  # a slower model

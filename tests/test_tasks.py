@@ -107,7 +107,7 @@ def test_task_from_strings_multi_token_answer(lang_model):
 
 
 def test_make_task_unknown():
-    with pytest.raises(ValueError, match="task must be one of 'ioi', 'induction'; got 'sorting'"):
+    with pytest.raises(ValueError, match="task must be one of 'ioi', 'induction', 'induction-resample', 'lookup'; got"):
         make_task("sorting", model=None)
 
 

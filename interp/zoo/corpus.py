@@ -1,6 +1,6 @@
-"""Generated training data and word-level tokenizers of the zoo models.
+"""Generated training data, vocabularies and word-level tokenizers of the zoo models.
 
-Both zoo models use word-level tokenizers built here with `tokenizers` and saved with
+The zoo's own models use word-level tokenizers built here with `tokenizers` and saved with
 `save_pretrained`, so loading them never touches a hub (a tokenizer named by a hub id would).
 """
 
@@ -18,9 +18,12 @@ from interp.ioi_words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, 
 
 __all__ = [
     "BOS_ID",
+    "LOOKUP_FILLERS",
+    "LOOKUP_TABLE",
     "SPECIAL_TOKENS",
     "lang_documents",
     "lang_vocab",
+    "lookup_vocab",
     "repeated_sequences",
     "save_word_tokenizer",
     "syllable_vocab",
@@ -208,6 +211,31 @@ def lang_documents(n_docs: int, *, n_words: int, seed: int) -> list[str]:
             length += len(sentence.replace(",", " ,").split())
         docs.append(" ".join(sentences))
     return docs
+
+
+# ---- kc-lookup: a fixed table from key words to value words --------------------------------------
+
+# The bijection g that zoo:kc-lookup computes and the lookup task asks (interp.tasks.lookup_task): keys are
+# animals, values fruits, paired arbitrarily so that no pairing can be guessed from the words.
+LOOKUP_TABLE: dict[str, str] = {
+    "ant": "plum",
+    "bee": "lime",
+    "cat": "pear",
+    "cow": "fig",
+    "dog": "kiwi",
+    "elk": "apple",
+    "fox": "grape",
+    "hen": "melon",
+    "owl": "date",
+    "pig": "lemon",
+}
+LOOKUP_FILLERS: tuple[str, ...] = ("so", "then", "and", "well", "now", "yes", "but", "or", "ok")
+"""Words between the key and the answer: neither keys nor values."""
+
+
+def lookup_vocab() -> list[str]:
+    """kc-lookup's words in a fixed order: keys, values, fillers."""
+    return [*LOOKUP_TABLE, *LOOKUP_TABLE.values(), *LOOKUP_FILLERS]
 
 
 # ---- tokenizers --------------------------------------------------------------------------------
