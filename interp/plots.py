@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from interp.core.sites import layer_of
+from interp.edge_plots import plot_edge_circuit, plot_faithfulness_curve, plot_faithfulness_curves
 from interp.results import (
     AttentionPatterns,
     CausalCheck,
@@ -25,6 +26,9 @@ __all__ = [
     "plot_causal_check",
     "plot_circuit",
     "plot_dla",
+    "plot_edge_circuit",
+    "plot_faithfulness_curve",
+    "plot_faithfulness_curves",
     "plot_head_scores",
     "plot_logit_lens",
     "plot_next_tokens",

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.common import OTHER
-from interp.core.choices import DeviceChoice, Direction, MetricName, TaskName, options
+from interp.core.choices import Ablation, DeviceChoice, Direction, EdgeMethod, MetricName, TaskName, options
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
 TIMEOUT = 240  # the first run imports TransformerLens and SAELens (~20 s) and loads the model
@@ -74,7 +74,7 @@ def test_first_screen_is_a_patching_heatmap():
         ("pages/attention.py", 2),
         ("pages/patching.py", 1),
         ("pages/attribution.py", 2),
-        ("pages/circuit.py", 2),
+        ("pages/circuit.py", 4),
         ("pages/probes.py", 3),
         ("pages/sae_features.py", 3),
         ("pages/superposition.py", 2),
@@ -133,6 +133,31 @@ def test_missing_answer_on_attribution():
 
 def test_unknown_word_on_circuit():
     _assert_error(_open("pages/circuit.py", **CUSTOM, wrong="Zyxwvut"), "Zyxwvut")
+
+
+def test_circuit_page_edges_section():
+    at = _open("pages/circuit.py")
+    _assert_clean(at)
+    assert not at.markdown, [m.value for m in at.markdown]  # no stray string written by Streamlit's magic
+    specs = [c.proto.spec for c in _charts(at)]
+    assert "Edge circuit on zoo:lang-4l" in specs[2] and "CPR" in specs[3] and "eap-ig (noise" in specs[3]
+    menus = {box.key: tuple(box.options) for box in at.selectbox if box.key}
+    assert menus["edge_method"] == options(EdgeMethod) and menus["edge_ablation"] == options(Ablation)
+    assert at.selectbox(key="edge_method").value == "eap-ig" and at.selectbox(key="edge_direction").value == "noise"
+    size = at.slider(key="edge_size_479")
+    assert size.value == 24  # 5% of the graph's 479 edges
+    small = {m.label: m.value for m in at.metric}
+    assert int(small["edges kept"]) <= 24  # the top 24, pruned to paths to the logits
+    size.set_value(200).run()
+    _assert_clean(at)
+    large = {m.label: m.value for m in at.metric}
+    assert float(large["edge circuit faithfulness"]) > float(small["edge circuit faithfulness"])
+    assert f"{large['edges kept']} of 479 edges" in _charts(at)[2].proto.spec
+    at.selectbox(key="edge_method").set_value("eap").run()
+    at.selectbox(key="edge_ablation").set_value("mean").run()
+    _assert_clean(at)
+    assert "eap (noise" in _charts(at)[3].proto.spec and "mean ablation" in _charts(at)[3].proto.spec
+    assert at.number_input(key="edge_steps").proto.disabled  # steps are for the eap-ig methods only
 
 
 def test_probing_task_the_model_cannot_do():

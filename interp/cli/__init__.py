@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from interp.cli import circuits, models, probe
+from interp.cli import circuits, edges, models, probe
 from interp.cli.common import check_out
 
 __all__ = ["build_parser", "main"]
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     models.add_parsers(sub)
     circuits.add_parsers(sub)
+    edges.add_parsers(sub)
     probe.add_parsers(sub)
     return parser
 

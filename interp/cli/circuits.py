@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from interp.cli.common import add_model_args, add_task_args, load, progress_bar, task_from_args, write_results
+from interp.cli.edges import add_circuit_args, edge_circuit_command
 from interp.core.choices import Direction, Granularity, MetricName, PatchMethod, PatchSite, ReceiverInput, options
 
 __all__ = ["add_parsers"]
@@ -47,11 +48,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     _out(p, "path-patch")
     p.set_defaults(handler=_path_patch)
 
-    p = sub.add_parser("circuit", help="heads chosen from head patching, with their faithfulness")
+    p = sub.add_parser(
+        "circuit", help="heads chosen from head patching, or edges (--edges N, --acdc TAU), with their faithfulness"
+    )
     add_model_args(p)
     add_task_args(p)
     p.add_argument("--top-k", type=int, default=4, help="heads to keep (default 4)")
-    p.add_argument("--direction", choices=options(Direction), default="denoise")
+    p.add_argument("--direction", choices=options(Direction), help="default: denoise for heads, noise for edges")
+    add_circuit_args(p)
     _out(p, "circuit")
     p.set_defaults(handler=_circuit)
 
@@ -152,11 +156,14 @@ def _path_patch(args: argparse.Namespace) -> int:
 
 
 def _circuit(args: argparse.Namespace) -> int:
+    if args.edges is not None or args.acdc is not None:
+        return edge_circuit_command(args)
     from interp.circuits import head_circuit
     from interp.plots import plot_circuit
 
     model = load(args)
-    found = head_circuit(model, task_from_args(args, model), top_k=args.top_k, direction=args.direction)
+    task = task_from_args(args, model)
+    found = head_circuit(model, task, top_k=args.top_k, direction=args.direction or "denoise")
     faith = found.faithfulness
     print(f"circuit heads: {', '.join(found.circuit.heads())} ({faith.n_heads} of {faith.n_heads_total})")
     print(

@@ -43,5 +43,7 @@ DIMENSIONS = {
     "instance": "toy models trained side by side",
     "d_hidden": "a toy model's hidden width",
     "row": "rows of an activation dataset (one kept position of one prompt)",
+    "writer": "writers of the residual stream in an edge graph (embeddings, heads, MLPs; interp.edges.graph)",
+    "reader": "readers of the residual stream in an edge graph (heads' q, k, v inputs, MLPs, the logits)",
 }
 """The only dimension names used in jaxtyping shapes (tests/test_shapes.py checks every annotation)."""

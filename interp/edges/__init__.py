@@ -1,0 +1,34 @@
+"""Circuits at the level of edges: the model's graph of writers and readers, edge scores (EAP, EAP-IG, exact edge
+patching), circuits cut from them, faithfulness curves, and scores against circuits known by construction.
+
+    from interp.edges import edge_scores, faithfulness_curve
+"""
+
+from interp.edges.circuits import (
+    MIB_FRACTIONS,
+    AblationRunner,
+    acdc,
+    circuit_from_scores,
+    circuit_metric,
+    edge_circuit,
+    faithfulness_curve,
+    prune,
+)
+from interp.edges.graph import LOGITS, EdgeGraph, Reader, edge_graph
+from interp.edges.scores import edge_scores
+
+__all__ = [
+    "LOGITS",
+    "MIB_FRACTIONS",
+    "AblationRunner",
+    "EdgeGraph",
+    "Reader",
+    "acdc",
+    "circuit_from_scores",
+    "circuit_metric",
+    "edge_circuit",
+    "edge_graph",
+    "edge_scores",
+    "faithfulness_curve",
+    "prune",
+]
