@@ -68,7 +68,7 @@ def test_task_prints_metrics_and_writes_results(tmp_path, capsys):
         (["info", "gpt-7"], "unknown model 'gpt-7'"),
         (
             ["task", "sorting", "--model", "zoo:induction-2l"],
-            "invalid choice: 'sorting' (choose from 'ioi', 'induction')",
+            "invalid choice: 'sorting' (choose from 'ioi', 'induction', 'induction-resample', 'lookup')",
         ),
         (["task", "ioi", "--model", "zoo:induction-2l"], "single tokens"),
     ],

@@ -49,6 +49,13 @@ DO_NOT_RUN_THE_MODEL = {
     "sae.positions": "tokenizer and a given activation's norms",
     "interp.model": "loads models",
     "interp.circuits.make_circuit": "`model` is the model's name here",
+    "interp.edges.graph": "config only",
+    "interp.edges.circuits.edge_circuit": "the graph: config only",
+    "interp.edges.circuits.circuit_from_scores": "the graph: config only",
+    "interp.edges.runs.recompute": "weights only (inside a caller's hooks)",
+    "interp.edges.runs.head_outputs": "weights only",
+    "interp.edges.runs.mlp_input_hook": "the hook table",
+    "interp.edges.runs.final_input_hook": "the hook table",
 }
 
 

@@ -123,9 +123,10 @@ def test_kc_induction_heads_attend_as_built(models):
     _, cache = run_with_cache(model, task.clean_tokens, ["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern"])
     prev = cache["blocks.0.attn.hook_pattern"][:, 0]  # batch query key
     pos = torch.arange(1, task.n_pos)
-    assert (prev[:, pos, pos - 1] > 0.999).all()  # L0H0: the previous token
+    # a score margin of 8 over at most 31 other keys: at least 1 / (1 + 31 e^-8) = 0.9897 (measured 0.995-0.9997)
+    assert (prev[:, pos, pos - 1] > 0.989).all()  # L0H0: the previous token
     induction = cache["blocks.1.attn.hook_pattern"][:, 0, -1]  # from the last position, A_{L-2}
-    assert (induction[:, task.n_pos // 2] > 0.999).all()  # L1H0: the token after its first occurrence, A_{L-1}
+    assert (induction[:, task.n_pos // 2] > 0.989).all()  # L1H0: the token after its first occurrence, A_{L-1}
 
 
 def test_induction_resample_prompts(models):

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from interp.core.hooks import hooks
+from interp.core.locking import exclusive
 from interp.core.metrics import metric_values
 from interp.core.sites import hook_name
 from interp.core.task import Task
@@ -27,6 +28,7 @@ from interp.fast_patching import patches_per_pass
 __all__ = ["exact_edge_values"]
 
 
+@exclusive
 @torch.no_grad()
 def exact_edge_values(
     model: Model,

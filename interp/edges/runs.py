@@ -20,6 +20,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.core.hooks import hooks
+from interp.core.locking import exclusive
 from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.sites import hook_name, hook_points
 from interp.core.task import Task
@@ -94,6 +95,7 @@ class Captured:
     """Logits at each prompt's metric position [batch, d_vocab]."""
 
 
+@exclusive
 @torch.no_grad()
 def capture(model: Model, task: Task, tokens: Tensor, graph: EdgeGraph, fwd: list | None = None) -> Captured:
     """Run `tokens` (with extra hooks `fwd`, installed first) and keep what the edge methods read."""
@@ -136,6 +138,7 @@ def _stack_writers(model: Model, graph: EdgeGraph, store: dict[str, Tensor]) -> 
     return torch.cat(parts)
 
 
+@exclusive
 def reader_grads(
     model: Model,
     task: Task,
