@@ -50,7 +50,7 @@ def forward_seconds(model, tokens) -> float:
 def smallest_faithful(model, task, scores_by_method: dict, target: float = 0.8) -> list[dict]:
     """For ACDC (thresholds 0.01-0.05) and each ranking's top n: the circuit size and faithfulness, to see the smallest
     circuit at >= `target`."""
-    from interp.edges import AblationRunner, acdc, circuit_from_scores, circuit_metric
+    from interp.edges import AblationRunner, acdc, circuit_from_scores
 
     runner = AblationRunner(model, task, "corrupted", "logit_diff")
     n = runner.graph.n_edges
@@ -60,13 +60,13 @@ def smallest_faithful(model, task, scores_by_method: dict, target: float = 0.8) 
     for tau in (0.01, 0.02, 0.03, 0.04):
         t0 = time.perf_counter()
         c = acdc(model, task, tau=tau)
-        m = circuit_metric(model, task, c)
+        m = runner.metric_of(c)
         rows.append({"how": f"ACDC tau {tau}", "edges": len(c.edges), "fraction": c.fraction,
                      "faithfulness": (m - empty) / (full - empty), "seconds": time.perf_counter() - t0})  # fmt: skip
     for method, scores in scores_by_method.items():
         for top in (round(0.05 * n), round(0.1 * n)):
             c = circuit_from_scores(model, scores, top_n=top)
-            m = circuit_metric(model, task, c)
+            m = runner.metric_of(c)
             rows.append({"how": f"top {top} of {method}", "edges": len(c.edges), "fraction": c.fraction,
                          "faithfulness": (m - empty) / (full - empty), "seconds": 0.0})  # fmt: skip
     return rows

@@ -24,7 +24,7 @@ from interp.core.metrics import at_metric_pos, metric_values
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.types import Model, Progress
-from interp.edges.graph import EMBED, LOGITS, EdgeGraph, edge_graph, reader_component
+from interp.edges.graph import EMBED, LOGITS, EdgeGraph, Reader, edge_graph
 from interp.edges.runs import capture, final_input_hook, head_outputs, mlp_input_hook, recompute
 from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve
 
@@ -43,14 +43,14 @@ MIB_FRACTIONS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 """The circuit sizes (fractions of every edge) at which the MIB benchmark measures faithfulness."""
 
 
-def _owners(graph: EdgeGraph, reader: str) -> list[str]:
+def _owners(graph: EdgeGraph, reader: Reader) -> list[str]:
     """The components a reader feeds: its head or MLP, every query head of a key/value head's group, or the logits."""
-    comp = reader_component(reader)
-    if "KV" not in comp:
-        return [comp]
-    layer, g = (int(x) for x in comp[1:].split("KV"))
-    r = graph.n_heads // graph.n_kv_heads
-    return [f"L{layer}H{h}" for h in range(g * r, g * r + r)]
+    if reader.kind == "mlp":
+        return [f"MLP{reader.layer}"]
+    if reader.kind == "logits":
+        return [LOGITS]
+    r = graph.n_heads // graph.n_kv_heads if reader.kind in ("k", "v") else 1
+    return [f"L{reader.layer}H{h}" for h in range(reader.head * r, reader.head * r + r)]
 
 
 def prune(graph: EdgeGraph, keep: Tensor) -> Tensor:
@@ -60,7 +60,7 @@ def prune(graph: EdgeGraph, keep: Tensor) -> Tensor:
     (which reach the logits) settle it.
     """
     w, r = graph.pairs
-    owners = [_owners(graph, graph.readers[j].name) for j in r.tolist()]
+    owners = [_owners(graph, graph.readers[j]) for j in r.tolist()]
     order = sorted(keep.nonzero().squeeze(1).tolist(), key=lambda e: int(r[e]))
     fed = {EMBED}
     for e in order:
@@ -131,11 +131,11 @@ def _describe(scores: EdgeScores) -> str:
     return f"{scores.method} ({scores.direction}, {scores.metric}{steps})"
 
 
-def _ablation_values(model: Model, task: Task, graph: EdgeGraph, ablation: Ablation) -> Tensor:
-    """[writer, batch, pos, d_model]: what each writer's output becomes on an ablated edge."""
+def _ablation_values(model: Model, task: Task, graph: EdgeGraph, ablation: Ablation, clean: Tensor) -> Tensor:
+    """[writer, batch, pos, d_model]: what each writer's output becomes on an ablated edge (`clean`: the clean run's
+    writer outputs)."""
     if ablation == "corrupted":
         return capture(model, task, task.corrupted_tokens, graph).writers
-    clean = capture(model, task, task.clean_tokens, graph).writers
     if ablation == "mean":
         return clean.mean(1, keepdim=True).expand_as(clean)
     return torch.zeros_like(clean)
@@ -169,9 +169,11 @@ def _run_ablated(
         return fn
 
     def store_heads(layer: int):
+        heads = graph.head_writers(layer)
+
         def fn(act: Tensor, hook=None) -> None:
             out = head_outputs(model, layer, act)
-            for i, w in enumerate(range(graph.head_writers(layer).start, graph.head_writers(layer).stop)):
+            for i, w in enumerate(range(heads.start, heads.stop)):
                 cur[w] = out[:, :, i]
 
         return fn
@@ -229,8 +231,9 @@ class AblationRunner:
         check_choice(metric, MetricName, "metric")
         self.model, self.task, self.metric = model, task.to(model.cfg.device), metric
         self.graph = edge_graph(model)
-        self.ablated = _ablation_values(model, self.task, self.graph, ablation)
-        self.clean_last = capture(model, self.task, self.task.clean_tokens, self.graph).last
+        clean = capture(model, self.task, self.task.clean_tokens, self.graph)
+        self.ablated = _ablation_values(model, self.task, self.graph, ablation, clean.writers)
+        self.clean_last = clean.last
 
     def off(self, keep: Tensor) -> Tensor:
         """[writer, reader] bool: the edges not in `keep` ([edge] bool)."""
@@ -244,6 +247,12 @@ class AblationRunner:
             self.model, self.task, self.graph, self.off(keep), self.ablated, self.metric, self.clean_last
         )
 
+    def metric_of(self, circuit: EdgeCircuit) -> float:
+        """`metric_with` the edges of `circuit`."""
+        keep = torch.zeros(self.graph.n_edges, dtype=torch.bool)
+        keep[self.graph.edge_indices(circuit.edges)] = True
+        return self.metric_with(keep)
+
 
 @exclusive
 def circuit_metric(
@@ -255,10 +264,7 @@ def circuit_metric(
     metric: MetricName = "logit_diff",
 ) -> float:
     """The metric on the clean prompts with every edge outside `circuit` ablated (mean over prompts)."""
-    runner = AblationRunner(model, task, ablation, metric)
-    keep = torch.zeros(runner.graph.n_edges, dtype=torch.bool)
-    keep[runner.graph.edge_indices(circuit.edges)] = True
-    return runner.metric_with(keep)
+    return AblationRunner(model, task, ablation, metric).metric_of(circuit)
 
 
 @exclusive

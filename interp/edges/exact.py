@@ -53,10 +53,10 @@ def exact_edge_values(
     base_metric = metric_values(metric, base.last, task, rows_all, clean_last).double().cpu()
     delta = other.writers - base.writers  # [writer, batch, pos, d_model]
     n_rows = 0
-    layers = sorted({graph.readers[r].layer for r in r_idx.tolist()})
-    jobs = [(layer, b) for layer in layers for b in range(len(task))]
+    edge_layer = torch.tensor([graph.readers[r].layer for r in r_idx.tolist()])
+    jobs = [(layer, b) for layer in sorted(set(edge_layer.tolist())) for b in range(len(task))]
     for done, (layer, b) in enumerate(jobs, 1):
-        on = (torch.tensor([graph.readers[r].layer for r in r_idx.tolist()]) == layer).nonzero().squeeze(1)
+        on = (edge_layer == layer).nonzero().squeeze(1)
         patches = [(int(e), p) for e in on for p in (range(n_pos) if by_position else [None])]
         width = patches_per_pass(model, n_pos, len(patches))
         for k in range(0, len(patches), width):

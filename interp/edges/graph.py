@@ -25,7 +25,7 @@ from torch import Tensor
 from interp.core.patch_sites import n_kv_heads
 from interp.core.types import Model
 
-__all__ = ["EMBED", "LOGITS", "EdgeGraph", "Reader", "edge_graph", "reader_component"]
+__all__ = ["EMBED", "LOGITS", "EdgeGraph", "Reader", "edge_graph"]
 
 LOGITS = "logits"
 EMBED = "embed"
@@ -113,12 +113,6 @@ class EdgeGraph:
 
 def _normal(edge: str) -> str:
     return re.sub(r"\s*->\s*", " -> ", edge.strip())
-
-
-def reader_component(reader: str) -> str:
-    """The writer a reader belongs to: "L1H0.q" -> "L1H0", "MLP2" -> "MLP2"; the logits belong to none ("logits").
-    A key/value head "L1KV0.k" belongs to its group: "L1KV0"."""
-    return reader.split(".")[0]
 
 
 def edge_graph(model: Model) -> EdgeGraph:
