@@ -302,6 +302,12 @@ def test_command_line(tmp_path, capsys):
     assert set(circuit.edges) == {"embed -> MLP0", "MLP0 -> L1H0.v", "L1H0 -> logits"}  # the rest prune away
     assert main(["circuit", *args, "--acdc", "0.05", "--out", str(tmp_path / "a")]) == 0
     assert "ACDC" in load_json(EdgeCircuit, tmp_path / "a" / "circuit.json").source
-    assert "edges of 110" in capsys.readouterr().out
+    assert main(["circuit", *args, "--learn", "3", "--learn-steps", "60", "--out", str(tmp_path / "l")]) == 0
+    learned = load_json(EdgeCircuit, tmp_path / "l" / "circuit.json")
+    assert "learned masks" in learned.source and len(learned.edges) <= 3
+    out = capsys.readouterr().out
+    assert "edges of 110" in out and "faithfulness" in out
+    assert main(["circuit", *args, "--edges", "5", "--learn", "3", "--out", str(tmp_path / "bad")]) == 2
+    assert "give one of --edges N, --acdc TAU or --learn N" in capsys.readouterr().err
     assert main(["edges", *args, "--method", "eap-ig", "--steps", "0", "--out", str(tmp_path / "bad")]) == 2
     assert "steps must be a whole number of at least 1" in capsys.readouterr().err

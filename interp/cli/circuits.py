@@ -49,7 +49,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_path_patch)
 
     p = sub.add_parser(
-        "circuit", help="heads chosen from head patching, or edges (--edges N, --acdc TAU), with their faithfulness"
+        "circuit",
+        help="heads chosen from head patching, or edges (--edges N, --acdc TAU, --learn N), with their faithfulness",
     )
     add_model_args(p)
     add_task_args(p)
@@ -156,7 +157,7 @@ def _path_patch(args: argparse.Namespace) -> int:
 
 
 def _circuit(args: argparse.Namespace) -> int:
-    if args.edges is not None or args.acdc is not None:
+    if any(x is not None for x in (args.edges, args.acdc, args.learn)):
         return edge_circuit_command(args)
     from interp.circuits import head_circuit
     from interp.plots import plot_circuit

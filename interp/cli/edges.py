@@ -43,6 +43,8 @@ def add_circuit_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("edge circuits")
     g.add_argument("--edges", type=int, metavar="N", help="a circuit of the top N edges by --method")
     g.add_argument("--acdc", type=float, metavar="TAU", help="a circuit by ACDC's greedy pruning at threshold TAU")
+    g.add_argument("--learn", type=int, metavar="N", help="a circuit of at most N edges by learned masks")
+    g.add_argument("--learn-steps", type=int, default=300, help="optimisation steps of --learn (default 300)")
     _method_args(g, direction=False)  # `interp circuit` has --direction already
     g.add_argument("--ablation", choices=options(Ablation), default="corrupted", help="what edges outside carry")
 
@@ -82,12 +84,12 @@ def _print_curve(curve) -> None:
 
 
 def edge_circuit_command(args: argparse.Namespace) -> int:
-    """`interp circuit --edges N` or `--acdc TAU`."""
-    from interp.edges import acdc, circuit_from_scores, circuit_metric, edge_scores, faithfulness_curve
+    """`interp circuit --edges N`, `--acdc TAU` or `--learn N`."""
+    from interp import edges
     from interp.plots import plot_edge_circuit, plot_faithfulness_curve
 
-    if args.edges is not None and args.acdc is not None:
-        raise ValueError("give --edges N or --acdc TAU, not both")
+    if sum(x is not None for x in (args.edges, args.acdc, args.learn)) > 1:
+        raise ValueError("give one of --edges N, --acdc TAU or --learn N")
     direction = args.direction or EDGE_DIRECTION
     model = load(args)
     task = task_from_args(args, model)
@@ -95,17 +97,31 @@ def edge_circuit_command(args: argparse.Namespace) -> int:
     figures: dict = {}
     if args.acdc is not None:
         with progress_bar("ACDC", "reader") as progress:
-            circuit = acdc(model, task, tau=args.acdc, ablation=args.ablation, metric=args.metric, progress=progress)
+            circuit = edges.acdc(
+                model, task, tau=args.acdc, ablation=args.ablation, metric=args.metric, progress=progress
+            )
+    elif args.learn is not None:
+        with progress_bar("learning edge masks", "step") as progress:
+            circuit = edges.learned_circuit(
+                model, task, args.learn, steps=args.learn_steps, ablation=args.ablation, metric=args.metric,
+                progress=progress,
+            )  # fmt: skip
     else:
-        scores = edge_scores(model, task, method=args.method, steps=args.steps, direction=direction, metric=args.metric)
-        circuit = circuit_from_scores(model, scores, top_n=args.edges)
-        curve = faithfulness_curve(model, task, scores, ablation=args.ablation)
+        scores = edges.edge_scores(
+            model, task, method=args.method, steps=args.steps, direction=direction, metric=args.metric
+        )
+        circuit = edges.circuit_from_scores(model, scores, top_n=args.edges)
+        curve = edges.faithfulness_curve(model, task, scores, ablation=args.ablation)
         _print_curve(curve)
         results |= {"scores.json": scores, "curve.json": curve}
         figures["curve.html"] = plot_faithfulness_curve(curve, mark=len(circuit.edges))
-    value = circuit_metric(model, task, circuit, ablation=args.ablation, metric=args.metric)
+    runner = edges.AblationRunner(model, task, args.ablation, args.metric)
+    value, (full, empty) = runner.metric_of(circuit), runner.ends()
     print(f"circuit: {len(circuit.edges)} edges of {circuit.n_edges_total} ({circuit.fraction:.1%}), {circuit.source}")
-    print(f"  {args.metric} with every other edge ablated ({args.ablation}): {value:.3f}")
+    print(
+        f"  {args.metric} with every other edge ablated ({args.ablation}): {value:.3f} (full model {full:.3f}, "
+        f"no edges {empty:.3f}; faithfulness {(value - empty) / (full - empty):.3f})"
+    )
     results["circuit.json"] = circuit
     figures["circuit.html"] = plot_edge_circuit(circuit)
     write_results(args.out, results, figures)

@@ -1,13 +1,12 @@
 """Circuits at the level of edges: the model's graph of writers and readers, edge scores (EAP, EAP-IG, exact edge
 patching), circuits cut from them, faithfulness curves, and scores against circuits known by construction.
 
-    from interp.edges import edge_scores, faithfulness_curve
+    from interp.edges import edge_scores, faithfulness_curve, learned_circuit
 """
 
 from interp.edges.circuits import (
     MIB_FRACTIONS,
     AblationRunner,
-    acdc,
     circuit_from_scores,
     circuit_metric,
     edge_circuit,
@@ -16,6 +15,7 @@ from interp.edges.circuits import (
 )
 from interp.edges.graph import LOGITS, EdgeGraph, Reader, edge_graph
 from interp.edges.scores import edge_scores
+from interp.edges.search import acdc, learned_circuit
 
 __all__ = [
     "LOGITS",
@@ -30,5 +30,6 @@ __all__ = [
     "edge_graph",
     "edge_scores",
     "faithfulness_curve",
+    "learned_circuit",
     "prune",
 ]

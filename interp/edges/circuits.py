@@ -31,7 +31,6 @@ from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve
 __all__ = [
     "MIB_FRACTIONS",
     "AblationRunner",
-    "acdc",
     "circuit_from_scores",
     "circuit_metric",
     "edge_circuit",
@@ -141,18 +140,21 @@ def _ablation_values(model: Model, task: Task, graph: EdgeGraph, ablation: Ablat
     return torch.zeros_like(clean)
 
 
-@torch.no_grad()
 def _run_ablated(
     model: Model, task: Task, graph: EdgeGraph, off: Tensor, ablated: Tensor, metric: MetricName, clean_last: Tensor
-) -> float:
-    """The metric (mean over the clean prompts) with the edges `off` ([writer, reader] bool) ablated."""
+) -> Tensor:
+    """The metric (mean over the clean prompts, a 0-d tensor) with the edges `off` ([writer, reader]) ablated: bool,
+    or a float weight in [0, 1] per edge (how much of the ablation it takes; differentiable in it)."""
+    # the edges whose ablation enters the run: every allowed one when `off` takes gradients (an edge fully kept
+    # still has a derivative), else those ablated at all
+    on = graph.allowed if off.requires_grad else off != 0
     cur: list[Tensor | None] = [None] * len(graph.writers)
     attn_in: dict[int, Tensor] = {}
 
     def correction(reader_idx: list[int]) -> Tensor | None:
         """[batch, pos, reader, d_model]: what the ablated edges into these readers take from their inputs."""
         sub = off[:, reader_idx]
-        rows = sub.any(1).nonzero().squeeze(1).tolist()
+        rows = on[:, reader_idx].any(1).nonzero().squeeze(1).tolist()
         if not rows:
             return None
         diff = torch.stack([cur[w] - ablated[w] for w in rows])
@@ -191,7 +193,7 @@ def _run_ablated(
             corr = correction(idx)
             if corr is None:
                 return None
-            touched = off[:, idx].any(0).nonzero().squeeze(1).tolist()
+            touched = on[:, idx].any(0).nonzero().squeeze(1).tolist()
             x = attn_in[layer].unsqueeze(2) - corr[:, :, touched]
             act = act.clone()
             act[:, :, touched] = recompute(model, layer, kind, x, heads=touched).to(act)
@@ -219,7 +221,7 @@ def _run_ablated(
     with hooks(model, fwd):
         logits = model(task.clean_tokens)
     rows = torch.arange(len(task))
-    return float(metric_values(metric, at_metric_pos(logits, task), task, rows, clean_last).mean())
+    return metric_values(metric, at_metric_pos(logits, task), task, rows, clean_last).mean()
 
 
 class AblationRunner:
@@ -234,6 +236,21 @@ class AblationRunner:
         clean = capture(model, self.task, self.task.clean_tokens, self.graph)
         self.ablated = _ablation_values(model, self.task, self.graph, ablation, clean.writers)
         self.clean_last = clean.last
+        self._ends: tuple[float, float] | None = None
+
+    def ends(self) -> tuple[float, float]:
+        """The metric with every edge kept (the model) and with none (computed once)."""
+        if self._ends is None:
+            every = torch.ones(self.graph.n_edges, dtype=torch.bool)
+            self._ends = (self.metric_with(every), self.metric_with(~every))
+        return self._ends
+
+    def faithfulness(self, value: float | Tensor) -> float | Tensor:
+        """(value - m(none)) / (m(every) - m(none)), of a number or a tensor; an error where the two ends are equal."""
+        full, empty = self.ends()
+        if abs(full - empty) < 1e-9:
+            raise ValueError("the full model and the empty circuit give the same metric: faithfulness is undefined")
+        return (value - empty) / (full - empty)
 
     def off(self, keep: Tensor) -> Tensor:
         """[writer, reader] bool: the edges not in `keep` ([edge] bool)."""
@@ -242,9 +259,17 @@ class AblationRunner:
         off[w[keep], r[keep]] = False
         return off
 
+    def metric_soft(self, keep: Tensor) -> Tensor:
+        """The metric (0-d, differentiable) with each edge kept in part: `keep` [edge] float in [0, 1], where 1
+        keeps the edge and 0 ablates it (interp.edges.search)."""
+        w, r = self.graph.pairs
+        off = torch.zeros(self.graph.allowed.shape, dtype=keep.dtype, device=keep.device).index_put((w, r), 1 - keep)
+        return _run_ablated(self.model, self.task, self.graph, off, self.ablated, self.metric, self.clean_last)
+
+    @torch.no_grad()
     def metric_with(self, keep: Tensor) -> float:
-        return _run_ablated(
-            self.model, self.task, self.graph, self.off(keep), self.ablated, self.metric, self.clean_last
+        return float(
+            _run_ablated(self.model, self.task, self.graph, self.off(keep), self.ablated, self.metric, self.clean_last)
         )
 
     def metric_of(self, circuit: EdgeCircuit) -> float:
@@ -286,11 +311,8 @@ def faithfulness_curve(
     if tuple(scores.edges) != graph.names:
         raise ValueError(f"these scores are for another graph ({scores.model}), not {model.cfg.model_name}'s")
     order = sorted(range(graph.n_edges), key=lambda i: -abs(scores.scores[i]))
-    full = runner.metric_with(torch.ones(graph.n_edges, dtype=torch.bool))
-    empty = runner.metric_with(torch.zeros(graph.n_edges, dtype=torch.bool))
-    gap = full - empty
-    if abs(gap) < 1e-9:
-        raise ValueError("the full model and the empty circuit give the same metric: faithfulness is undefined")
+    full, empty = runner.ends()
+    runner.faithfulness(full)  # an error now, not after the runs, if it is undefined
     sizes, values = [], []
     for k, f in enumerate(fractions, 1):
         keep = torch.zeros(graph.n_edges, dtype=torch.bool)
@@ -300,7 +322,7 @@ def faithfulness_curve(
         values.append(runner.metric_with(keep))
         if progress is not None:
             progress(k, len(fractions))
-    faith = [(v - empty) / gap for v in values]
+    faith = [runner.faithfulness(v) for v in values]
     xs, ys = [0.0, *fractions], [0.0, *faith]
     return FaithfulnessCurve(
         model=str(model.cfg.model_name),
@@ -324,57 +346,3 @@ def faithfulness_curve(
 def _area(xs: list[float], ys: list[float]) -> float:
     """Trapezoids over [0, max(xs)]."""
     return float(sum((x1 - x0) * (y0 + y1) / 2 for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:])))
-
-
-@exclusive
-def acdc(
-    model: Model,
-    task: Task,
-    *,
-    tau: float = 0.01,
-    ablation: Ablation = "corrupted",
-    metric: MetricName = "logit_diff",
-    progress: Progress | None = None,
-) -> EdgeCircuit:
-    """ACDC's greedy pruning by exact patching (Conmy et al., 2023), the reference circuit on small models.
-
-    Readers from the logits back to the first layer; for each edge into a reader still on a path to the logits, the
-    edge is ablated for good if that moves the metric toward the empty circuit by less than `tau` of
-    |m(full) - m(empty)| (ACDC thresholds a KL divergence; here the task metric, in the same units as faithfulness).
-    One ablated run per edge tried.
-    """
-    if not 0 <= tau < 1:
-        raise ValueError(f"tau is a fraction of the full-to-empty metric gap, in [0, 1); got {tau}")
-    runner = AblationRunner(model, task, ablation, metric)
-    graph = runner.graph
-    keep = torch.ones(graph.n_edges, dtype=torch.bool)
-    current = runner.metric_with(keep)
-    empty = runner.metric_with(torch.zeros_like(keep))
-    gap = current - empty
-    _, r = graph.pairs
-    effect = torch.zeros(graph.n_edges, dtype=torch.float64)
-    readers = sorted(set(r.tolist()), reverse=True)
-    for done, reader in enumerate(readers, 1):
-        keep = prune(graph, keep)
-        for e in (r == reader).nonzero().squeeze(1).tolist():
-            if not keep[e]:
-                continue
-            keep[e] = False
-            trial = runner.metric_with(keep)
-            effect[e] = (current - trial) / gap if gap else 0.0
-            if effect[e] < tau:
-                current = trial
-            else:
-                keep[e] = True
-        if progress is not None:
-            progress(done, len(readers))
-    keep = prune(graph, keep)
-    on = keep.nonzero().squeeze(1).tolist()
-    return EdgeCircuit(
-        model=str(model.cfg.model_name),
-        task=task.name,
-        edges=tuple(graph.names[e] for e in on),
-        scores=tuple(float(effect[e]) for e in on),
-        n_edges_total=graph.n_edges,
-        source=f"ACDC (tau {tau} of the metric gap, {ablation} ablation, {metric})",
-    )
