@@ -20,12 +20,12 @@ from interp.core.choices import Ablation, MetricName, check_choice
 from interp.core.hooks import hooks
 from interp.core.limits import check_count
 from interp.core.locking import exclusive
-from interp.core.metrics import at_metric_pos, metric_values
+from interp.core.metrics import metric_values
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.types import Model, Progress
 from interp.edges.graph import EMBED, LOGITS, EdgeGraph, Reader, edge_graph
-from interp.edges.runs import capture, final_input_hook, head_outputs, mlp_input_hook, recompute
+from interp.edges.runs import capture, final_input_hook, head_outputs, metric_pos_only, mlp_input_hook, recompute
 from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve
 
 __all__ = [
@@ -218,10 +218,10 @@ def _run_ablated(
             fwd.append((mlp_input_hook(model, layer), resid_in(graph.readers_of(layer, "mlp")[0])))
             fwd.append((hook_name("mlp_out", layer), store_mlp(layer)))
     fwd.append((final_input_hook(model), resid_in(len(graph.readers) - 1)))
-    with hooks(model, fwd):
-        logits = model(task.clean_tokens)
+    with hooks(model, [*fwd, metric_pos_only(task)]):
+        last = model(task.clean_tokens)[:, 0]
     rows = torch.arange(len(task))
-    return metric_values(metric, at_metric_pos(logits, task), task, rows, clean_last).mean()
+    return metric_values(metric, last, task, rows, clean_last).mean()
 
 
 class AblationRunner:

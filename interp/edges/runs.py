@@ -13,6 +13,7 @@ take it, and it computes every head's norm for every head on every run (n_heads 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,7 +22,7 @@ from torch import Tensor
 
 from interp.core.hooks import hooks
 from interp.core.locking import exclusive
-from interp.core.metrics import at_metric_pos, metric_values
+from interp.core.metrics import metric_values
 from interp.core.sites import hook_name, hook_points
 from interp.core.task import Task
 from interp.core.types import Model
@@ -32,6 +33,7 @@ __all__ = [
     "capture",
     "final_input_hook",
     "head_outputs",
+    "metric_pos_only",
     "mlp_input_hook",
     "reader_grads",
     "recompute",
@@ -46,6 +48,18 @@ def mlp_input_hook(model: Model, layer: int) -> str:
 
 def final_input_hook(model: Model) -> str:
     return "ln_final.hook_in" if "ln_final.hook_in" in hook_points(model) else "unembed.hook_in"
+
+
+def metric_pos_only(task: Task) -> tuple[str, Callable]:
+    """A hook that unembeds each prompt's metric position alone: the model then returns [batch, 1, d_vocab], the
+    logits every edge metric reads. On SmolLM2 (4 prompts of 15 tokens) unembedding every position took 0.03 s of a
+    0.15 s forward pass, and as much again in a backward pass."""
+    rows, pos = torch.arange(len(task)), task.metric_pos
+
+    def fn(resid: Tensor, hook=None) -> Tensor:
+        return resid[rows.to(resid.device), pos.to(resid.device)].unsqueeze(1)
+
+    return "unembed.hook_in", fn
 
 
 def _norm(module, x: Tensor) -> Tensor:
@@ -106,9 +120,9 @@ def capture(model: Model, task: Task, tokens: Tensor, graph: EdgeGraph, fwd: lis
         names += [mlp_input_hook(model, layer) for layer in range(graph.n_layers)]
         names += [hook_name("mlp_out", layer) for layer in range(graph.n_layers)]
     names.append(final_input_hook(model))
-    with hooks(model, [*(fwd or []), *((n, _keeper(store, n)) for n in names)]):
-        logits = model(tokens)
-    return _captured(model, graph, store, at_metric_pos(logits, task).detach())
+    with hooks(model, [*(fwd or []), *((n, _keeper(store, n)) for n in names), metric_pos_only(task)]):
+        last = model(tokens)[:, 0]
+    return _captured(model, graph, store, last.detach())
 
 
 def _keeper(store: dict[str, Tensor], name: str):
@@ -189,21 +203,18 @@ def reader_grads(
         kept = [hook_name("z", layer) for layer in range(n_layers)]
         kept += [] if graph.attn_only else [hook_name("mlp_out", layer) for layer in range(n_layers)]
         fwd += [(n, _keeper(store, n)) for n in kept]
-    with torch.enable_grad(), hooks(model, fwd):
-        logits = model(tokens)
-        last = at_metric_pos(logits, task)
+    with torch.enable_grad(), hooks(model, [*fwd, metric_pos_only(task)]):
+        last = model(tokens)[:, 0]
         rows = torch.arange(len(task))
         reference = last.detach() if clean_last is None else clean_last
         value = metric_values(metric, last, task, rows, reference).mean()
         grads = torch.autograd.grad(value, [acts[n] for n in own], allow_unused=True)
     grad_of = {n: (torch.zeros_like(acts[n]) if g is None else g) for n, g in zip(own, grads)}
     like = acts[attn_in[0]]
-    out = torch.zeros(len(graph.readers), *like.shape, dtype=like.dtype, device=like.device)
+    out = torch.empty(len(graph.readers), *like.shape, dtype=like.dtype, device=like.device)  # every row is set
     for layer in range(n_layers):
-        x = acts[attn_in[layer]].detach()
-        for kind in ("q", "k", "v"):
-            idx = graph.readers_of(layer, kind)
-            out[idx] = _input_grad(model, layer, kind, x, grad_of[hook_name(kind, layer)])
+        idx = [i for kind in ("q", "k", "v") for i in graph.readers_of(layer, kind)]
+        out[idx] = _input_grads(model, layer, acts[attn_in[layer]].detach(), grad_of)
         if not graph.attn_only:
             out[graph.readers_of(layer, "mlp")[0]] = grad_of[mlp_input_hook(model, layer)]
     out[-1] = grad_of[final_input_hook(model)]
@@ -213,10 +224,22 @@ def reader_grads(
     return out, _captured(model, graph, store, last.detach())
 
 
-def _input_grad(model: Model, layer: int, kind: str, x: Tensor, grad: Tensor) -> Tensor:
-    """[head, batch, pos, d_model]: the gradient at hook_{kind} ([batch, pos, head, d_head]) carried back to each
-    head's own input, by one vector-Jacobian product through `recompute` on a per-head copy of x."""
-    per_head = x.unsqueeze(2).expand(-1, -1, grad.shape[2], -1).clone().requires_grad_()
+def _input_grads(model: Model, layer: int, x: Tensor, grad_of: dict[str, Tensor]) -> Tensor:
+    """[reader, batch, pos, d_model]: the gradients at the layer's hook_q, hook_k and hook_v ([batch, pos, head,
+    d_head] each) carried back to each head's own input (its q readers, then k, then v, as `recompute` computes them).
+
+    Through the projection by hand (the gradient times each head's W^T), then through the norm, which every head
+    shares, by one vector-Jacobian product on a per-head copy of x: 3 times fewer autograd calls than one per kind,
+    and no projection recomputed (measured 0.08 s of SmolLM2's 0.7 s EAP before)."""
+    attn = model.blocks[layer].attn
+    weights = {"q": attn.W_Q, "k": attn.W_K, "v": attn.W_V}
+    normed = torch.cat(
+        [torch.einsum("bphe,hde->bphd", grad_of[hook_name(k, layer)], weights[k].to(x)) for k in ("q", "k", "v")], 2
+    )
+    norm = getattr(model.blocks[layer], "ln1", None)
+    if norm is None:
+        return normed.permute(2, 0, 1, 3)
+    per_head = x.unsqueeze(2).expand(-1, -1, normed.shape[2], -1).clone().requires_grad_()
     with torch.enable_grad():
-        (g,) = torch.autograd.grad(recompute(model, layer, kind, per_head), per_head, grad_outputs=grad)
+        (g,) = torch.autograd.grad(_norm(norm, per_head), per_head, grad_outputs=normed)
     return g.permute(2, 0, 1, 3)

@@ -18,6 +18,7 @@ edge carries the clean value; "noise": base = clean, the edge carries the corrup
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import torch
@@ -39,6 +40,9 @@ from interp.results import nested_tuple
 from interp.results.edges import EdgeScores
 
 __all__ = ["edge_scores"]
+
+_DOT_CHUNKS = 4
+"""Runs of readers in the edge dot products (`_dot`)."""
 
 
 @exclusive
@@ -119,9 +123,20 @@ def _dot(graph: EdgeGraph, delta: Tensor, grads: Tensor | list[Tensor], by_posit
     and d_model (and positions), for every edge. `grads` is one [reader, batch, pos, d_model] tensor, or one per
     writer (eap-ig-activations, where a group's writers share theirs).
 
-    One matrix product per writer group (interp.edges.graph.EdgeGraph.writer_groups) over the readers it feeds: the
-    products are as many as the edges, half the writer x reader pairs."""
+    Per position, or with a gradient per writer group, one matrix product per writer group
+    (interp.edges.graph.EdgeGraph.writer_groups) over the readers it feeds."""
     w, r = graph.pairs
+    if isinstance(grads, Tensor) and not by_position:
+        # a few large products, each of a run of readers with the writers that come before the last of them: each
+        # gradient is read once, where a product per writer group reads them once per group (SmolLM2's EAP, 4
+        # prompts: 0.14 s), and the waste over the edges' own multiplications stays small (0.05 s as one product)
+        full = torch.zeros(delta.shape[0], grads.shape[0], dtype=delta.dtype, device=delta.device)
+        feeds = graph.allowed.flip(0).int().argmax(0)  # per reader, the writers after its last one (0 for the logits)
+        chunks = torch.linspace(0, grads.shape[0], _DOT_CHUNKS + 1).round().long().tolist()
+        for lo, hi in itertools.pairwise(chunks):
+            n = len(graph.writers) - int(feeds[lo:hi].min())
+            full[:n, lo:hi] = delta[:n].flatten(1) @ grads[lo:hi].flatten(1).T
+        return full[w, r].double().cpu().unsqueeze(-1)
     n_pos = delta.shape[2]
     out = torch.empty(len(w), n_pos if by_position else 1, dtype=torch.float64)
     for start, stop, first in graph.writer_groups:
