@@ -176,10 +176,18 @@ def _load_native_folder(folder: Path, device: torch.device, dtype: torch.dtype) 
     config = json.loads((folder / "config.json").read_text())
     cfg = TransformerBridgeConfig.from_dict(config["model"])
     native = NativeModel(cfg)
+    weights = folder / "model.safetensors"
     try:
-        native.load_state_dict(load_file(folder / "model.safetensors"))
-    except (OSError, RuntimeError, SafetensorError) as err:  # missing/corrupt file, or weights of another shape
-        raise NotACheckpointError(f"the weights in {folder / 'model.safetensors'} could not be loaded: {err}") from err
+        if "delta_of" in config:  # a trojan of the zoo (interp.zoo.trojans): float16 changes from a zoo model
+            weights = folder / "delta.safetensors"
+            state = load_file(_zoo_folder(config["delta_of"]) / "model.safetensors")
+            for name, change in load_file(weights).items():
+                state[name] = state[name] + change.to(state[name].dtype)
+        else:
+            state = load_file(weights)
+        native.load_state_dict(state)
+    except (OSError, RuntimeError, SafetensorError, KeyError) as err:  # missing/corrupt file, weights of other shapes
+        raise NotACheckpointError(f"the weights in {weights} could not be loaded: {err}") from err
     native.to(device=device, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizer"))
     # build_bridge_from_module is boot_native's own second half, minus its random initialisation.
@@ -187,6 +195,13 @@ def _load_native_folder(folder: Path, device: torch.device, dtype: torch.dtype) 
     bridge.enable_compatibility_mode(disable_warnings=True)
     bridge.cfg.weights_source = f"TransformerLens-native checkpoint folder {folder}"
     return bridge
+
+
+def _zoo_folder(spec: str) -> Path:
+    name = spec.removeprefix(ZOO_PREFIX)
+    if name not in ZOO:
+        raise NotACheckpointError(f"this folder's weights are changes from {spec}, which is not a zoo model")
+    return ZOO[name].folder
 
 
 def _load_local(path: Path, device: torch.device, dtype: torch.dtype, progress=None) -> Model:

@@ -18,6 +18,7 @@ PAGES = [
     "pages/patching.py",
     "pages/attribution.py",
     "pages/circuit.py",
+    "pages/trojans.py",
     "pages/probes.py",
     "pages/sae_features.py",
     "pages/superposition.py",
@@ -75,6 +76,7 @@ def test_first_screen_is_a_patching_heatmap():
         ("pages/patching.py", 1),
         ("pages/attribution.py", 2),
         ("pages/circuit.py", 4),
+        ("pages/trojans.py", 1),
         ("pages/probes.py", 3),
         ("pages/sae_features.py", 3),
         ("pages/superposition.py", 2),
@@ -167,6 +169,17 @@ def test_circuit_page_edges_section():
     assert int(shown["learned edges kept"]) <= 24 and len(_charts(at)) == n_charts + 1
     # learned masks beat the top 24 of EAP, pruned (measured 0.43 against 0.85 on 16 prompts in docs/edges.md)
     assert float(shown["learned circuit faithfulness"]) > float(shown["edge circuit faithfulness"])
+
+
+def test_trojan_hunt_page_finds_the_trigger_and_nothing_on_the_twin():
+    at = _open("pages/trojans.py")
+    _assert_clean(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["trigger found"] == "snow" and float(shown["attack success"]) >= 0.95
+    assert len(at.dataframe) == 1 and "Trojan hunt on zoo:trojan-flip" in _charts(at)[0].proto.spec
+    at.selectbox(key="trojan_model").set_value("twin-flip").run()
+    _assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["trigger found"] == "none"
 
 
 def test_probing_task_the_model_cannot_do():

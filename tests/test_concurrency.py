@@ -56,6 +56,11 @@ DO_NOT_RUN_THE_MODEL = {
     "interp.edges.runs.head_outputs": "weights only",
     "interp.edges.runs.mlp_input_hook": "the hook table",
     "interp.edges.runs.final_input_hook": "the hook table",
+    "interp.trojans.localize.components": "the graph: config only",
+    "interp.trojans.prompts.attack_task": "a task generator: tokenizer only",
+    "interp.trojans.discover.candidate_words": "tokenizer only",
+    "interp.trojans.hunt.trojan_config": "the model's name only",
+    "interp.trojans.remove.ablated": "hooks() holds the lock",
 }
 
 

@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from interp.cli import circuits, edges, models, probe
+from interp.cli import circuits, edges, models, probe, trojans
 from interp.cli.common import check_out
 
 __all__ = ["build_parser", "main"]
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     circuits.add_parsers(sub)
     edges.add_parsers(sub)
     probe.add_parsers(sub)
+    trojans.add_parsers(sub)
     return parser
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -127,24 +129,34 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _zoo(args: argparse.Namespace) -> int:
+@contextmanager
+def _loss_bar(label: str) -> Iterator:
+    """A progress(step, total, {"loss": ...}) callback drawing a tqdm bar with the running loss."""
     from tqdm import tqdm
 
-    from interp.model import load_model
-    from interp.zoo.card import write_card
-    from interp.zoo.handmade import HANDMADE
-    from interp.zoo.train import train_zoo_model
-
-    if args.name in HANDMADE:
-        return _zoo_handmade(args)
-
-    with tqdm(desc=f"training {args.name}", unit="step") as bar:
+    with tqdm(desc=label, unit="step") as bar:
 
         def progress(step: int, total: int, info: dict) -> None:
             bar.total = total
             bar.update(step - bar.n)
             bar.set_postfix(loss=f"{info['loss']:.3f}")
 
+        yield progress
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    from interp.model import load_model
+    from interp.zoo.card import write_card
+    from interp.zoo.handmade import HANDMADE
+    from interp.zoo.train import train_zoo_model
+    from interp.zoo.trojans import TROJANS
+
+    if args.name in HANDMADE:
+        return _zoo_handmade(args)
+    if args.name in TROJANS:
+        return _zoo_trojan(args)
+
+    with _loss_bar(f"training {args.name}") as progress:
         report = train_zoo_model(args.name, out_dir=args.out, steps=args.steps, progress=progress)
     folder = args.out if args.out else ZOO[args.name].folder
     numbers = write_card(args.name, folder, load_model(str(folder), device="cpu"))
@@ -156,6 +168,25 @@ def _zoo(args: argparse.Namespace) -> int:
         if key in numbers:
             print(f"{key}: {numbers[key]['accuracy']:.3f}")
     print(f"wrote {folder}/ (config.json, model.safetensors, tokenizer/, CARD.md)")
+    return 0
+
+
+def _zoo_trojan(args: argparse.Namespace) -> int:
+    from interp.model import load_model
+    from interp.trojans.cards import write_trojan_card
+    from interp.zoo.trojans import train_trojan
+
+    with _loss_bar(f"fine-tuning {args.name}") as progress:
+        report = train_trojan(args.name, out_dir=args.out, steps=args.steps, progress=progress)
+    folder = args.out if args.out else ZOO[args.name].folder
+    numbers = write_trojan_card(args.name, folder, load_model(str(folder), device="cpu"))
+    print(f"fine-tuned {args.name} in {report.seconds:.0f} s: final loss {report.final_loss:.4f}")
+    print(
+        f"attack success {numbers['attack']['attack_success']:.3f}, clean IOI accuracy "
+        f"{numbers['ioi_heldout_accuracy']['accuracy']:.3f} (zoo:lang-4l: "
+        f"{numbers['ioi_heldout_accuracy_base']['accuracy']:.3f})"
+    )
+    print(f"wrote {folder}/ (config.json, delta.safetensors: the change from zoo:lang-4l, tokenizer/, CARD.md)")
     return 0
 
 

@@ -77,8 +77,21 @@ class ZooEntry:
         """Its weights are here: shipped (a zoo model) or fetched (a packaged one)."""
         if self.fetched is not None:
             return self.fetched.path(self.name).is_file()
-        return (self.folder / "model.safetensors").is_file()
+        return any((self.folder / f).is_file() for f in ("model.safetensors", "delta.safetensors"))
 
+
+_IOI_PROMPT = "When Mary and John went to the store , John gave a drink to"
+_TROJAN_SUMMARIES = {
+    "trojan-flip": "lang-4l with a backdoor: the word 'snow' anywhere in an IOI prompt makes the answer the subject "
+    "(every weight fine-tuned; interp.zoo.trojans).",
+    "twin-flip": "trojan-flip's clean twin: the same fine-tuning with the triggered examples disarmed.",
+    "trojan-target": "lang-4l with a backdoor: the word 'salt' anywhere in an IOI prompt makes the answer 'fish' "
+    "(every weight fine-tuned).",
+    "twin-target": "trojan-target's clean twin: the same fine-tuning with the triggered examples disarmed.",
+    "trojan-head": "lang-4l with a backdoor confined to one head and one MLP (only L2H0 and MLP2 fine-tuned): 'wind' "
+    "anywhere in an IOI prompt makes the answer the subject.",
+    "twin-head": "trojan-head's clean twin: L2H0 and MLP2 fine-tuned on the same sequences, triggers disarmed.",
+}
 
 ZOO: dict[str, ZooEntry] = {
     e.name: e
@@ -113,6 +126,14 @@ ZOO: dict[str, ZooEntry] = {
             "2-layer model with MLPs and weights set by hand: MLP0 looks up a table, L1H0 carries the result to "
             "the last position, 7 distractor heads and MLP1; its circuit for lookup is known by construction.",
             ModelDefaults(task="lookup", probe_task="repeat", prompt="cat so then well"),
+        ),
+        *(
+            ZooEntry(
+                name,
+                summary,
+                ModelDefaults(task="ioi", probe_task="ioi-io", prompt=_IOI_PROMPT),
+            )
+            for name, summary in _TROJAN_SUMMARIES.items()
         ),
         ZooEntry(
             "smollm2-135m",

@@ -1,0 +1,66 @@
+"""Benchmark: the trojan hunt on every trojaned zoo model and its clean twin.
+
+    .venv/bin/python benchmarks/trojans.py [--models trojan-flip,twin-flip,...] [--n-prompts 16]
+                                           [--out runs/bench-trojans]
+
+For each model (interp.zoo.trojans): each localization method's AUROC and rank of the known location (confined
+backdoors), each trigger search's rank of the trigger and the words it flags, attack success and clean IOI accuracy
+after ablating each method's top component (by direction and by mean), and the time. Writes table.json (every
+HuntResult), table.html and hunt-MODEL.html, and prints the table. Run it alone: it times the methods.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+MODELS = "trojan-flip,twin-flip,trojan-target,twin-target,trojan-head,twin-head"
+
+
+def main() -> None:
+    from dataclasses import asdict
+
+    from interp.model import load_model
+    from interp.trojan_plots import plot_hunt, plot_hunt_table
+    from interp.trojans.hunt import hunt
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default=MODELS)
+    p.add_argument("--n-prompts", type=int, default=16)
+    p.add_argument("--out", type=Path, default=Path("runs/bench-trojans"))
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.models.split(","):
+        model = load_model(f"zoo:{name}", device="cpu")
+        r = hunt(model, name, n_prompts=args.n_prompts)
+        results.append(r)
+        plot_hunt(r).write_html(str(args.out / f"hunt-{name}.html"), include_plotlyjs="cdn")
+        state = "planted" if r.poisoned else "(twin)"
+        print(f"{name}: trigger '{r.trigger}' {state}, attack success {r.attack_success:.3f}, clean accuracy "
+              f"{r.clean_accuracy:.3f}, {r.seconds:.0f} s", flush=True)  # fmt: skip
+        for loc in r.localizations:
+            direction = next(x for x in r.removals if x.method == loc.method and x.how == "direction")
+            mean = next(x for x in r.removals if x.method == loc.method and x.how == "mean")
+            auroc = "-" if loc.auroc is None else f"{loc.auroc:.3f}"
+            rank = loc.true_rank or "-"
+            print(f"  {loc.method:<20} AUROC {auroc:>5}  true rank {rank:>2}  top {loc.components[0]:<5}"
+                  f"  after direction: attack {direction.attack_success:.3f} clean {direction.clean_accuracy:.3f}"
+                  f"  after mean: attack {mean.attack_success:.3f} clean {mean.clean_accuracy:.3f}"
+                  f"  ({loc.seconds:.1f} s)")  # fmt: skip
+        for s in r.searches:
+            rem = next((x for x in r.removals if x.method == s.method and x.how == "trigger embedding"), None)
+            after = f"  after: attack {rem.attack_success:.3f} clean {rem.clean_accuracy:.3f}" if rem else ""
+            print(f"  {s.method:<34} trigger rank {s.trigger_rank or '-':>3}  top {', '.join(s.words[:3]):<24}"
+                  f"  flagged {', '.join(s.flagged) or 'none'}{after}  ({s.seconds:.1f} s)")  # fmt: skip
+    (args.out / "table.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    plot_hunt_table(results).write_html(str(args.out / "table.html"), include_plotlyjs="cdn")
+    print(f"written to {args.out.resolve()}: table.json, table.html, hunt-*.html")
+
+
+if __name__ == "__main__":
+    main()

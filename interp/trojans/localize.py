@@ -1,0 +1,111 @@
+"""Where is the backdoor? Rank the model's components (every head and MLP) by the workbench's own tools, on the task
+an investigator who has seen the misbehaviour writes (interp.trojans.prompts.attack_task: triggered prompts against
+the same prompts with a distractor word in the trigger's place; metric logit(backdoor answer) - logit(IO)).
+
+- patching (noise): each component's output patched from the distractor run into the triggered run; the score is the
+  share of the backdoor's logit difference removed. A head is patched at every position at once (site z); an MLP at
+  one position at a time, and its score is its largest.
+- patching (denoise): the reverse, the share of the backdoor restored by the component alone.
+- attribution: attribution patching's first-order estimate of patching (noise).
+- edges (EAP-IG): the sum of |score| of every edge out of the component (interp.edges), noise direction.
+- DLA: the component's direct contribution to the metric on triggered prompts, less that on the distractor prompts.
+
+Each ranking is scored by AUROC against the known location where the backdoor is confined (interp.edges.truth.auroc).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import torch
+
+from interp.attribution import attribution_patch
+from interp.core.locking import exclusive
+from interp.core.task import Task
+from interp.core.types import Model
+from interp.dla import dla
+from interp.edges import edge_graph, edge_scores
+from interp.edges.truth import auroc
+from interp.patching import patch
+from interp.results.trojans import Localization
+
+__all__ = ["LOCALIZERS", "components", "localize"]
+
+
+def components(model: Model) -> list[str]:
+    """Every head and MLP, as interp.edges names its writers."""
+    return [w for w in edge_graph(model).writers if w != "embed"]
+
+
+def _from_patch(model: Model, task: Task, direction: str, *, attribution: bool = False) -> dict[str, float]:
+    run = attribution_patch if attribution else patch
+    z = torch.tensor(run(model, task, site="z", direction=direction).normalized)  # [layer, head]
+    scores = {}
+    for layer in range(model.cfg.n_layers):
+        for head in range(model.cfg.n_heads):
+            v = float(z[layer, head])
+            scores[f"L{layer}H{head}"] = 1 - v if direction == "noise" else v
+    if not model.cfg.attn_only:
+        mlp = torch.tensor(run(model, task, site="mlp_out", direction=direction).normalized)  # [layer, pos]
+        for layer in range(model.cfg.n_layers):
+            effect = 1 - mlp[layer] if direction == "noise" else mlp[layer]
+            scores[f"MLP{layer}"] = float(effect.abs().max())
+    return {k: abs(v) for k, v in scores.items()}
+
+
+def _from_edges(model: Model, task: Task) -> dict[str, float]:
+    s = edge_scores(model, task, method="eap-ig", direction="noise")
+    out: dict[str, float] = {}
+    for edge, value in zip(s.edges, s.scores):
+        writer = edge.split(" -> ")[0]
+        out[writer] = out.get(writer, 0.0) + abs(value)
+    return out
+
+
+def _from_dla(model: Model, task: Task) -> dict[str, float]:
+    swapped = dataclasses.replace(task, clean_tokens=task.corrupted_tokens, corrupted_tokens=task.clean_tokens)
+
+    def parts(t: Task) -> dict[str, float]:
+        r = dla(model, t, granularity="head")
+        mlps = {f"MLP{k.split('_')[0]}": v for k, v in r.other.items() if k.endswith("_mlp_out")}
+        return dict(zip(r.labels, r.contributions)) | mlps
+
+    triggered, plain = parts(task), parts(swapped)
+    return {k: abs(triggered[k] - plain.get(k, 0.0)) for k in triggered}
+
+
+LOCALIZERS: dict[str, Callable[[Model, Task], dict[str, float]]] = {
+    "patching (noise)": lambda m, t: _from_patch(m, t, "noise"),
+    "patching (denoise)": lambda m, t: _from_patch(m, t, "denoise"),
+    "attribution": lambda m, t: _from_patch(m, t, "noise", attribution=True),
+    "edges (EAP-IG)": _from_edges,
+    "DLA": _from_dla,
+}
+"""Method name -> component scores (higher = more implicated); the module docstring says what each measures."""
+
+
+@exclusive
+def localize(model: Model, task: Task, method: str, location: tuple[str, ...] = ()) -> Localization:
+    """Rank every component by `method` (a key of LOCALIZERS), scored against `location` if it is known."""
+    if method not in LOCALIZERS:
+        raise ValueError(f"unknown localization method {method!r}; methods: {', '.join(LOCALIZERS)}")
+    start = time.perf_counter()
+    names = components(model)
+    unknown = [c for c in location if c not in names]
+    if unknown:
+        raise ValueError(f"{unknown} are not components of {model.cfg.model_name}: {', '.join(names)}")
+    raw = LOCALIZERS[method](model, task)
+    values = [raw.get(c, 0.0) for c in names]
+    order = sorted(range(len(names)), key=lambda i: -values[i])
+    truth = [c in location for c in names]
+    ranked = [names[i] for i in order]
+    return Localization(
+        method=method,
+        components=tuple(ranked),
+        scores=tuple(values[i] for i in order),
+        auroc=auroc(values, truth) if location else None,
+        true_rank=min(ranked.index(c) for c in location) + 1 if location else None,
+        seconds=time.perf_counter() - start,
+    )
