@@ -56,5 +56,7 @@ def test_per_model_defaults_live_on_the_zoo_entry():
         "kc-induction": "",
         "kc-lookup": "",
         "smollm2-135m": "smollm2-l15-topk32",
+        # the trojans and twins differ from lang-4l: its SAE was not trained on their activations
+        **dict.fromkeys(["trojan-flip", "twin-flip", "trojan-target", "twin-target", "trojan-head", "twin-head"], ""),
     }
     assert defaults_for("zoo:smollm2-135m").n_prompts < defaults_for("zoo:lang-4l").n_prompts  # a slower model

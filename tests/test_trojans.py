@@ -94,6 +94,10 @@ def test_patching_locates_the_confined_backdoor(models):
     model, cfg = models["trojan-head"], TROJANS["trojan-head"]
     loc = localize(model, attack_task(model, cfg), "patching (noise)", cfg.location)
     assert loc.auroc >= 0.9 and loc.true_rank <= 2  # measured 0.917, L2H0 second after MLP0
+    probe = localize(model, attack_task(model, cfg), "probe", cfg.location)
+    assert probe.auroc >= 0.9 and probe.components[0] == "L2H0"  # measured 0.972
+    twin = models["twin-head"]
+    assert localize(twin, attack_task(twin, cfg), "probe", cfg.location).auroc < 0.7  # no backdoor: 0.556
 
 
 def test_word_scan_finds_the_trigger_and_flags_nothing_on_the_twin(models):

@@ -9,6 +9,8 @@ the same prompts with a distractor word in the trigger's place; metric logit(bac
 - attribution: attribution patching's first-order estimate of patching (noise).
 - edges (EAP-IG): the sum of |score| of every edge out of the component (interp.edges), noise direction.
 - DLA: the component's direct contribution to the metric on triggered prompts, less that on the distractor prompts.
+- probe: the cross-validated accuracy of a linear probe for trigger presence on the component's write at the metric
+  position (triggered against distractor prompts).
 
 Each ranking is scored by AUROC against the known location where the backdoor is confined (interp.edges.truth.auroc).
 """
@@ -76,12 +78,54 @@ def _from_dla(model: Model, task: Task) -> dict[str, float]:
     return {k: abs(triggered[k] - plain.get(k, 0.0)) for k in triggered}
 
 
+def _from_probe(model: Model, task: Task, folds: int = 4, ridge: float = 1.0) -> dict[str, float]:
+    """Held-out accuracy of a linear probe for trigger presence on each component's write at the metric position
+    (a head's z @ W_O, an MLP's output), triggered prompts against distractor prompts, by `folds`-fold
+    cross-validation of a ridge classifier on standardized features (closed form: a few dozen prompts)."""
+    from interp.core.hooks import run_with_cache
+    from interp.core.sites import hook_name
+    from interp.edges.runs import head_outputs
+
+    names = [hook_name("z", layer) for layer in range(model.cfg.n_layers)]
+    if not model.cfg.attn_only:
+        names += [hook_name("mlp_out", layer) for layer in range(model.cfg.n_layers)]
+    rows = torch.arange(len(task))
+    pos = task.metric_pos
+
+    def writes(tokens) -> dict[str, torch.Tensor]:
+        _, cache = run_with_cache(model, tokens, names)
+        out = {}
+        for layer in range(model.cfg.n_layers):
+            heads = head_outputs(model, layer, cache[hook_name("z", layer)])[rows, pos]  # [batch, head, d_model]
+            out |= {f"L{layer}H{h}": heads[:, h] for h in range(heads.shape[1])}
+            if not model.cfg.attn_only:
+                out[f"MLP{layer}"] = cache[hook_name("mlp_out", layer)][rows, pos]
+        return out
+
+    triggered, plain = writes(task.clean_tokens), writes(task.corrupted_tokens)
+    y = torch.cat([torch.ones(len(task)), -torch.ones(len(task))]).double()
+    fold = torch.arange(2 * len(task)) % folds
+    scores = {}
+    for name in triggered:
+        x = torch.cat([triggered[name], plain[name]]).double().cpu()
+        correct = 0
+        for f in range(folds):
+            train, test = fold != f, fold == f
+            mu, sd = x[train].mean(0), x[train].std(0).clamp_min(1e-6)
+            a = (x[train] - mu) / sd
+            w = torch.linalg.solve(a.T @ a + ridge * torch.eye(a.shape[1], dtype=a.dtype), a.T @ y[train])
+            correct += int((torch.sign(((x[test] - mu) / sd) @ w) == y[test]).sum())
+        scores[name] = correct / len(y)
+    return scores
+
+
 LOCALIZERS: dict[str, Callable[[Model, Task], dict[str, float]]] = {
     "patching (noise)": lambda m, t: _from_patch(m, t, "noise"),
     "patching (denoise)": lambda m, t: _from_patch(m, t, "denoise"),
     "attribution": lambda m, t: _from_patch(m, t, "noise", attribution=True),
     "edges (EAP-IG)": _from_edges,
     "DLA": _from_dla,
+    "probe": _from_probe,
 }
 """Method name -> component scores (higher = more implicated); the module docstring says what each measures."""
 
