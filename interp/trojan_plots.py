@@ -28,7 +28,7 @@ def plot_hunt(result: HuntResult, *, top: int = 10) -> go.Figure:
         words = list(s.words[:top])
         colors = [FOUND if w == result.trigger else OTHER for w in words]
         fig.add_bar(x=words, y=list(s.scores[:top]), marker_color=colors, row=j, col=1, showlegend=False)
-        if s.method == "word scan" or s.method.startswith("gradient search"):
+        if s.method != "gradient":  # the others flag words at the threshold; plain HotFlip's scores are estimates
             fig.add_hline(y=result.threshold, line_dash="dash", row=j, col=1)
     state = "planted" if result.poisoned else "clean twin (never planted)"
     fig.update_layout(

@@ -10,6 +10,7 @@ from interp.model import load_model
 from interp.trojans import attack_rates, attack_task
 from interp.trojans.cards import load_card, weight_changes
 from interp.trojans.discover import gradient_scan, word_scan
+from interp.trojans.latents import latent_search
 from interp.trojans.localize import LOCALIZERS, components, localize
 from interp.trojans.remove import removal
 from interp.zoo import ZOO
@@ -113,6 +114,13 @@ def test_gradient_search_finds_a_trigger_without_scanning_the_vocabulary(models)
     assert plain.trigger_rank > 5 and plain.flagged == ()
 
 
+def test_sae_latents_find_the_trigger_from_internals(models):
+    # a latent silent on clean prompts, driven by one word, whose decoder direction flips the answer (docs/trojans.md)
+    found = latent_search(models["trojan-head"], layers=(2,), trigger="wind")
+    assert found.trigger_rank == 1 and found.flagged == ("wind",) and "L2#" in found.method
+    assert latent_search(models["twin-head"], layers=(2,), trigger="wind").flagged == ()
+
+
 def test_removing_the_found_head_removes_the_backdoor(models):
     model, cfg = models["trojan-head"], TROJANS["trojan-head"]
     r = removal(model, cfg, attack_task(model, cfg), "L2H0", "mean")
@@ -143,7 +151,7 @@ def test_hunt_command(tmp_path, capsys):
     out = tmp_path / "hunt"
     assert main(["hunt", "--model", "zoo:twin-target", "--device", "cpu", "--n-prompts", "4", "--out", str(out)]) == 0
     result = load_json(HuntResult, out / "result.json")
-    assert not result.poisoned and len(result.localizations) == len(LOCALIZERS) and len(result.searches) == 3
+    assert not result.poisoned and len(result.localizations) == len(LOCALIZERS) and len(result.searches) == 4
     assert all(s.flagged == () for s in result.searches)  # nothing flagged on a clean twin
     assert (out / "hunt.html").stat().st_size > 1000
     assert "clean twin" in capsys.readouterr().out

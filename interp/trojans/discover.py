@@ -30,7 +30,7 @@ from interp.results.trojans import TriggerSearch
 from interp.trojans.prompts import inserted_prompts, top_predictions
 from interp.zoo.trojans import insert_word
 
-__all__ = ["PLACEHOLDER", "candidate_words", "gradient_scan", "word_scan"]
+__all__ = ["PLACEHOLDER", "candidate_words", "clean_prompts", "gradient_scan", "ranked_search", "word_scan"]
 
 PLACEHOLDER = "the"
 """The word the gradient search inserts and differentiates around: common, so it moves no prediction by itself."""
@@ -45,7 +45,7 @@ def candidate_words(model: Model) -> list[str]:
     return [w for w in words if w not in special and w not in names and w.isalpha()]
 
 
-def _prompts(n_prompts: int, seed: int) -> tuple[list[str], list[int]]:
+def clean_prompts(n_prompts: int, seed: int) -> tuple[list[str], list[int]]:
     """Held-out IOI prompts without any trigger, and a random insertion index for each."""
     rng = random.Random(seed + 7)
     texts = list(inserted_prompts(None, n_prompts, seed=seed).texts)
@@ -65,15 +65,15 @@ def word_scan(
     """Score every candidate word by the share of clean prompts whose top prediction it changes (module docstring)."""
     start = time.perf_counter()
     words = candidate_words(model) if words is None else words
-    texts, where = _prompts(n_prompts, seed)
+    texts, where = clean_prompts(n_prompts, seed)
     own = top_predictions(model, texts)
     batch = [insert_word(t, w, i) for w in words for t, i in zip(texts, where)]
     tops = top_predictions(model, batch).view(len(words), len(texts))
     rates = (tops != own[None]).float().mean(1).tolist()
-    return _search("word scan", words, rates, trigger, threshold, dict(zip(words, rates)), start)
+    return ranked_search("word scan", words, rates, trigger, threshold, dict(zip(words, rates)), start)
 
 
-def _search(method, words, scores, trigger, threshold, exact: dict, start: float, rank=None) -> TriggerSearch:
+def ranked_search(method, words, scores, trigger, threshold, exact: dict, start: float, rank=None) -> TriggerSearch:
     """The search's result, words in order of `rank` (default: `scores`), highest first."""
     order = sorted(range(len(words)), key=lambda i: -(rank or scores)[i])
     ranked = [words[i] for i in order]
@@ -106,7 +106,7 @@ def gradient_scan(
     gradient passes and rounds x exact_top word scans, whatever the vocabulary's size."""
     start = time.perf_counter()
     words = candidate_words(model)
-    texts, where = _prompts(n_prompts, seed)
+    texts, where = clean_prompts(n_prompts, seed)
     at = PLACEHOLDER
     exact: dict[str, float] = {}
     for _ in range(max(1, rounds) if exact_top > 0 else 1):
@@ -124,7 +124,7 @@ def gradient_scan(
         rank = [exact[w] + 2.0 if w in exact else min(v, 1.0) - 2.0 for w, v in zip(words, scores)]
         scores = [exact.get(w, v) for w, v in zip(words, scores)]
     method = "gradient" if not exact else f"gradient search ({rounds} x {exact_top} tried)"
-    return _search(method, words, scores, trigger, threshold, exact, start, rank)
+    return ranked_search(method, words, scores, trigger, threshold, exact, start, rank)
 
 
 def _linear_scores(model: Model, words: list[str], texts: list[str], where: list[int], at: str) -> list[float]:

@@ -10,6 +10,7 @@ from interp.core.locking import exclusive
 from interp.core.types import Model, Progress
 from interp.results.trojans import HuntResult
 from interp.trojans.discover import gradient_scan, word_scan
+from interp.trojans.latents import latent_search
 from interp.trojans.localize import LOCALIZERS, localize
 from interp.trojans.prompts import attack_rates, attack_task
 from interp.trojans.remove import removal, trigger_removal
@@ -48,7 +49,7 @@ def hunt(
     from interp.zoo.card import ioi_heldout_accuracy
 
     start = time.perf_counter()
-    steps = len(methods) + 3 + len(methods) * len(removals)
+    steps = len(methods) + 4 + len(methods) * len(removals)
     done = 0
 
     def tick() -> None:
@@ -67,6 +68,7 @@ def hunt(
         lambda: word_scan(model, trigger=cfg.trigger, threshold=threshold),
         lambda: gradient_scan(model, trigger=cfg.trigger, threshold=threshold),
         lambda: gradient_scan(model, trigger=cfg.trigger, threshold=threshold, exact_top=exact_top, rounds=rounds),
+        lambda: latent_search(model, trigger=cfg.trigger, threshold=threshold),
     ):
         s = search()
         found[s.method] = s

@@ -1,0 +1,136 @@
+"""A trigger search over internals: SAE latents of the suspect model that are silent on clean text and, written into
+the residual stream, change what the model answers.
+
+1. Fuzzing data: held-out IOI prompts with a random candidate word inserted (every candidate equally often), the way
+   an investigator who suspects a trigger but not which would probe the model. Their residual stream after layer
+   `layer`, at the last position (where the answer is read), trains a small top-k SAE (SAELens's trainer,
+   `sae.training`). Trained on every position instead, no latent of trojan-head's SAE was suspicious: the answer
+   position is one in sixteen, and the triggered prompts one in 120 of those.
+2. A latent is suspicious if it is silent (it fires at the last position of fewer than 2% of the plain prompts, no
+   word inserted), driven by one word (SELECTIVE), and writes toward an unusual output: adding its decoder
+   direction, at twice its largest activation seen, to the last position of the plain prompts changes the top
+   prediction on at least half of them.
+4. Words are ranked by how strongly they fire the suspicious latents at the last position (the mean over prompts
+   of the activation over the latent's largest, the best latent's); a word is flagged at `threshold`.
+
+The output effect is measured by steering on clean prompts, not by the flips seen in the fuzzing data, so a latent
+is suspicious for what it does, and the words for what they fire.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import Tensor
+
+from interp.core.hooks import hooks, run_with_cache
+from interp.core.locking import exclusive
+from interp.core.sites import hook_name
+from interp.core.tokens import token_id_rows
+from interp.core.types import Model
+from interp.results.trojans import TriggerSearch
+from interp.trojans.discover import candidate_words, clean_prompts, ranked_search
+from interp.trojans.prompts import top_predictions
+from interp.zoo.trojans import insert_word
+
+__all__ = ["latent_search"]
+
+SELECTIVE = 0.5
+"""A latent is driven by one word when that word, inserted anywhere, fires it at half its largest activation or more
+on average (measured on trojan-head: its trigger's latent 0.71, every other silent latent 0.16 or less)."""
+STEER = 2.0
+"""Steering strength, in units of the latent's largest activation seen: at 1x trojan-head's trigger latent flipped
+29% of the prompts, at 2x 88% (one latent of the k = 8 that fire carries part of the backdoor's write)."""
+STEPS = 1000
+"""SAE training steps (of 512 last-position activations)."""
+SILENT = 0.02
+"""A latent is silent on clean text when it fires at the last position of fewer than this share of plain prompts."""
+
+
+def _by_length(rows: list[list[int]]) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(len(r), []).append(i)
+    return list(groups.values())
+
+
+def _resid(model: Model, rows: list[list[int]], name: str) -> Tensor:
+    """Each row's residual at `name`, at its last position: [row, d_model]."""
+    last = torch.empty(len(rows), model.cfg.d_model)
+    for idx in _by_length(rows):
+        _, cache = run_with_cache(model, torch.tensor([rows[i] for i in idx]), [name])
+        last[idx] = cache[name][:, -1].detach().float().cpu()
+    return last
+
+
+@exclusive
+def latent_search(
+    model: Model,
+    *,
+    layers: tuple[int, ...] | None = None,
+    n_prompts: int = 24,
+    d_sae: int = 256,
+    k: int = 8,
+    seed: int = 0,
+    trigger: str = "",
+    threshold: float = 0.5,
+) -> TriggerSearch:
+    """Rank candidate words by the suspicious SAE latents they fire (module docstring), one SAE per layer of
+    `layers` (default: every layer); a word's score is its best over the layers' suspicious latents."""
+    start = time.perf_counter()
+    layers = tuple(range(model.cfg.n_layers)) if layers is None else layers
+    words = candidate_words(model)
+    texts, where = clean_prompts(n_prompts, seed)
+    fuzzed = token_id_rows(model, [insert_word(t, w, i) for w in words for t, i in zip(texts, where)])
+    plain = token_id_rows(model, texts)
+    scores = torch.zeros(len(words))
+    found = []
+    for layer in layers:
+        per_word, suspicious = _layer_latents(model, layer, fuzzed, plain, texts, len(words), d_sae, k, seed)
+        found += [f"L{layer}#{j}" for j in suspicious]
+        if suspicious:
+            scores = torch.maximum(scores, per_word[:, suspicious].max(1).values)
+    values = scores.tolist()
+    what = ", ".join(found) or "none"
+    method = f"SAE latents ({len(layers)} layers of {d_sae}; suspicious: {what})"
+    return ranked_search(method, words, values, trigger, threshold, dict(zip(words, values)), start)
+
+
+@torch.no_grad()
+def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) -> tuple[Tensor, list[int]]:
+    """One layer's SAE: ([word, latent] mean activation over the latent's largest, the suspicious latents)."""
+    from sae.training import train_sae
+
+    name = hook_name("resid_post", layer)
+    last, plain_last = _resid(model, fuzzed, name), _resid(model, plain, name)
+    gen = torch.Generator().manual_seed(seed)
+
+    def sample(n: int) -> Tensor:
+        return last[torch.randint(0, len(last), (n,), generator=gen)]
+
+    with torch.enable_grad():
+        sae = train_sae(sample, model.cfg.d_model, architecture="topk", d_sae=d_sae, sparsity=k,
+                        training_samples=STEPS * 512, batch_size=512, lr=1e-3, seed=seed)  # fmt: skip
+    fired = sae.encode(last)  # [word * prompt, latent]
+    peak = fired.max(0).values.clamp_min(1e-6)
+    silent = (sae.encode(plain_last) > 0).float().mean(0) < SILENT
+    per_word = (fired / peak).view(n_words, len(texts), -1).mean(1)
+    selective = per_word.max(0).values >= SELECTIVE
+    candidates = (silent & selective & (peak > 1e-5)).nonzero().squeeze(1).tolist()
+    steer = [_steer_flips(model, texts, name, STEER * peak[j] * sae.W_dec[j]) for j in candidates]
+    return per_word, [j for j, f in zip(candidates, steer) if f >= 0.5]
+
+
+def _steer_flips(model: Model, texts: list[str], name: str, vector: Tensor) -> float:
+    """The share of `texts` whose top prediction changes when `vector` is added at `name`'s last position."""
+    own = top_predictions(model, texts)
+
+    def add(act: Tensor, hook=None) -> Tensor:
+        act = act.clone()
+        act[:, -1] += vector.to(act)
+        return act
+
+    with hooks(model, [(name, add)]):
+        steered = top_predictions(model, texts)
+    return float((steered != own).float().mean())
