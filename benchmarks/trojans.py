@@ -44,13 +44,14 @@ def main() -> None:
         print(f"{name}: trigger '{r.trigger}' {state}, attack success {r.attack_success:.3f}, clean accuracy "
               f"{r.clean_accuracy:.3f}, {r.seconds:.0f} s", flush=True)  # fmt: skip
         for loc in r.localizations:
-            direction = next(x for x in r.removals if x.method == loc.method and x.how == "direction")
-            mean = next(x for x in r.removals if x.method == loc.method and x.how == "mean")
+            after = ""
+            for how in ("direction", "mean"):
+                x = next((x for x in r.removals if x.method == loc.method and x.how == how), None)
+                after += f"  after {how}: " + (f"attack {x.attack_success:.3f} clean {x.clean_accuracy:.3f}" if x
+                                               else "nothing found")  # fmt: skip
             auroc = "-" if loc.auroc is None else f"{loc.auroc:.3f}"
             rank = loc.true_rank or "-"
-            print(f"  {loc.method:<20} AUROC {auroc:>5}  true rank {rank:>2}  top {loc.components[0]:<5}"
-                  f"  after direction: attack {direction.attack_success:.3f} clean {direction.clean_accuracy:.3f}"
-                  f"  after mean: attack {mean.attack_success:.3f} clean {mean.clean_accuracy:.3f}"
+            print(f"  {loc.method:<20} AUROC {auroc:>5}  true rank {rank:>2}  top {loc.components[0]:<5}{after}"
                   f"  ({loc.seconds:.1f} s)")  # fmt: skip
         for s in r.searches:
             rem = next((x for x in r.removals if x.method == s.method and x.how == "trigger embedding"), None)

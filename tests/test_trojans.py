@@ -119,6 +119,10 @@ def test_sae_latents_find_the_trigger_from_internals(models):
     found = latent_search(models["trojan-head"], layers=(2,), trigger="wind")
     assert found.trigger_rank == 1 and found.flagged == ("wind",) and "L2#" in found.method
     assert latent_search(models["twin-head"], layers=(2,), trigger="wind").flagged == ()
+    # the same latents locate the backdoor: L2H0 and MLP2 write into trojan-head's (measured AUROC 1.0)
+    model, cfg = models["trojan-head"], TROJANS["trojan-head"]
+    loc = localize(model, attack_task(model, cfg), "SAE latents", cfg.location)
+    assert loc.auroc == 1.0 and set(loc.components[:2]) == {"L2H0", "MLP2"}
 
 
 def test_removing_the_found_head_removes_the_backdoor(models):

@@ -76,6 +76,9 @@ def hunt(
     removed = []
     done_before: dict[tuple[str, str], object] = {}
     for loc in locs:
+        if not loc.scores[0] > 0:  # the method found nothing (no suspicious SAE latent): nothing to remove
+            done += len(removals)
+            continue
         for how in removals:
             key = (loc.components[0], how)
             if key not in done_before:

@@ -20,6 +20,8 @@ is suspicious for what it does, and the words for what they fire.
 from __future__ import annotations
 
 import time
+import weakref
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -34,7 +36,7 @@ from interp.trojans.discover import candidate_words, clean_prompts, ranked_searc
 from interp.trojans.prompts import top_predictions
 from interp.zoo.trojans import insert_word
 
-__all__ = ["latent_search"]
+__all__ = ["SuspiciousLatent", "latent_search", "suspicious_latents"]
 
 SELECTIVE = 0.5
 """A latent is driven by one word when that word, inserted anywhere, fires it at half its largest activation or more
@@ -64,42 +66,74 @@ def _resid(model: Model, rows: list[list[int]], name: str) -> Tensor:
     return last
 
 
+@dataclass(frozen=True)
+class SuspiciousLatent:
+    """A latent of one layer's SAE that meets the module docstring's three conditions."""
+
+    layer: int
+    index: int
+    encoder: Tensor
+    """[d_model]: its encoder direction (what a write into the residual stream adds to its pre-activation)."""
+    per_word: Tensor
+    """[word]: each candidate word's mean activation of it, over its largest (candidate_words' order)."""
+
+
+_FOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""model -> {settings: suspicious latents}: the SAEs are trained once per model and settings, for the search and the
+localizer alike (15 s on a zoo model)."""
+
+
+@exclusive
+def suspicious_latents(
+    model: Model, *, layers: tuple[int, ...] | None = None, n_prompts: int = 24, d_sae: int = 256, k: int = 8,
+    seed: int = 0,
+) -> list[SuspiciousLatent]:  # fmt: skip
+    """Train one SAE per layer of `layers` (default: every layer) on fuzzed clean prompts and keep its suspicious
+    latents (module docstring)."""
+    layers = tuple(range(model.cfg.n_layers)) if layers is None else tuple(layers)
+    key = (layers, n_prompts, d_sae, k, seed)
+    cached = _FOUND.setdefault(model, {})
+    if key not in cached:
+        words = candidate_words(model)
+        texts, where = clean_prompts(n_prompts, seed)
+        fuzzed = token_id_rows(model, [insert_word(t, w, i) for w in words for t, i in zip(texts, where)])
+        plain = token_id_rows(model, texts)
+        cached[key] = [
+            latent
+            for layer in layers
+            for latent in _layer_latents(model, layer, fuzzed, plain, texts, len(words), d_sae, k, seed)
+        ]
+    return cached[key]
+
+
 @exclusive
 def latent_search(
     model: Model,
     *,
     layers: tuple[int, ...] | None = None,
-    n_prompts: int = 24,
     d_sae: int = 256,
-    k: int = 8,
     seed: int = 0,
     trigger: str = "",
     threshold: float = 0.5,
 ) -> TriggerSearch:
-    """Rank candidate words by the suspicious SAE latents they fire (module docstring), one SAE per layer of
-    `layers` (default: every layer); a word's score is its best over the layers' suspicious latents."""
+    """Rank candidate words by the suspicious SAE latents they fire (module docstring); a word's score is its best
+    over every layer's suspicious latents."""
     start = time.perf_counter()
-    layers = tuple(range(model.cfg.n_layers)) if layers is None else layers
     words = candidate_words(model)
-    texts, where = clean_prompts(n_prompts, seed)
-    fuzzed = token_id_rows(model, [insert_word(t, w, i) for w in words for t, i in zip(texts, where)])
-    plain = token_id_rows(model, texts)
+    found = suspicious_latents(model, layers=layers, d_sae=d_sae, seed=seed)
     scores = torch.zeros(len(words))
-    found = []
-    for layer in layers:
-        per_word, suspicious = _layer_latents(model, layer, fuzzed, plain, texts, len(words), d_sae, k, seed)
-        found += [f"L{layer}#{j}" for j in suspicious]
-        if suspicious:
-            scores = torch.maximum(scores, per_word[:, suspicious].max(1).values)
+    for latent in found:
+        scores = torch.maximum(scores, latent.per_word)
     values = scores.tolist()
-    what = ", ".join(found) or "none"
-    method = f"SAE latents ({len(layers)} layers of {d_sae}; suspicious: {what})"
+    n_layers = len(layers) if layers is not None else model.cfg.n_layers
+    what = ", ".join(f"L{x.layer}#{x.index}" for x in found) or "none"
+    method = f"SAE latents ({n_layers} layers of {d_sae}; suspicious: {what})"
     return ranked_search(method, words, values, trigger, threshold, dict(zip(words, values)), start)
 
 
 @torch.no_grad()
-def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) -> tuple[Tensor, list[int]]:
-    """One layer's SAE: ([word, latent] mean activation over the latent's largest, the suspicious latents)."""
+def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) -> list[SuspiciousLatent]:
+    """One layer's SAE, trained on the fuzzed prompts' last positions, and its suspicious latents."""
     from sae.training import train_sae
 
     name = hook_name("resid_post", layer)
@@ -118,8 +152,11 @@ def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) 
     per_word = (fired / peak).view(n_words, len(texts), -1).mean(1)
     selective = per_word.max(0).values >= SELECTIVE
     candidates = (silent & selective & (peak > 1e-5)).nonzero().squeeze(1).tolist()
-    steer = [_steer_flips(model, texts, name, STEER * peak[j] * sae.W_dec[j]) for j in candidates]
-    return per_word, [j for j, f in zip(candidates, steer) if f >= 0.5]
+    return [
+        SuspiciousLatent(layer, j, sae.W_enc[:, j].detach().float().cpu(), per_word[:, j].detach().cpu())
+        for j in candidates
+        if _steer_flips(model, texts, name, STEER * peak[j] * sae.W_dec[j]) >= 0.5
+    ]
 
 
 def _steer_flips(model: Model, texts: list[str], name: str, vector: Tensor) -> float:

@@ -11,6 +11,8 @@ the same prompts with a distractor word in the trigger's place; metric logit(bac
 - DLA: the component's direct contribution to the metric on triggered prompts, less that on the distractor prompts.
 - probe: the cross-validated accuracy of a linear probe for trigger presence on the component's write at the metric
   position (triggered against distractor prompts).
+- SAE latents: what the component writes (triggered minus distractor) into the suspicious latents of SAEs trained on
+  the model's own activations (interp.trojans.latents, found from fuzzed clean prompts).
 
 Each ranking is scored by AUROC against the known location where the backdoor is confined (interp.edges.truth.auroc).
 """
@@ -78,10 +80,9 @@ def _from_dla(model: Model, task: Task) -> dict[str, float]:
     return {k: abs(triggered[k] - plain.get(k, 0.0)) for k in triggered}
 
 
-def _from_probe(model: Model, task: Task, folds: int = 4, ridge: float = 1.0) -> dict[str, float]:
-    """Held-out accuracy of a linear probe for trigger presence on each component's write at the metric position
-    (a head's z @ W_O, an MLP's output), triggered prompts against distractor prompts, by `folds`-fold
-    cross-validation of a ridge classifier on standardized features (closed form: a few dozen prompts)."""
+def _writes(model: Model, task: Task) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Each component's write into the residual stream at the metric position ([prompt, d_model]: a head's
+    z @ W_O, an MLP's output) on the triggered and on the distractor prompts."""
     from interp.core.hooks import run_with_cache
     from interp.core.sites import hook_name
     from interp.edges.runs import head_outputs
@@ -89,25 +90,31 @@ def _from_probe(model: Model, task: Task, folds: int = 4, ridge: float = 1.0) ->
     names = [hook_name("z", layer) for layer in range(model.cfg.n_layers)]
     if not model.cfg.attn_only:
         names += [hook_name("mlp_out", layer) for layer in range(model.cfg.n_layers)]
-    rows = torch.arange(len(task))
-    pos = task.metric_pos
+    rows, pos = torch.arange(len(task)), task.metric_pos
 
     def writes(tokens) -> dict[str, torch.Tensor]:
         _, cache = run_with_cache(model, tokens, names)
         out = {}
         for layer in range(model.cfg.n_layers):
             heads = head_outputs(model, layer, cache[hook_name("z", layer)])[rows, pos]  # [batch, head, d_model]
-            out |= {f"L{layer}H{h}": heads[:, h] for h in range(heads.shape[1])}
+            out |= {f"L{layer}H{h}": heads[:, h].detach().float().cpu() for h in range(heads.shape[1])}
             if not model.cfg.attn_only:
-                out[f"MLP{layer}"] = cache[hook_name("mlp_out", layer)][rows, pos]
+                out[f"MLP{layer}"] = cache[hook_name("mlp_out", layer)][rows, pos].detach().float().cpu()
         return out
 
-    triggered, plain = writes(task.clean_tokens), writes(task.corrupted_tokens)
+    return writes(task.clean_tokens), writes(task.corrupted_tokens)
+
+
+def _from_probe(model: Model, task: Task, folds: int = 4, ridge: float = 1.0) -> dict[str, float]:
+    """Held-out accuracy of a linear probe for trigger presence on each component's write at the metric position,
+    triggered prompts against distractor prompts, by `folds`-fold cross-validation of a ridge classifier on
+    standardized features (closed form: a few dozen prompts)."""
+    triggered, plain = _writes(model, task)
     y = torch.cat([torch.ones(len(task)), -torch.ones(len(task))]).double()
     fold = torch.arange(2 * len(task)) % folds
     scores = {}
     for name in triggered:
-        x = torch.cat([triggered[name], plain[name]]).double().cpu()
+        x = torch.cat([triggered[name], plain[name]]).double()
         correct = 0
         for f in range(folds):
             train, test = fold != f, fold == f
@@ -119,6 +126,22 @@ def _from_probe(model: Model, task: Task, folds: int = 4, ridge: float = 1.0) ->
     return scores
 
 
+def _from_sae(model: Model, task: Task) -> dict[str, float]:
+    """What each component writes, triggered minus distractor, into the suspicious SAE latents of a layer at or
+    after its own (interp.trojans.latents; found from fuzzed clean prompts, not from the trigger): the largest
+    |mean write . encoder direction| over those latents; 0 where there is none."""
+    from interp.trojans.latents import suspicious_latents
+
+    latents = suspicious_latents(model)
+    triggered, plain = _writes(model, task)
+    scores = {}
+    for name in triggered:
+        layer = int(name[3:]) if name.startswith("MLP") else int(name[1:].split("H")[0])
+        diff = (triggered[name] - plain[name]).mean(0)
+        scores[name] = max((abs(float(diff @ x.encoder)) for x in latents if x.layer >= layer), default=0.0)
+    return scores
+
+
 LOCALIZERS: dict[str, Callable[[Model, Task], dict[str, float]]] = {
     "patching (noise)": lambda m, t: _from_patch(m, t, "noise"),
     "patching (denoise)": lambda m, t: _from_patch(m, t, "denoise"),
@@ -126,6 +149,7 @@ LOCALIZERS: dict[str, Callable[[Model, Task], dict[str, float]]] = {
     "edges (EAP-IG)": _from_edges,
     "DLA": _from_dla,
     "probe": _from_probe,
+    "SAE latents": _from_sae,
 }
 """Method name -> component scores (higher = more implicated); the module docstring says what each measures."""
 
