@@ -4,11 +4,12 @@ not told it), and what removing the found component leaves (attack success, clea
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from interp.core.locking import exclusive
 from interp.core.types import Model, Progress
-from interp.results.trojans import HuntResult
+from interp.results.trojans import HuntResult, Removal
 from interp.trojans.discover import gradient_scan, word_scan
 from interp.trojans.latents import latent_search
 from interp.trojans.localize import LOCALIZERS, localize
@@ -74,7 +75,7 @@ def hunt(
         found[s.method] = s
         tick()
     removed = []
-    done_before: dict[tuple[str, str], object] = {}
+    done_before: dict[tuple[str, str], Removal] = {}
     for loc in locs:
         if not loc.scores[0] > 0:  # the method found nothing (no suspicious SAE latent): nothing to remove
             done += len(removals)
@@ -84,7 +85,7 @@ def hunt(
             if key not in done_before:
                 done_before[key] = removal(model, cfg, task, loc.components[0], how)
             r = done_before[key]
-            removed.append(type(r)(**{**r.__dict__, "method": loc.method}))
+            removed.append(dataclasses.replace(r, method=loc.method))
             tick()
     for s in found.values():  # what each search flagged first, ablated where it enters the model
         if s.flagged:

@@ -21,6 +21,7 @@ from interp.core.hooks import hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
 from interp.core.task import Task
+from interp.core.tokens import token_id_rows
 from interp.core.types import Model
 from interp.results.trojans import Removal
 from interp.trojans.prompts import attack_rates, inserted_prompts
@@ -58,10 +59,7 @@ def _direction(model: Model, task: Task, component: str) -> Tensor:
 @exclusive
 def _mean(model: Model, component: str, n_prompts: int = 64) -> Tensor:
     hook, head = _site(component)
-    texts = inserted_prompts(None, n_prompts, seed=11).texts
-    from interp.core.tokens import token_id_rows
-
-    rows = token_id_rows(model, list(texts))
+    rows = token_id_rows(model, list(inserted_prompts(None, n_prompts, seed=11).texts))
     parts = []
     for r in rows:  # prompts of several lengths: their positions pooled
         _, cache = run_with_cache(model, torch.tensor([r], device=model.cfg.device), [hook])
