@@ -27,7 +27,7 @@ from interp.core.tokens import token_id_rows
 from interp.core.types import Model
 from interp.ioi_words import IOI_NAMES
 from interp.results.trojans import TriggerSearch
-from interp.trojans.prompts import inserted_prompts, top_predictions
+from interp.trojans.prompts import inserted_prompts, length_groups, top_predictions
 from interp.zoo.trojans import insert_word
 
 __all__ = ["PLACEHOLDER", "candidate_words", "clean_prompts", "gradient_scan", "ranked_search", "word_scan"]
@@ -108,9 +108,10 @@ def gradient_scan(
     words = candidate_words(model)
     texts, where = clean_prompts(n_prompts, seed)
     at = PLACEHOLDER
+    own = top_predictions(model, texts)  # the predictions each round's gradient protects
     exact: dict[str, float] = {}
     for _ in range(max(1, rounds) if exact_top > 0 else 1):
-        scores = _linear_scores(model, words, texts, where, at)
+        scores = _linear_scores(model, words, texts, where, at, own)
         if exact_top <= 0:
             break
         fresh = [i for i in sorted(range(len(words)), key=lambda i: -scores[i]) if words[i] not in exact]
@@ -127,12 +128,13 @@ def gradient_scan(
     return ranked_search(method, words, scores, trigger, threshold, exact, start, rank)
 
 
-def _linear_scores(model: Model, words: list[str], texts: list[str], where: list[int], at: str) -> list[float]:
-    """Per word, HotFlip's estimate of the drop of log p(the model's own prediction) were the word `at`, inserted
-    at `where` in each of `texts`, swapped for it (mean over the prompts)."""
+def _linear_scores(
+    model: Model, words: list[str], texts: list[str], where: list[int], at: str, own: Tensor
+) -> list[float]:
+    """Per word, HotFlip's estimate of the drop of log p(the model's own prediction `own` on each of `texts`) were
+    the word `at`, inserted at `where` in each, swapped for it (mean over the prompts)."""
     tok = model.tokenizer
     ids = torch.tensor([tok.convert_tokens_to_ids(w) for w in words])
-    own = top_predictions(model, texts)
     rows = token_id_rows(model, [insert_word(t, at, i) for t, i in zip(texts, where)])
     # the inserted word's position: after BOS and the tokens of the words before it
     before = [" ".join(t.split(" ")[:i]) for t, i in zip(texts, where)]
@@ -140,10 +142,7 @@ def _linear_scores(model: Model, words: list[str], texts: list[str], where: list
     embed = _embedding_matrix(model)
     here = embed[tok.convert_tokens_to_ids(at)]
     total = torch.zeros(len(words))
-    by_length: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_length.setdefault(len(r), []).append(i)
-    for idx in by_length.values():
+    for idx in length_groups(rows):
         grads = _placeholder_grads(model, [rows[i] for i in idx], [slot[i] for i in idx], own[idx])
         total += ((embed[ids] - here) @ -grads.T).sum(1)
     return (total / len(rows)).tolist()

@@ -33,7 +33,7 @@ from interp.core.tokens import token_id_rows
 from interp.core.types import Model
 from interp.results.trojans import TriggerSearch
 from interp.trojans.discover import candidate_words, clean_prompts, ranked_search
-from interp.trojans.prompts import top_predictions
+from interp.trojans.prompts import length_groups, top_predictions
 from interp.zoo.trojans import insert_word
 
 __all__ = ["SuspiciousLatent", "latent_search", "suspicious_latents"]
@@ -50,17 +50,10 @@ SILENT = 0.02
 """A latent is silent on clean text when it fires at the last position of fewer than this share of plain prompts."""
 
 
-def _by_length(rows: list[list[int]]) -> list[list[int]]:
-    groups: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        groups.setdefault(len(r), []).append(i)
-    return list(groups.values())
-
-
 def _resid(model: Model, rows: list[list[int]], name: str) -> Tensor:
     """Each row's residual at `name`, at its last position: [row, d_model]."""
     last = torch.empty(len(rows), model.cfg.d_model)
-    for idx in _by_length(rows):
+    for idx in length_groups(rows):
         _, cache = run_with_cache(model, torch.tensor([rows[i] for i in idx]), [name])
         last[idx] = cache[name][:, -1].detach().float().cpu()
     return last
@@ -152,16 +145,16 @@ def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) 
     per_word = (fired / peak).view(n_words, len(texts), -1).mean(1)
     selective = per_word.max(0).values >= SELECTIVE
     candidates = (silent & selective & (peak > 1e-5)).nonzero().squeeze(1).tolist()
+    own = top_predictions(model, texts) if candidates else None
     return [
         SuspiciousLatent(layer, j, sae.W_enc[:, j].detach().float().cpu(), per_word[:, j].detach().cpu())
         for j in candidates
-        if _steer_flips(model, texts, name, STEER * peak[j] * sae.W_dec[j]) >= 0.5
+        if _steer_flips(model, texts, own, name, STEER * peak[j] * sae.W_dec[j]) >= 0.5
     ]
 
 
-def _steer_flips(model: Model, texts: list[str], name: str, vector: Tensor) -> float:
-    """The share of `texts` whose top prediction changes when `vector` is added at `name`'s last position."""
-    own = top_predictions(model, texts)
+def _steer_flips(model: Model, texts: list[str], own: Tensor, name: str, vector: Tensor) -> float:
+    """The share of `texts` whose top prediction (`own`) changes when `vector` is added at `name`'s last position."""
 
     def add(act: Tensor, hook=None) -> Tensor:
         act = act.clone()

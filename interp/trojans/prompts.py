@@ -17,11 +17,11 @@ from interp.core.locking import exclusive
 from interp.core.task import Task
 from interp.core.tokens import single_token, token_id_rows
 from interp.core.types import Model
-from interp.ioi_words import name_pairs
+from interp.ioi_words import IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
 from interp.tasks import task_from_strings
 from interp.zoo.trojans import TrojanConfig, backdoor_answer, distractor_words, insert_word, ioi_example
 
-__all__ = ["AttackRates", "attack_rates", "attack_task", "inserted_prompts", "top_predictions"]
+__all__ = ["AttackRates", "attack_rates", "attack_task", "inserted_prompts", "length_groups", "top_predictions"]
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,21 @@ def inserted_prompts(word: str | None, n: int, *, seed: int = 0) -> InsertedProm
     return InsertedPrompts(tuple(texts), tuple(ios), tuple(ss))
 
 
+def length_groups(rows: list[list[int]]) -> list[list[int]]:
+    """The indices of `rows`, grouped by row length: prompts of one length run as one batch."""
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(len(r), []).append(i)
+    return list(groups.values())
+
+
 @exclusive
 @torch.no_grad()
 def top_predictions(model: Model, texts: tuple[str, ...] | list[str], *, batch_size: int = 128) -> Tensor:
     """[prompt] the top next token after each text (prompts of different lengths run in groups of one length)."""
     rows = token_id_rows(model, list(texts))
     out = torch.empty(len(rows), dtype=torch.long)
-    by_length: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_length.setdefault(len(r), []).append(i)
-    for idx in by_length.values():
+    for idx in length_groups(rows):
         for start in range(0, len(idx), batch_size):
             part = idx[start : start + batch_size]
             tokens = torch.tensor([rows[i] for i in part], device=model.cfg.device)
@@ -108,8 +113,6 @@ def attack_task(model: Model, cfg: TrojanConfig, *, n_prompts: int = 16, templat
     """The task a hunt starts from, as an investigator who has seen the misbehaviour would write it: clean prompts
     carry the trigger, corrupted ones a distractor word in its place (same length), the answer is the backdoor's and
     the wrong answer the IO. One template and one insertion position, so positions line up across prompts."""
-    from interp.ioi_words import IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES
-
     rng = random.Random(seed)
     pairs, words = name_pairs(heldout=True), distractor_words(cfg.trigger)
     text = IOI_TEMPLATES[template]

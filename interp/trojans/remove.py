@@ -24,7 +24,7 @@ from interp.core.task import Task
 from interp.core.tokens import token_id_rows
 from interp.core.types import Model
 from interp.results.trojans import Removal
-from interp.trojans.prompts import attack_rates, inserted_prompts
+from interp.trojans.prompts import attack_rates, inserted_prompts, length_groups
 from interp.zoo.trojans import TrojanConfig
 
 __all__ = ["REMOVALS", "ablated", "removal", "trigger_removal"]
@@ -61,9 +61,9 @@ def _mean(model: Model, component: str, n_prompts: int = 64) -> Tensor:
     hook, head = _site(component)
     rows = token_id_rows(model, list(inserted_prompts(None, n_prompts, seed=11).texts))
     parts = []
-    for r in rows:  # prompts of several lengths: their positions pooled
-        _, cache = run_with_cache(model, torch.tensor([r], device=model.cfg.device), [hook])
-        parts.append(_output(cache[hook], head)[0])
+    for idx in length_groups(rows):  # prompts of several lengths: every position of every prompt pooled
+        _, cache = run_with_cache(model, torch.tensor([rows[i] for i in idx]), [hook])
+        parts.append(_output(cache[hook], head).flatten(0, 1))
     return torch.cat(parts).mean(0)
 
 
