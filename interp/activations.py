@@ -131,6 +131,7 @@ def collect_activations(
     shard_rows: int = 50_000,
     progress: Progress | None = None,
     keep: Callable[[Tensor, Tensor], Tensor] | None = None,
+    first_prompt: int = 0,
 ) -> ActivationDataset:
     """Run `model` over `tokens` in batches and keep the activations at `hooks` where `mask` is set.
 
@@ -139,6 +140,7 @@ def collect_activations(
     Integer labels make a classification dataset, floating ones a regression dataset.
     `progress(done, total)` counts prompts. `keep(tokens, activation)` (optional) narrows the mask batch by
     batch from what the first hook holds, e.g. `sae.positions.sae_positions`; it needs callable `labels`.
+    `first_prompt` is the first prompt's index in `prompt_index` (when `tokens` are one part of a larger set).
     """
     n, n_pos = tokens.shape
     mask = torch.ones(n, n_pos, dtype=torch.bool) if mask is None else mask.bool().cpu()
@@ -179,7 +181,12 @@ def collect_activations(
                 check_fits(model, n_rows, 4 * sum(rows[h].shape[1] for h in hooks), what="activations", unit="rows")
             except ValueError as err:
                 raise ValueError(f"{err}; or stream them to disk with out_dir= (interp probe --cache-dir)") from err
-        rows |= {"labels": blabels, "prompt_index": prompt_idx + start, "position": pos, "token": batch.cpu()[bmask]}
+        rows |= {
+            "labels": blabels,
+            "prompt_index": prompt_idx + start + first_prompt,
+            "position": pos,
+            "token": batch.cpu()[bmask],
+        }
         if writer is not None:
             writer.add(rows)
         else:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -28,23 +27,19 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.activations import META, collect_activations
-from interp.model import load_model, resolve_device
+from interp.activations import META
+from interp.core.choices import JobSplit, check_choice
+from interp.model import resolve_device
 from interp.results import rounded
 from sae.checkpoints import checkpoints, load_trainer_state, save_checkpoint
-from sae.positions import MASSIVE, sae_positions
-from sae.tokens import token_rows
+from sae.distributed import SINGLE, Workers, data_parallel, sync_step
+from sae.harvest import JobProgress, cached_activations
 from sae.train_config import SAESpec, TrainJobConfig
 from sae.training import make_sae, trainer_config
 
 __all__ = [
-    "CACHE_DIR",
-    "COLLECTING",
     "LOCK",
-    "SOURCE",
     "BatchOrder",
-    "JobProgress",
-    "cached_activations",
     "job_lock",
     "read_log",
     "run_train_job",
@@ -53,69 +48,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JobProgress = Callable[[str, int, int, dict], None]
-"""progress(sae name, tokens done, tokens total, latest log line); while the activations are collected, the name
-is COLLECTING and the line is empty."""
-CACHE_DIR = "activations"
 LOCK = ".lock"
 """In the job folder: held (flock) by the job running there, holding its process id."""
-SOURCE = "source.json"
-"""Next to the cache: the job settings it was collected with (a rerun with other settings is refused)."""
-
-
-COLLECTING = "activations"
-"""The name `run_train_job` reports collection progress under (tokens of activations cached so far)."""
-
-
-def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = None) -> Path:
-    """The folder of the hook's activations over the job's tokens, collected once into safetensors
-    shards by `interp.activations.collect_activations`. The settings file is written last, so a
-    collection cut short (no settings file) is collected again; a cache collected with other settings
-    is an error."""
-    folder = Path(cfg.out) / CACHE_DIR
-    source = {
-        k: getattr(cfg, k)
-        for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")
-    } | {"positions": f"sae.positions: no special tokens, norm <= {MASSIVE:g} x median"}
-    if (folder / SOURCE).is_file():
-        cached = json.loads((folder / SOURCE).read_text())
-        if cached != source:
-            changed = ", ".join(f"{k} {cached.get(k)!r} -> {v!r}" for k, v in source.items() if cached.get(k) != v)
-            raise ValueError(
-                f"the activation cache in {folder} was collected with other settings ({changed}): "
-                "give the job another `out` folder, or delete the cache to collect it again"
-            )
-        return folder
-    model = load_model(cfg.model, device=cfg.device)
-    tokens = token_rows(
-        model,
-        cfg.model,
-        n_tokens=cfg.dataset_tokens,
-        context=cfg.context,
-        dataset=cfg.dataset,
-        text_column=cfg.text_column,
-        seed=cfg.seed,
-    )
-    shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
-    # every position is kept; the dataset's labels are unused here, so each row is labelled 0
-    n_rows, context = tokens.shape
-
-    def collected(done: int, total: int) -> None:  # rows of tokens -> tokens, in the job's progress form
-        if progress is not None:
-            progress(COLLECTING, done * context, n_rows * context, {})
-
-    collect_activations(
-        model,
-        tokens,
-        hooks=[cfg.hook],
-        labels=torch.zeros_like,
-        out_dir=folder,
-        shard_rows=cfg.shard_tokens,
-        progress=collected,
-        keep=lambda batch, act: sae_positions(model, batch, act),  # no BOS, no massive activations (why: there)
-    )
-    (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
-    return folder
 
 
 class BatchOrder:
@@ -170,8 +104,14 @@ class BatchOrder:
                 self._shards.popitem(last=False)
         return self._shards[key]
 
-    def batch(self, step: int) -> Float[Tensor, "row d_in"]:
-        at, end, parts = step * self.batch_size, (step + 1) * self.batch_size, []
+    def batch(self, step: int, workers: Workers = SINGLE) -> Float[Tensor, "row d_in"]:
+        """Batch `step`, or under data-parallel training this worker's contiguous slice of it."""
+        start, end = workers.part(self.batch_size)
+        return self.rows(step * self.batch_size + start, step * self.batch_size + end)
+
+    def rows(self, at: int, end: int) -> Float[Tensor, "row d_in"]:
+        """Rows [at, end) of the endless sequence."""
+        parts = []
         while at < end:
             epoch, pos = divmod(at, self.n_rows)
             order, starts = self._layout(epoch)
@@ -183,11 +123,27 @@ class BatchOrder:
         return torch.cat(parts)
 
 
-def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobProgress | None = None) -> Path:
-    """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads."""
+def train_one(
+    cfg: TrainJobConfig,
+    spec: SAESpec,
+    cache: Path,
+    *,
+    progress: JobProgress | None = None,
+    workers: Workers = SINGLE,
+) -> Path:
+    """Train (or resume) one SAE of the job; returns its folder, whose `sae/` SAELens's `load_from_disk` reads.
+
+    With several `workers` (every one of them calls this) the SAE trains data-parallel: each worker steps on
+    its slice of the global batch, DDP averages the gradients, and the lead worker alone writes the log and
+    the checkpoints. The weights equal one process's within float rounding (tests/test_distributed.py)."""
     from sae_lens import TrainingSAE
     from sae_lens.training.sae_trainer import SAETrainer
 
+    if cfg.batch_size % workers.world:
+        raise ValueError(
+            f"batch_size ({cfg.batch_size}) must divide evenly among the {workers.world} workers, so that each "
+            "worker's mean loss weighs the same in the averaged gradient"
+        )
     folder = Path(cfg.out) / spec.name
     device = str(resolve_device(cfg.device))
     done = checkpoints(folder)
@@ -210,42 +166,58 @@ def train_one(cfg: TrainJobConfig, spec: SAESpec, cache: Path, *, progress: JobP
         load_trainer_state(trainer, done[-1])
         log.info("%s: resuming from %s tokens", spec.name, trainer.n_training_samples)
     log_path = folder / "log.jsonl"
-    _truncate_log(log_path, trainer.n_training_steps)  # lines after the checkpoint are written again
-    with log_path.open("a") as out:
+    if workers.lead:
+        _truncate_log(log_path, trainer.n_training_steps)  # lines after the checkpoint are written again
+    # the other workers write their (identical) log lines nowhere
+    with log_path.open("a") if workers.lead else open(os.devnull, "w") as out, data_parallel(sae, workers):
         while trainer.n_training_samples < cfg.training_tokens:
-            batch = order.batch(trainer.n_training_steps).to(device)
+            batch = order.batch(trainer.n_training_steps, workers).to(device)
+            freq_before = trainer.act_freq_scores.clone()
             step = trainer.step(batch)
+            sync_step(trainer, step, len(batch), cfg.batch_size, freq_before, workers)
             trainer.n_training_steps += 1
             if trainer.n_training_steps % cfg.log_every == 0 or trainer.n_training_samples >= cfg.training_tokens:
-                line = _log_line(trainer, step, batch)
+                line = _log_line(trainer, step, batch, workers)
                 out.write(json.dumps(line) + "\n")
                 out.flush()
                 if progress is not None:
                     progress(spec.name, trainer.n_training_samples, cfg.training_tokens, line)
-            if (
+            if workers.lead and (
                 trainer.n_training_samples // cfg.checkpoint_every
                 > (trainer.n_training_samples - cfg.batch_size) // cfg.checkpoint_every
             ):
                 save_checkpoint(trainer, folder)
-    if not (folder / "checkpoints" / str(trainer.n_training_samples)).is_dir():
-        save_checkpoint(trainer, folder)
-    trainer.set_final_sae_metadata()
-    sae.save_inference_model(folder / "sae")
+    if workers.lead:
+        if not (folder / "checkpoints" / str(trainer.n_training_samples)).is_dir():
+            save_checkpoint(trainer, folder)
+        trainer.set_final_sae_metadata()
+        sae.save_inference_model(folder / "sae")
     return folder
 
 
 @torch.no_grad()
-def _log_line(trainer: Any, step: Any, batch: Tensor) -> dict:
-    """One line of log.jsonl (rounded as saved results are)."""
+def _log_line(trainer: Any, step: Any, batch: Tensor, workers: Workers) -> dict:
+    """One line of log.jsonl (rounded as saved results are): the global batch's numbers, summed over workers."""
     x, recon = batch.float(), step.sae_out.float()
-    variance = ((x - x.mean(0)) ** 2).sum()
+    n = workers.sum(torch.tensor([float(len(x))]))
+    mean = workers.sum(x.sum(0)) / n
+    loss, l0, error, variance = workers.sum(
+        torch.stack(
+            [
+                step.loss.detach().float() * len(x),
+                (step.feature_acts != 0).float().sum(),
+                ((x - recon) ** 2).sum(),
+                ((x - mean) ** 2).sum(),
+            ]
+        )
+    )
     return rounded(
         {
             "step": trainer.n_training_steps,
             "tokens": trainer.n_training_samples,
-            "loss": float(step.loss),
-            "l0": float((step.feature_acts != 0).float().sum(-1).mean()),
-            "explained_variance": float(1 - ((x - recon) ** 2).sum() / variance),
+            "loss": float(loss / n),
+            "l0": float(l0 / n),
+            "explained_variance": float(1 - error / variance),
         }
     )
 
@@ -308,9 +280,20 @@ def job_lock(out: Path) -> Iterator[None]:
         handle.close()  # releases the lock
 
 
-def run_train_job(cfg: TrainJobConfig, *, progress: JobProgress | None = None) -> list[Path]:
-    """Cache the activations (once) and train every SAE of the job, holding the job folder's lock throughout;
-    returns the SAE folders."""
-    with job_lock(Path(cfg.out)):
-        cache = cached_activations(cfg, progress=progress)
-        return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes]
+def run_train_job(
+    cfg: TrainJobConfig, *, progress: JobProgress | None = None, workers: Workers = SINGLE, split: JobSplit = "auto"
+) -> list[Path]:
+    """Cache the activations (once) and train every SAE of the job, the lead worker holding the job folder's lock
+    throughout. Returns the folders of the SAEs this worker reports: all of them in one process; under several
+    `workers`, the lead's share (every SAE when they train data-parallel, see JobSplit). Only the lead
+    reports progress."""
+    check_choice(split, JobSplit, "split")
+    progress = progress if workers.lead else None
+    with job_lock(Path(cfg.out)) if workers.lead else nullcontext():
+        workers.barrier()  # no worker starts before the lead holds the job folder
+        cache = cached_activations(cfg, progress=progress, workers=workers)
+        if split == "saes" or (split == "auto" and len(cfg.saes) >= workers.world):
+            # no waiting at the end: a worker whose SAEs are done leaves (the others may train for hours yet)
+            return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes[workers.rank :: workers.world]]
+        folders = [train_one(cfg, spec, cache, progress=progress, workers=workers) for spec in cfg.saes]
+        return folders if workers.lead else []

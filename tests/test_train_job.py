@@ -148,7 +148,7 @@ def test_a_killed_job_resumes_where_it_stopped(tmp_path, no_unpickling):
 def test_a_cache_from_other_settings_is_refused(tmp_path):
     from dataclasses import replace
 
-    from sae.train_job import cached_activations
+    from sae.harvest import cached_activations
 
     cfg = TrainJobConfig(
         dataset_tokens=480, context=48, batch_size=128, shard_tokens=200, device="cpu", out=str(tmp_path / "job")
@@ -196,7 +196,7 @@ def test_stray_temporary_checkpoints_are_cleaned(tmp_path):
 
 
 def test_collecting_the_activations_reports_progress(tmp_path):
-    from sae.train_job import COLLECTING, cached_activations
+    from sae.harvest import COLLECTING, cached_activations
 
     cfg = TrainJobConfig.from_toml(_config(tmp_path, "progress"))
     heard = []

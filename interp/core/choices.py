@@ -25,6 +25,7 @@ __all__ = [
     "EditMode",
     "Granularity",
     "HeadScoreName",
+    "JobSplit",
     "MetricName",
     "NameOrder",
     "PatchMethod",
@@ -57,6 +58,10 @@ PatchSite = Literal[SiteKind, "z_pos"]
 EdgeMethod = Literal["eap", "eap-ig", "eap-ig-activations", "exact"]
 """How edges are scored (interp.edges): first-order attribution, integrated gradients over the inputs or over each
 layer's activations, or exact edge patching (one patched run per edge, the reference)."""
+JobSplit = Literal["auto", "data", "saes"]
+"""How an SAE job's workers share it (sae.distributed): data, every SAE data-parallel over all workers; saes, the
+SAEs dealt out among the workers, each trained whole by one; auto, saes when there are at least as many SAEs as
+workers, else data."""
 Ablation = Literal["corrupted", "mean", "zero"]
 """What an edge outside a circuit carries instead of its writer's output: the corrupted run's, the mean over the
 clean prompts (position by position), or zero."""

@@ -1,9 +1,14 @@
-"""`sae train CONFIG.toml`: an SAE training job with a progress bar, checkpoints and resume."""
+"""`sae train CONFIG.toml`: an SAE training job with a progress bar, checkpoints and resume; `--workers N` (or
+running it under torchrun) spreads it over worker processes (sae.distributed, docs/distributed.md)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
+
+from interp.core.choices import JobSplit, options
 
 __all__ = ["add_parsers"]
 
@@ -13,6 +18,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "config", type=Path, help="a TOML file: model, hook, training_tokens, ... and one [[sae]] table per SAE"
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on this machine, started under torchrun (one per GPU on a GPU machine); across "
+        "machines, start `torchrun ... -m sae.cli train` on each instead (docs/distributed.md)",
+    )
+    p.add_argument(
+        "--split",
+        choices=options(JobSplit),
+        default="auto",
+        help="how workers share the job: data (each SAE data-parallel), saes (the SAEs dealt out among the "
+        "workers), auto (saes when there are at least as many SAEs as workers)",
+    )
     p.set_defaults(handler=_train)
 
 
@@ -20,12 +39,25 @@ def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interp.cli.common import write_results
+    from interp.model import resolve_device
     from interp.results import TrainingLog
     from sae import plots
+    from sae.distributed import joined_workers, launch
     from sae.train_config import TrainJobConfig
     from sae.train_job import read_log, run_train_job
 
-    cfg = TrainJobConfig.from_toml(args.config)
+    cfg = TrainJobConfig.from_toml(args.config)  # read here first, so a bad file fails before workers start
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers > 1 and "WORLD_SIZE" not in os.environ:
+        status = launch(["train", str(args.config), "--split", args.split], args.workers)
+        if status:
+            print(
+                f"sae: error: a worker of the job failed (exit status {status}; its own message is above). The "
+                f"checkpoints in {cfg.out} are kept: run the same command again to resume.",
+                file=sys.stderr,
+            )
+        return status
     bars: dict[str, tqdm] = {}
 
     def progress(name: str, done: int, total: int, line: dict) -> None:
@@ -34,7 +66,8 @@ def _train(args: argparse.Namespace) -> int:
         if line:  # collecting activations reports no training numbers
             bar.set_postfix(loss=line["loss"], l0=line["l0"], ev=line["explained_variance"])
 
-    folders = run_train_job(cfg, progress=progress)
+    with joined_workers(str(resolve_device(cfg.device))) as workers:
+        folders = run_train_job(cfg, progress=progress, workers=workers, split=args.split)
     for bar in bars.values():
         bar.close()
     for folder in folders:

@@ -1,0 +1,152 @@
+"""SAE jobs across processes: torch.distributed under torchrun (gloo on CPUs, NCCL on GPUs).
+
+Why torch.distributed and not sparsify's trainer: the workbench trains with SAELens's `SAETrainer` (its
+architectures, schedulers, checkpoint layout and the exact resume the jobs promise), and sparsify would
+replace all of that with its own SAE classes and loop. What data-parallel training needs on top of SAELens
+is small, and torch provides every piece of it: `DistributedDataParallel` averages the gradients, the
+collectives keep the trainer's running statistics equal on every worker, and torchrun starts the workers,
+rendezvouses them (one machine or several) and tears the whole job down when one of them dies.
+
+The job is the same on any number of workers: batch i of the job is the same rows of the cache, each
+worker reading its own contiguous slice of them, so a checkpoint is one state that any worker count
+resumes (docs/distributed.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["SINGLE", "TIMEOUT_ENV", "Workers", "data_parallel", "joined_workers", "launch", "sync_step"]
+
+TIMEOUT_ENV = "INTERP_DIST_TIMEOUT_S"
+"""Seconds a collective waits for the other workers before failing (default 300). torchrun ends a job whose
+worker process dies within a second; this bounds the wait when a whole machine disappears instead."""
+
+
+@dataclass(frozen=True)
+class Workers:
+    """This process's place in the job: worker `rank` of `world`."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def lead(self) -> bool:
+        """The worker that writes what is written once: checkpoints, logs, the cache index."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+    def part(self, n: int) -> tuple[int, int]:
+        """This worker's contiguous share [start, end) of n items (the first n % world workers take one more)."""
+        size, extra = divmod(n, self.world)
+        start = self.rank * size + min(self.rank, extra)
+        return start, start + size + (self.rank < extra)
+
+    def sum(self, values: Tensor) -> Tensor:
+        """`values` summed over the workers (in place when distributed)."""
+        if self.world > 1:
+            torch.distributed.all_reduce(values)
+        return values
+
+
+SINGLE = Workers()
+
+
+@contextmanager
+def joined_workers(device: str = "cpu") -> Iterator[Workers]:
+    """This process's `Workers`: under torchrun (WORLD_SIZE set) a process group is opened, gloo for CPU
+    training and NCCL for CUDA, and closed on the way out; otherwise SINGLE."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        yield SINGLE
+        return
+    rank = int(os.environ["RANK"])
+    cuda = torch.device(device).type == "cuda"
+    if cuda:  # one GPU per worker on each machine
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "300")))
+    torch.distributed.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
+    try:
+        yield Workers(rank, world)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+class _TrainingForward(torch.nn.Module):
+    """The module DDP wraps: its forward is the SAE's `training_forward_pass`, the call SAELens's trainer makes
+    (DDP averages gradients only for passes that go through its own forward)."""
+
+    def __init__(self, sae: torch.nn.Module):
+        super().__init__()
+        self.sae = sae
+
+    def forward(self, step_input: Any) -> Any:
+        return type(self.sae).training_forward_pass(self.sae, step_input)
+
+
+@contextmanager
+def data_parallel(sae: torch.nn.Module, workers: Workers) -> Iterator[None]:
+    """Within the block, the trainer's calls to `sae.training_forward_pass` go through DistributedDataParallel,
+    so each backward leaves every worker the mean of the workers' gradients (which is the gradient of the
+    mean loss over the global batch: SAELens's losses are means over the batch). DDP also copies rank 0's
+    weights to every worker on entry. Nothing changes with one worker."""
+    if workers.world == 1:
+        yield
+        return
+    from torch.nn.parallel import DistributedDataParallel
+
+    # Every SAELens training architecture gives every parameter a gradient each step (checked for all five), so
+    # DDP need not search the graph for unused ones. Buffers (batchtopk's running threshold) are rank 0's on
+    # every worker: each worker estimates it from its own rows, as it selects its top activations within them.
+    ddp = DistributedDataParallel(_TrainingForward(sae))
+    # an instance attribute: the trainer's `self.sae.training_forward_pass(...)` now finds DDP's call
+    object.__setattr__(sae, "training_forward_pass", ddp)
+    try:
+        yield
+    finally:
+        del sae.__dict__["training_forward_pass"]
+
+
+def sync_step(trainer: Any, step: Any, local_rows: int, global_rows: int, freq_before: Tensor, workers: Workers):
+    """After `trainer.step` on this worker's slice of the batch: make the trainer's running statistics those of
+    the global batch, as one process training on all of it would hold them. SAELens updated them from this
+    worker's rows only; which latents fired and how often are summed over the workers, and the token count
+    advanced by the global batch."""
+    trainer.n_training_samples += global_rows - local_rows
+    if workers.world == 1:
+        return
+    with torch.no_grad():
+        fired = workers.sum((step.feature_acts != 0).float().sum(0))
+        trainer.act_freq_scores = freq_before + fired
+        trainer.n_forward_passes_since_fired[fired > 0] = 0
+
+
+def launch(argv: list[str], n_workers: int) -> int:
+    """Run `sae ARGV` as `n_workers` worker processes on this machine under torchrun; returns its exit status.
+    torchrun's own defaults apply: OMP_NUM_THREADS=1 per worker unless set, and no restarts (a failed worker
+    ends the job; rerunning the command resumes it)."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={n_workers}",
+        "--max_restarts=0",
+        "-m",
+        "sae.cli",
+        *argv,
+    ]
+    return subprocess.run(command, check=False).returncode
