@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from interp.core.choices import Granularity, check_choice
+from interp.core.hooks import full_cache
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
@@ -51,7 +52,7 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
     check_fits(model, len(task), per_prompt, what=f"direct logit attribution by {granularity}")
     task = task.to(model.cfg.device)
     pos = single_metric_position(task)
-    logits, cache = model.run_with_cache(task.clean_tokens)
+    logits, cache = full_cache(model, task.clean_tokens)
     direction = answer_direction(model, task)  # batch d_model
 
     def project(stack: Tensor) -> Tensor:  # component batch d_model -> component (mean over prompts)

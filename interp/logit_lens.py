@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from interp.core.hooks import full_cache
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
@@ -26,12 +27,13 @@ def logit_lens(model: Model, task: Task, *, top_k: int = 5) -> LogitLensResult:
     check_fits(model, len(task), prompt_bytes(model, task.n_pos, residuals=2, logits=1), what="the logit lens")
     task = task.to(model.cfg.device)
     names = [hook_name("resid_pre", 0)] + [hook_name("resid_post", layer) for layer in range(model.cfg.n_layers)]
-    _, cache = model.run_with_cache(task.clean_tokens, names_filter=lambda n: n in names)
+    _, cache = full_cache(model, task.clean_tokens, names_filter=lambda n: n in names)
     rows = torch.arange(len(task), device=task.clean_tokens.device)
     logit, prob, rank, top = [], [], [], []
     for name in names:
         resid = cache[name][rows, task.metric_pos][:, None]  # batch 1 d_model
-        lens = model.unembed(model.ln_final(resid))[:, 0].float()  # batch d_vocab
+        # .to: on a model placed across devices, the unembedding answers on its own device
+        lens = model.unembed(model.ln_final(resid))[:, 0].float().to(rows.device)  # batch d_vocab
         answer = lens[rows, task.answer_tokens]
         logit.append(float(answer.mean()))
         prob.append(float(lens.softmax(-1)[rows, task.answer_tokens].mean()))

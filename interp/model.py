@@ -19,6 +19,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -83,6 +84,7 @@ def load_model(
     device: str | torch.device = "auto",
     dtype: DType | torch.dtype = "float32",
     progress: Callable[[str], None] | None = None,
+    device_map: str | dict[str, str | int] | None = None,
 ) -> Model:
     """Load a model by zoo name (`zoo:NAME`), TransformerLens official name, or local folder.
 
@@ -90,8 +92,15 @@ def load_model(
     on `device` in `dtype`, with `model.cfg.model_name` set to the spec it was loaded from.
     Raises a `ModelLoadError` subclass whose message says what went wrong and what to do.
     `progress(message)` hears about slow first-time steps (a download, a GGUF conversion).
+
+    `device_map` (instead of `device`) places the layers of a model too large for one GPU across several:
+    "auto" or "balanced" (accelerate's placement over the visible GPUs), or Hugging Face's dict of module
+    name -> device. It applies to transformers checkpoints (hub names, folders, the fetched zoo models);
+    TransformerLens's bridge dispatches the model with accelerate, and `interp.core.hooks` hands every hook
+    its activation on the model's first device, so analyses run unchanged (docs/distributed.md).
     """
     dev, dt = resolve_device(device), resolve_dtype(dtype)
+    dev = _Placement(dev, device_map) if device_map is not None else dev
     text = str(spec)
     if text.startswith(ZOO_PREFIX):
         model = _load_zoo(text[len(ZOO_PREFIX) :], dev, dt, progress)
@@ -118,6 +127,14 @@ def load_model(
     return model
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """A device_map, carried through the loaders in place of a device (only transformers checkpoints take it)."""
+
+    device: torch.device
+    device_map: str | dict[str, str | int]
+
+
 def _unknown_model_message(spec: str) -> str:
     from transformer_lens.supported_models import MODEL_ALIASES, OFFICIAL_MODEL_NAMES
 
@@ -136,7 +153,7 @@ def _unknown_model_message(spec: str) -> str:
     )
 
 
-def _load_zoo(name: str, device: torch.device, dtype: torch.dtype, progress=None) -> Model:
+def _load_zoo(name: str, device: torch.device | _Placement, dtype: torch.dtype, progress=None) -> Model:
     if name not in ZOO:
         raise UnknownModelError(f"no zoo model {name!r}; the zoo has: {', '.join('zoo:' + n for n in ZOO)}")
     entry = ZOO[name]
@@ -165,7 +182,12 @@ def _is_native_folder(path: Path) -> bool:
         return False
 
 
-def _load_native_folder(folder: Path, device: torch.device, dtype: torch.dtype) -> Model:
+def _load_native_folder(folder: Path, device: torch.device | _Placement, dtype: torch.dtype) -> Model:
+    if isinstance(device, _Placement):
+        raise NotACheckpointError(
+            f"{folder} is a TransformerLens-native model, which loads onto one device: device_map applies to "
+            "transformers checkpoints; load it with device=... instead"
+        )
     from safetensors import SafetensorError
     from safetensors.torch import load_file
     from transformer_lens.config import TransformerBridgeConfig
@@ -204,7 +226,7 @@ def _zoo_folder(spec: str) -> Path:
     return ZOO[name].folder
 
 
-def _load_local(path: Path, device: torch.device, dtype: torch.dtype, progress=None) -> Model:
+def _load_local(path: Path, device: torch.device | _Placement, dtype: torch.dtype, progress=None) -> Model:
     from transformer_lens.model_bridge import TransformerBridge
     from transformers import AutoTokenizer
 
@@ -224,7 +246,8 @@ def _load_local(path: Path, device: torch.device, dtype: torch.dtype, progress=N
         except (OSError, ValueError) as err:
             raise NotACheckpointError(f"the tokenizer in {path} could not be loaded: {err}") from err
         try:
-            bridge = TransformerBridge.boot_transformers(str(view), device=device, dtype=dtype, tokenizer=tokenizer)
+            placed = {"device_map": device.device_map} if isinstance(device, _Placement) else {"device": device}
+            bridge = TransformerBridge.boot_transformers(str(view), dtype=dtype, tokenizer=tokenizer, **placed)
         except (OSError, RuntimeError, ValueError) as err:  # no usable weights file, weights of other shapes, ...
             raise NotACheckpointError(f"the weights in {path} could not be loaded: {first_line(err)}") from err
     bridge.enable_compatibility_mode(disable_warnings=True)
@@ -243,7 +266,7 @@ def _official_name(spec: str) -> str | None:
     return None
 
 
-def _load_official(official: str, device: torch.device, dtype: torch.dtype) -> Model:
+def _load_official(official: str, device: torch.device | _Placement, dtype: torch.dtype) -> Model:
     from huggingface_hub import snapshot_download
 
     try:

@@ -17,7 +17,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.core.choices import EditMode, check_choice
-from interp.core.hooks import activations, hooks, run_with_cache
+from interp.core.hooks import activations, full_cache, hooks, run_with_cache
 from interp.core.interventions import SpliceSAE
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
@@ -251,7 +251,7 @@ def feature_dla(model: Model, sae: SAE, task: Task, *, hook: str | None = None, 
         raise ValueError(f"feature DLA needs an SAE on the residual stream (a hook_resid_* hook), not {name}")
     task = task.to(model.cfg.device)
     pos = single_metric_position(task)
-    logits, cache = model.run_with_cache(task.clean_tokens)
+    logits, cache = full_cache(model, task.clean_tokens)
     check_width(model, sae, name, cache[name])
     x = cache[name][:, pos]  # batch d_model
     feats = sae.encode(x.to(sae.device)).to(x)

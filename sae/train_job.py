@@ -199,7 +199,7 @@ def train_one(
 def _log_line(trainer: Any, step: Any, batch: Tensor, workers: Workers) -> dict:
     """One line of log.jsonl (rounded as saved results are): the global batch's numbers, summed over workers."""
     x, recon = batch.float(), step.sae_out.float()
-    n = workers.sum(torch.tensor([float(len(x))]))
+    n = workers.sum(torch.tensor([float(len(x))], device=x.device))  # NCCL reduces only GPU tensors
     mean = workers.sum(x.sum(0)) / n
     loss, l0, error, variance = workers.sum(
         torch.stack(

@@ -22,12 +22,13 @@ from contextlib import contextmanager
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor
+from transformer_lens.ActivationCache import ActivationCache
 
 from interp.core.locking import model_lock
 from interp.core.sites import check_hook_names, hook_name, hook_points
 from interp.core.types import Model
 
-__all__ = ["HookFn", "activations", "hooks", "run_with_cache"]
+__all__ = ["HookFn", "activations", "full_cache", "hooks", "run_with_cache"]
 
 HookFn = Callable[..., Tensor | None]
 """fn(activation, hook=None) -> a replacement activation, or None to leave it as it is."""
@@ -42,6 +43,9 @@ def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Mod
     """Install forward hooks for the duration of a `with` block; they are removed even on error. The block holds
     the model's lock (interp.core.locking): no other thread runs this model while the hooks are in."""
     check_hook_names(model, [name for name, _ in fwd_hooks])
+    if getattr(model.cfg, "n_devices", 1) > 1:
+        home = torch.device(model.cfg.device)
+        fwd_hooks = [(name, _at_home(fn, home)) for name, fn in fwd_hooks]
     points, level = hook_points(model), next(_LEVELS)
     added = []
     companions = []  # (hook name, fn): resid_mid edits carried to the block's output
@@ -62,6 +66,22 @@ def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Mod
         finally:
             for point in added:
                 point.remove_hooks(dir="fwd", level=level)
+
+
+def _at_home(fn: HookFn, home: torch.device) -> HookFn:
+    """`fn` for a model whose layers live on several devices (load_model's device_map): it sees the activation
+    on the model's first device, where the tokens, the logits and every other hook's activation are, so an
+    analysis written for one device combines them unchanged; what it returns goes back to the layer's device.
+    The activation's copy is returned even when `fn` returns None, in case it was edited in place."""
+
+    def at_home(act: Tensor, hook=None) -> Tensor | None:
+        if act.device == home:
+            return fn(act, hook=hook)
+        moved = act.to(home)  # differentiable: gradients reach the layer's own copy
+        out = fn(moved, hook=hook)
+        return (moved if out is None else out).to(act.device)
+
+    return at_home
 
 
 _RESID_MID = re.compile(r"blocks\.(\d+)\.hook_resid_mid")
@@ -103,7 +123,18 @@ def run_with_cache(
     wanted = set(names)
     with model_lock(model):
         logits, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n in wanted)
-    return logits, {n: cache[n] for n in names}
+    return logits, {n: cache[n].to(model.cfg.device) for n in names}  # a device_map model caches per layer
+
+
+@torch.no_grad()
+def full_cache(model: Model, tokens: Int[Tensor, "batch pos"], **kwargs) -> tuple[Tensor, ActivationCache]:
+    """TransformerLens's `run_with_cache` (every hook, for its ActivationCache methods), with the logits and
+    every entry on the model's first device: a model placed across devices (load_model's device_map) leaves
+    each layer's entries on that layer's device, where the cache's stacking methods would fail."""
+    logits, cache = model.run_with_cache(tokens.to(model.cfg.device), **kwargs)
+    if getattr(model.cfg, "n_devices", 1) > 1:
+        logits, cache = logits.to(model.cfg.device), cache.to(model.cfg.device)
+    return logits, cache
 
 
 class _Enough(Exception):

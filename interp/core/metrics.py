@@ -100,8 +100,11 @@ def single_metric_position(task: Task) -> int:
 
 
 def answer_direction(model: Model, task: Task) -> Float[Tensor, "batch d_model"]:
-    """Per prompt, the unembedding direction of logit(answer) - logit(wrong)."""
-    return (model.W_U[:, task.answer_tokens] - model.W_U[:, task.wrong_tokens]).T
+    """Per prompt, the unembedding direction of logit(answer) - logit(wrong), on the model's first device (where
+    a model placed across devices hands its hooks their activations: interp.core.hooks)."""
+    w_u = model.W_U
+    answers, wrong = task.answer_tokens.to(w_u.device), task.wrong_tokens.to(w_u.device)
+    return (w_u[:, answers] - w_u[:, wrong]).T.to(model.cfg.device)
 
 
 def unembed_bias_diff(model: Model, task: Task) -> float:

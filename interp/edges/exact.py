@@ -105,7 +105,7 @@ def _patched_metrics(
     ]
     if readers[0].kind == "logits":  # no pass: the final norm and the unembedding of the patched inputs
         final = torch.stack([x[pos] for x in inputs]).unsqueeze(1)
-        last = model.unembed(model.ln_final(final) if hasattr(model, "ln_final") else final)[:, 0]
+        last = model.unembed(model.ln_final(final) if hasattr(model, "ln_final") else final)[:, 0].to(clean_last.device)
         return metric_values(metric, last, task, rows, clean_last).double().cpu()
     writes: dict[str, list[tuple[int, int, Tensor]]] = {}  # hook -> (row, head or -1, value)
     for row, (r, x) in enumerate(zip(readers, inputs)):

@@ -53,8 +53,8 @@ def _train(args: argparse.Namespace) -> int:
         status = launch(["train", str(args.config), "--split", args.split], args.workers)
         if status:
             print(
-                f"sae: error: a worker of the job failed (exit status {status}; its own message is above). The "
-                f"checkpoints in {cfg.out} are kept: run the same command again to resume.",
+                f"sae: error: a worker of the job failed (exit status {status}; torchrun's report above names it and "
+                f"why). The checkpoints in {cfg.out} are kept: run the same command again to resume.",
                 file=sys.stderr,
             )
         return status
