@@ -19,10 +19,20 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-__all__ = ["STATE_JSON", "STATE_TENSORS", "checkpoints", "load_trainer_state", "save_checkpoint"]
+__all__ = [
+    "DATA_JSON",
+    "STATE_JSON",
+    "STATE_TENSORS",
+    "checkpoint_data",
+    "checkpoints",
+    "load_trainer_state",
+    "save_checkpoint",
+]
 
 STATE_JSON = "trainer_state.json"
 STATE_TENSORS = "trainer_state.safetensors"
+DATA_JSON = "data.json"
+"""Where the job's data stands at the checkpoint (written by the job: sae.train_job)."""
 PICKLED_STATE = "trainer_state.pt"  # what SAELens writes; never read here
 
 
@@ -75,9 +85,10 @@ def _trainer_state(trainer: Any) -> dict:
     }
 
 
-def save_checkpoint(trainer: Any, folder: Path) -> Path:
-    """Write the trainer's SAE and state to `folder/checkpoints/<tokens seen>`. It is written to a temporary
-    folder and renamed, so a kill never leaves a half-written checkpoint."""
+def save_checkpoint(trainer: Any, folder: Path, data: dict | None = None) -> Path:
+    """Write the trainer's SAE and state to `folder/checkpoints/<tokens seen>`, with `data` (JSON: where the
+    job's data stands) when given. It is written to a temporary folder and renamed, so a kill never leaves a
+    half-written checkpoint."""
     from sae_lens.constants import ACTIVATION_SCALER_CFG_FILENAME, SPARSITY_FILENAME
 
     final = folder / "checkpoints" / str(trainer.n_training_samples)
@@ -90,6 +101,8 @@ def save_checkpoint(trainer: Any, folder: Path) -> Path:
     (tmp / STATE_JSON).write_text(json.dumps(_encode(_trainer_state(trainer), tensors)) + "\n")
     save_file(tensors, str(tmp / STATE_TENSORS))
     trainer.activation_scaler.save(str(tmp / ACTIVATION_SCALER_CFG_FILENAME))
+    if data is not None:
+        (tmp / DATA_JSON).write_text(json.dumps(data, indent=2) + "\n")
     shutil.rmtree(final, ignore_errors=True)  # only ever an identical checkpoint of the same step
     os.replace(tmp, final)
     return final
@@ -120,6 +133,12 @@ def load_trainer_state(trainer: Any, checkpoint: Path) -> None:
         setattr(trainer, name, state[name])
     for name, scheduler_state in state["coefficient_schedulers"].items():
         trainer.coefficient_schedulers[name].load_state_dict(scheduler_state)
+
+
+def checkpoint_data(checkpoint: Path) -> dict | None:
+    """What `save_checkpoint` was given as `data`; None for a checkpoint written without it."""
+    path = checkpoint / DATA_JSON
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def checkpoints(folder: Path) -> list[Path]:

@@ -76,7 +76,13 @@ def joined_workers(device: str = "cpu") -> Iterator[Workers]:
     rank = int(os.environ["RANK"])
     cuda = torch.device(device).type == "cuda"
     if cuda:  # one GPU per worker on each machine
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        local, gpus = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
+        if local >= gpus:
+            raise ValueError(
+                f"worker {local} of this machine has no GPU of its own ({gpus} visible): start at most {gpus} "
+                'workers per machine, or train on the CPU (device = "cpu")'
+            )
+        torch.cuda.set_device(local)
     timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "300")))
     torch.distributed.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
     try:

@@ -31,7 +31,7 @@ from interp.activations import META
 from interp.core.choices import JobSplit, check_choice
 from interp.model import resolve_device
 from interp.results import rounded
-from sae.checkpoints import checkpoints, load_trainer_state, save_checkpoint
+from sae.checkpoints import checkpoint_data, checkpoints, load_trainer_state, save_checkpoint
 from sae.distributed import SINGLE, Workers, data_parallel, sync_step
 from sae.harvest import JobProgress, cached_activations
 from sae.train_config import SAESpec, TrainJobConfig
@@ -163,6 +163,7 @@ def train_one(
         data_provider=iter(()),
     )
     if done:
+        _check_data(checkpoint_data(done[-1]), cfg, done[-1])
         load_trainer_state(trainer, done[-1])
         log.info("%s: resuming from %s tokens", spec.name, trainer.n_training_samples)
     log_path = folder / "log.jsonl"
@@ -186,13 +187,40 @@ def train_one(
                 trainer.n_training_samples // cfg.checkpoint_every
                 > (trainer.n_training_samples - cfg.batch_size) // cfg.checkpoint_every
             ):
-                save_checkpoint(trainer, folder)
+                save_checkpoint(trainer, folder, _data_position(trainer, cfg, workers))
     if workers.lead:
         if not (folder / "checkpoints" / str(trainer.n_training_samples)).is_dir():
-            save_checkpoint(trainer, folder)
+            save_checkpoint(trainer, folder, _data_position(trainer, cfg, workers))
         trainer.set_final_sae_metadata()
         sae.save_inference_model(folder / "sae")
     return folder
+
+
+def _data_position(trainer: Any, cfg: TrainJobConfig, workers: Workers) -> dict:
+    """Where the data stands at a checkpoint: the next batch, and the rows of the cache's endless sequence
+    (BatchOrder) that each worker reads for it. The next batch is a function of (seed, step, batch_size)
+    alone, so any worker count that divides batch_size resumes it; the rest is a record."""
+    start = trainer.n_training_steps * cfg.batch_size
+    parts = [Workers(rank, workers.world).part(cfg.batch_size) for rank in range(workers.world)]
+    return {
+        "next_step": trainer.n_training_steps,
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "workers": workers.world,
+        "next_rows": [[start + a, start + b] for a, b in parts],
+    }
+
+
+def _check_data(data: dict | None, cfg: TrainJobConfig, checkpoint: Path) -> None:
+    """Refuse to resume with a batch order other than the checkpoint's (it would not continue the same job)."""
+    if data is None:  # a checkpoint from before the record was written: nothing to compare
+        return
+    changed = [f"{k} {data[k]} -> {getattr(cfg, k)}" for k in ("batch_size", "seed") if data[k] != getattr(cfg, k)]
+    if changed:
+        raise ValueError(
+            f"{checkpoint} was written by a job with other settings ({', '.join(changed)}), so resuming would not "
+            "continue it: put the settings back, or give this job another `out` folder"
+        )
 
 
 @torch.no_grad()

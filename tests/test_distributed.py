@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,31 @@ def test_saes_dealt_out_to_workers_equal_one_process(tmp_path):
     assert all(f"{name}: 30720 tokens" in output for name in NAMES)  # each worker reports its own SAE
     _single(_config(tmp_path, "single"), tmp_path / "dealt")
     _assert_same_weights(tmp_path / "dealt", tmp_path / "single")
+
+
+def test_a_job_checkpointed_by_two_workers_continues_in_one_process(tmp_path):
+    # 2 workers train 15 steps; the job is then lengthened to 30 and rerun by one process, which resumes from
+    # the workers' checkpoint and ends where one process training all 30 steps ends
+    from sae.cli import main
+    from sae.train_config import TrainJobConfig
+    from sae.train_job import run_train_job
+
+    _finished(_config(tmp_path, "moved", tokens=15_360, every=15_360), "--split", "data")
+    data = json.loads((tmp_path / "moved" / NAMES[0] / "checkpoints" / "15360" / "data.json").read_text())
+    assert data == {
+        "next_step": 15,
+        "batch_size": 1024,
+        "seed": 0,
+        "workers": 2,
+        "next_rows": [[15_360, 15_872], [15_872, 16_384]],
+    }
+    assert main(["train", str(_config(tmp_path, "moved", tokens=30_720, every=15_360))]) == 0
+    _single(_config(tmp_path, "single"), tmp_path / "moved")
+    _assert_same_weights(tmp_path / "moved", tmp_path / "single")
+
+    longer = TrainJobConfig.from_toml(_config(tmp_path, "moved", tokens=61_440))
+    with pytest.raises(ValueError, match=r"other settings \(batch_size 1024 -> 512\)"):  # another batch order
+        run_train_job(replace(longer, batch_size=512))
 
 
 def _worker_pids(launcher: int) -> dict[int, int]:
