@@ -95,6 +95,19 @@ def test_the_workers_slices_of_a_batch_make_the_batch(tmp_path):
         assert torch.equal(torch.cat(slices), whole.batch(step))
 
 
+def test_a_batch_that_does_not_divide_among_the_workers_is_refused(tmp_path, capsys):
+    from sae.cli import main
+    from sae.train_config import TrainJobConfig
+    from sae.train_job import train_one
+
+    config = _config(tmp_path, "uneven")
+    cfg = TrainJobConfig.from_toml(config)
+    with pytest.raises(ValueError, match=r"batch_size \(1024\) must divide evenly among the 3 workers"):
+        train_one(cfg, cfg.saes[0], tmp_path / "no-cache", workers=Workers(0, 3))
+    assert main(["train", str(config), "--workers", "0"]) == 2
+    assert "--workers must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_data_parallel_training_equals_one_process(tmp_path):
     # Two gloo workers harvest the activations (each its share of the token rows) and train both SAEs
     # data-parallel; one process then trains from a copy of that cache. Same global batches, same order.
