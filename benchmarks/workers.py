@@ -1,6 +1,6 @@
 """Benchmark: one SAE sweep (`sae train`) run by one process and by `--workers N` worker processes.
 
-    .venv/bin/python benchmarks/workers.py [--workers 2] [--k 8 16 32 64] [--training-tokens 400000]
+    .venv/bin/python benchmarks/workers.py [--workers 2] [--k 8 16 32 64] [--training-tokens 2000000]
 
 The activation cache is collected once and copied into each run's folder, so every run trains the same
 SAEs from the same rows and the times are training alone (plus each command's start: imports, and
@@ -55,7 +55,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--k", type=int, nargs="+", default=[8, 16, 32, 64])
     p.add_argument("--d-sae", type=int, default=1024)
-    p.add_argument("--training-tokens", type=int, default=400_000)
+    p.add_argument("--training-tokens", type=int, default=2_000_000)
     p.add_argument("--dataset-tokens", type=int, default=120_000)
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--repeats", type=int, default=2)

@@ -45,6 +45,13 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
     check_choice(granularity, Granularity, "granularity")
     if granularity == "neuron" and model.cfg.attn_only:
         raise ValueError(f"{model.cfg.model_name} is attention-only: it has no neurons")
+    split = getattr(model.cfg, "n_devices", 1) > 1
+    if granularity == "neuron" and split:
+        # TransformerLens's stack_neuron_results multiplies by each layer's W_out where that layer lives
+        raise ValueError(
+            f"DLA by neuron does not run on a model placed across {model.cfg.n_devices} devices yet: load "
+            f"{model.cfg.model_name} on one device for it (by head and by component run here)"
+        )
     # the cache of every hook (about fourteen d_model-wide vectors per position and layer with the MLPs'
     # hidden layers); by neuron, every neuron's write at the metric position as well
     neurons = model.cfg.n_layers * (model.cfg.d_mlp or 0) * model.cfg.d_model if granularity == "neuron" else 0
@@ -66,7 +73,9 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
         labels, values, other = comp_labels, comp_values, {}
     else:
         kind = "attn_out" if granularity == "head" else "mlp_out"
-        if granularity == "head":
+        if granularity == "head" and split:
+            stack, labels = _head_results(model, cache, pos)
+        elif granularity == "head":
             stack, labels = cache.stack_head_results(layer=-1, pos_slice=pos, return_labels=True)
         else:
             stack, labels = cache.stack_neuron_results(layer=-1, pos_slice=pos, return_labels=True)
@@ -92,3 +101,16 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
         logit_diff=float(logit_diff(at_metric_pos(logits, task), task).mean()),
         n_prompts=len(task),
     )
+
+
+def _head_results(model: Model, cache, pos: int) -> tuple[Tensor, list[str]]:
+    """Each head's write at `pos`, [layer x head, batch, d_model], on the model's first device, with labels.
+    For a model placed across devices: TransformerLens's stack_head_results multiplies each layer's z by that
+    layer's W_O where the layer lives, and the cache is on the first device (interp.core.hooks.full_cache)."""
+    home = torch.device(model.cfg.device)
+    parts = [
+        torch.einsum("bhe,hed->hbd", cache[f"blocks.{layer}.attn.hook_z"][:, pos], block.attn.W_O.to(home))
+        for layer, block in enumerate(model.blocks)
+    ]
+    labels = [f"L{layer}H{head}" for layer in range(model.cfg.n_layers) for head in range(model.cfg.n_heads)]
+    return torch.cat(parts), labels

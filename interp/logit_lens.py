@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from interp.core.devices import unembed_residual
 from interp.core.hooks import full_cache
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
@@ -32,8 +33,7 @@ def logit_lens(model: Model, task: Task, *, top_k: int = 5) -> LogitLensResult:
     logit, prob, rank, top = [], [], [], []
     for name in names:
         resid = cache[name][rows, task.metric_pos][:, None]  # batch 1 d_model
-        # .to: on a model placed across devices, the unembedding answers on its own device
-        lens = model.unembed(model.ln_final(resid))[:, 0].float().to(rows.device)  # batch d_vocab
+        lens = unembed_residual(model, resid)[:, 0].float()  # batch d_vocab
         answer = lens[rows, task.answer_tokens]
         logit.append(float(answer.mean()))
         prob.append(float(lens.softmax(-1)[rows, task.answer_tokens].mean()))

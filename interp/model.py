@@ -97,7 +97,8 @@ def load_model(
     "auto" or "balanced" (accelerate's placement over the visible GPUs), or Hugging Face's dict of module
     name -> device. It applies to transformers checkpoints (hub names, folders, the fetched zoo models);
     TransformerLens's bridge dispatches the model with accelerate, and `interp.core.hooks` hands every hook
-    its activation on the model's first device, so analyses run unchanged (docs/distributed.md).
+    its activation on the model's first device, so analyses combine tensors on one device; DLA by neuron is
+    refused on such a model (docs/distributed.md says what has and has not run on GPUs).
     """
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     dev = _Placement(dev, device_map) if device_map is not None else dev

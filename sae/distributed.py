@@ -29,8 +29,10 @@ from torch import Tensor
 __all__ = ["SINGLE", "TIMEOUT_ENV", "Workers", "data_parallel", "joined_workers", "launch", "sync_step"]
 
 TIMEOUT_ENV = "INTERP_DIST_TIMEOUT_S"
-"""Seconds a collective waits for the other workers before failing (default 300). torchrun ends a job whose
-worker process dies within a second; this bounds the wait when a whole machine disappears instead."""
+"""Seconds a collective waits for the other workers before failing (default 1800, gloo's own). torchrun ends a
+job whose worker process dies within a second; this bounds the wait when a whole machine disappears instead.
+It must outlast the longest legitimate wait: workers finishing their shares of a harvest apart, or the lead
+writing a large SAE's checkpoint to a slow filesystem."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,14 @@ class Workers:
         start = self.rank * size + min(self.rank, extra)
         return start, start + size + (self.rank < extra)
 
+    def from_lead(self, value: Any) -> Any:
+        """The lead's `value` (any picklable object), on every worker."""
+        if self.world == 1:
+            return value
+        box = [value]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
     def sum(self, values: Tensor) -> Tensor:
         """`values` summed over the workers (in place when distributed)."""
         if self.world > 1:
@@ -75,6 +85,11 @@ def joined_workers(device: str = "cpu") -> Iterator[Workers]:
         return
     rank = int(os.environ["RANK"])
     cuda = torch.device(device).type == "cuda"
+    if cuda and torch.device(device).index is not None:
+        raise ValueError(
+            f'device {device!r} would put every worker on one GPU: give device = "cuda" or "auto", and each '
+            "worker takes the GPU of its local rank"
+        )
     if cuda:  # one GPU per worker on each machine
         local, gpus = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
         if local >= gpus:
@@ -83,7 +98,7 @@ def joined_workers(device: str = "cpu") -> Iterator[Workers]:
                 'workers per machine, or train on the CPU (device = "cpu")'
             )
         torch.cuda.set_device(local)
-    timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "300")))
+    timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "1800")))
     torch.distributed.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
     try:
         yield Workers(rank, world)

@@ -17,7 +17,7 @@ from sae.positions import MASSIVE, sae_positions
 from sae.tokens import token_rows
 from sae.train_config import TrainJobConfig
 
-__all__ = ["CACHE_DIR", "COLLECTING", "SOURCE", "JobProgress", "cached_activations"]
+__all__ = ["BATCH_ROWS", "CACHE_DIR", "COLLECTING", "SOURCE", "JobProgress", "cached_activations"]
 
 JobProgress = Callable[[str, int, int, dict], None]
 """progress(sae name, tokens done, tokens total, latest log line); while the activations are collected, the name
@@ -27,6 +27,8 @@ SOURCE = "source.json"
 """Next to the cache: the job settings it was collected with (a rerun with other settings is refused)."""
 
 
+BATCH_ROWS = 64
+"""Rows of tokens per forward pass while collecting (collect_activations' default)."""
 COLLECTING = "activations"
 """The name `run_train_job` reports collection progress under (tokens of activations cached so far)."""
 
@@ -68,30 +70,33 @@ def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = No
     if workers.lead:
         shutil.rmtree(folder, ignore_errors=True)  # a collection cut short leaves stale shards
     workers.barrier()
-    first, last = workers.part(len(tokens))
-    part = folder if workers.world == 1 else folder / f"part-{workers.rank}"
-    # every position is kept; the dataset's labels are unused here, so each row is labelled 0
+    # Shares are whole collection batches: sae_positions judges a massive activation against its batch's
+    # median, so a share cut mid-batch would keep other rows than one process keeps.
     n_rows, context = tokens.shape
+    first, last = (min(b * BATCH_ROWS, n_rows) for b in workers.part(-(-n_rows // BATCH_ROWS)))
+    part = folder if workers.world == 1 else folder / f"part-{workers.rank}"
 
     def collected(done: int, total: int) -> None:  # the lead's rows of tokens -> about the job's tokens
         if progress is not None:
             progress(COLLECTING, min(done * workers.world, n_rows) * context, n_rows * context, {})
 
-    collect_activations(
-        model,
-        tokens[first:last],
-        hooks=[cfg.hook],
-        labels=torch.zeros_like,
-        out_dir=part,
-        shard_rows=cfg.shard_tokens,
-        progress=collected,
-        keep=lambda batch, act: sae_positions(model, batch, act),  # no BOS, no massive activations (why: there)
-        first_prompt=first,
-    )
+    if last > first:  # with fewer batches than workers, the last workers have none
+        collect_activations(
+            model,
+            tokens[first:last],
+            hooks=[cfg.hook],
+            labels=torch.zeros_like,  # every position is kept; the labels are unused here, so each row's is 0
+            batch_size=BATCH_ROWS,
+            out_dir=part,
+            shard_rows=cfg.shard_tokens,
+            progress=collected,
+            keep=lambda batch, act: sae_positions(model, batch, act),  # no BOS, no massive activations (why: there)
+            first_prompt=first,
+        )
     workers.barrier()
     if workers.lead:
         if workers.world > 1:
-            _merge_index(folder, [f"part-{rank}" for rank in range(workers.world)])
+            _merge_index(folder, [p.name for p in sorted(folder.glob("part-*"), key=lambda p: int(p.name[5:]))])
         (folder / SOURCE).write_text(json.dumps(source, indent=2) + "\n")
     workers.barrier()
     return folder

@@ -139,14 +139,13 @@ def train_one(
     from sae_lens import TrainingSAE
     from sae_lens.training.sae_trainer import SAETrainer
 
-    if cfg.batch_size % workers.world:
-        raise ValueError(
-            f"batch_size ({cfg.batch_size}) must divide evenly among the {workers.world} workers, so that each "
-            "worker's mean loss weighs the same in the averaged gradient"
-        )
+    _check_batch_divides(cfg, workers)
     folder = Path(cfg.out) / spec.name
     device = str(resolve_device(cfg.device))
-    done = checkpoints(folder)
+    # the lead's choice of checkpoint, on every worker (another machine may see the shared folder late)
+    found = checkpoints(folder) if workers.lead else []
+    last = workers.from_lead(found[-1].name if found else None)
+    done = [folder / "checkpoints" / last] if last is not None else []
     order = BatchOrder(cache, cfg.hook, cfg.batch_size, cfg.seed)
     torch.manual_seed(cfg.seed)
     sae = (
@@ -194,6 +193,14 @@ def train_one(
         trainer.set_final_sae_metadata()
         sae.save_inference_model(folder / "sae")
     return folder
+
+
+def _check_batch_divides(cfg: TrainJobConfig, workers: Workers) -> None:
+    if cfg.batch_size % workers.world:
+        raise ValueError(
+            f"batch_size ({cfg.batch_size}) must divide evenly among the {workers.world} workers, so that each "
+            "worker's mean loss weighs the same in the averaged gradient"
+        )
 
 
 def _data_position(trainer: Any, cfg: TrainJobConfig, workers: Workers) -> dict:
@@ -316,12 +323,27 @@ def run_train_job(
     `workers`, the lead's share (every SAE when they train data-parallel, see JobSplit). Only the lead
     reports progress."""
     check_choice(split, JobSplit, "split")
+    dealt = split == "saes" or (split == "auto" and len(cfg.saes) >= workers.world)
+    if not dealt:
+        _check_batch_divides(cfg, workers)  # before the harvest, which would otherwise be wasted
     progress = progress if workers.lead else None
     with job_lock(Path(cfg.out)) if workers.lead else nullcontext():
         workers.barrier()  # no worker starts before the lead holds the job folder
         cache = cached_activations(cfg, progress=progress, workers=workers)
-        if split == "saes" or (split == "auto" and len(cfg.saes) >= workers.world):
-            # no waiting at the end: a worker whose SAEs are done leaves (the others may train for hours yet)
-            return [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes[workers.rank :: workers.world]]
+        if dealt:
+            mine = [train_one(cfg, spec, cache, progress=progress) for spec in cfg.saes[workers.rank :: workers.world]]
+            if workers.lead:
+                _await_the_others(cfg)
+            return mine
         folders = [train_one(cfg, spec, cache, progress=progress, workers=workers) for spec in cfg.saes]
         return folders if workers.lead else []
+
+
+def _await_the_others(cfg: TrainJobConfig) -> None:
+    """Under SAEs dealt out, the lead keeps the job folder's lock until every SAE of the job is trained, watching
+    for each one's final checkpoint and SAE folder: a collective would time out on a long sweep, and releasing
+    the lock early would let a second job into the folder. If a worker dies, torchrun ends the lead as well."""
+    final = -(-cfg.training_tokens // cfg.batch_size) * cfg.batch_size  # tokens seen after the last whole batch
+    waiting = [Path(cfg.out) / spec.name for spec in cfg.saes]
+    while waiting := [f for f in waiting if not (f / "checkpoints" / str(final)).is_dir() or not (f / "sae").is_dir()]:
+        time.sleep(1)

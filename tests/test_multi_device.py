@@ -33,6 +33,48 @@ def test_a_native_zoo_model_refuses_a_device_map():
         load_model("zoo:lang-4l", device_map="auto")
 
 
+def test_the_split_model_code_paths_give_the_same_numbers_on_one_device():
+    # What runs only for a model placed across devices (hooks handing activations to the first device,
+    # full_cache's move, DLA's own head stack), run on the CPU by declaring the model split: every number
+    # must equal the ordinary path's. (The moves between devices themselves need GPUs: the checks below.)
+    from interp.attribution import attribution_patch
+    from interp.dla import dla
+    from interp.edges import edge_scores
+    from interp.logit_lens import logit_lens
+    from interp.model import load_model
+    from interp.patching import patch
+    from interp.tasks import ioi_task
+
+    model = load_model("zoo:lang-4l", device="cpu")
+    task = ioi_task(model, n_prompts=4, seed=0)
+    runs = {
+        "dla": lambda: dla(model, task, granularity="head").contributions,
+        "patch": lambda: patch(model, task, site="resid_pre", method="exact").raw,
+        "attribution": lambda: attribution_patch(model, task, site="resid_pre").raw,
+        "edges": lambda: edge_scores(model, task, method="eap").scores,
+        "logit_lens": lambda: logit_lens(model, task).answer_logit,
+    }
+    one = {name: run() for name, run in runs.items()}
+    model.cfg.n_devices = 2
+    try:
+        for name, run in runs.items():
+            _same(one[name], run(), atol=1e-5)
+        with pytest.raises(ValueError, match="DLA by neuron does not run on a model placed across 2 devices"):
+            dla(model, task, granularity="neuron")
+    finally:
+        model.cfg.n_devices = 1
+
+
+def test_the_unembedding_of_the_last_residual_is_the_logits(lang_model):
+    from interp.core.devices import unembed_residual
+    from interp.core.hooks import run_with_cache
+
+    tokens = lang_model.to_tokens("When Mary and John went to the store")
+    last = f"blocks.{lang_model.cfg.n_layers - 1}.hook_resid_post"
+    logits, cache = run_with_cache(lang_model, tokens, [last])
+    torch.testing.assert_close(unembed_residual(lang_model, cache[last]), logits, atol=1e-4, rtol=0)
+
+
 @pytest.fixture(scope="module")
 def pair():
     from interp.model import load_model
@@ -45,7 +87,7 @@ def pair():
     return one, split, task
 
 
-def _same(a, b, atol=1e-3):
+def _same(a, b, atol: float = 1e-3) -> None:
     torch.testing.assert_close(
         torch.as_tensor(b, dtype=torch.float32), torch.as_tensor(a, dtype=torch.float32), atol=atol, rtol=1e-3
     )

@@ -123,7 +123,8 @@ def run_with_cache(
     wanted = set(names)
     with model_lock(model):
         logits, cache = model.run_with_cache(tokens.to(model.cfg.device), names_filter=lambda n: n in wanted)
-    return logits, {n: cache[n].to(model.cfg.device) for n in names}  # a device_map model caches per layer
+    # on a model placed across devices (load_model's device_map), the entries are each on their layer's device
+    return logits.to(model.cfg.device), {n: cache[n].to(model.cfg.device) for n in names}
 
 
 @torch.no_grad()

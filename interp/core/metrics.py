@@ -111,4 +111,5 @@ def unembed_bias_diff(model: Model, task: Task) -> float:
     """Mean over prompts of b_U[answer] - b_U[wrong]: the part of the logit difference no component writes."""
     if model.b_U is None:  # models without an unembedding bias
         return 0.0
-    return float((model.b_U[task.answer_tokens] - model.b_U[task.wrong_tokens]).mean())
+    b_u = model.b_U  # on a model placed across devices, where the unembedding is
+    return float((b_u[task.answer_tokens.to(b_u.device)] - b_u[task.wrong_tokens.to(b_u.device)]).mean())

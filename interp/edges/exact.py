@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from interp.core.devices import unembed_residual
 from interp.core.hooks import hooks
 from interp.core.locking import exclusive
 from interp.core.metrics import metric_values
@@ -105,7 +106,7 @@ def _patched_metrics(
     ]
     if readers[0].kind == "logits":  # no pass: the final norm and the unembedding of the patched inputs
         final = torch.stack([x[pos] for x in inputs]).unsqueeze(1)
-        last = model.unembed(model.ln_final(final) if hasattr(model, "ln_final") else final)[:, 0].to(clean_last.device)
+        last = unembed_residual(model, final)[:, 0]
         return metric_values(metric, last, task, rows, clean_last).double().cpu()
     writes: dict[str, list[tuple[int, int, Tensor]]] = {}  # hook -> (row, head or -1, value)
     for row, (r, x) in enumerate(zip(readers, inputs)):

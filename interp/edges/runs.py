@@ -20,6 +20,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from interp.core.devices import run_at
 from interp.core.hooks import hooks
 from interp.core.locking import exclusive
 from interp.core.metrics import metric_values
@@ -66,7 +67,7 @@ def _norm(module, x: Tensor) -> Tensor:
     """A block's norm on x [..., d_model], any leading axes (flattened to the [batch, pos, d_model] it expects)."""
     if module is None:
         return x
-    return module(x.reshape(x.shape[0], -1, x.shape[-1])).reshape(x.shape)
+    return run_at(module, x.reshape(x.shape[0], -1, x.shape[-1])).reshape(x.shape)
 
 
 def recompute(
