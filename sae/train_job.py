@@ -40,6 +40,7 @@ from sae.training import make_sae, trainer_config
 __all__ = [
     "LOCK",
     "BatchOrder",
+    "deals_out_saes",
     "job_lock",
     "read_log",
     "run_train_job",
@@ -195,6 +196,16 @@ def train_one(
     return folder
 
 
+def deals_out_saes(cfg: TrainJobConfig, n_workers: int, split: JobSplit) -> bool:
+    """Whether `n_workers` deal the job's SAEs out among themselves (else each SAE trains data-parallel), after
+    checking that the job can be shared that way."""
+    check_choice(split, JobSplit, "split")
+    dealt = split == "saes" or (split == "auto" and len(cfg.saes) >= n_workers)
+    if not dealt:
+        _check_batch_divides(cfg, Workers(0, n_workers))
+    return dealt
+
+
 def _check_batch_divides(cfg: TrainJobConfig, workers: Workers) -> None:
     if cfg.batch_size % workers.world:
         raise ValueError(
@@ -322,10 +333,7 @@ def run_train_job(
     throughout. Returns the folders of the SAEs this worker reports: all of them in one process; under several
     `workers`, the lead's share (every SAE when they train data-parallel, see JobSplit). Only the lead
     reports progress."""
-    check_choice(split, JobSplit, "split")
-    dealt = split == "saes" or (split == "auto" and len(cfg.saes) >= workers.world)
-    if not dealt:
-        _check_batch_divides(cfg, workers)  # before the harvest, which would otherwise be wasted
+    dealt = deals_out_saes(cfg, workers.world, split)  # checked before the harvest, which would be wasted
     progress = progress if workers.lead else None
     with job_lock(Path(cfg.out)) if workers.lead else nullcontext():
         workers.barrier()  # no worker starts before the lead holds the job folder

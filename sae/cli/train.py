@@ -44,11 +44,12 @@ def _train(args: argparse.Namespace) -> int:
     from sae import plots
     from sae.distributed import joined_workers, launch
     from sae.train_config import TrainJobConfig
-    from sae.train_job import read_log, run_train_job
+    from sae.train_job import deals_out_saes, read_log, run_train_job
 
     cfg = TrainJobConfig.from_toml(args.config)  # read here first, so a bad file fails before workers start
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    deals_out_saes(cfg, args.workers, args.split)  # a job the workers cannot share fails before they start
     if args.workers > 1 and "WORLD_SIZE" not in os.environ:
         status = launch(["train", str(args.config), "--split", args.split], args.workers)
         if status:
