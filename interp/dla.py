@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from interp.core.choices import Granularity, check_choice
+from interp.core.devices import placed_across_devices
 from interp.core.hooks import full_cache
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
@@ -45,7 +46,7 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
     check_choice(granularity, Granularity, "granularity")
     if granularity == "neuron" and model.cfg.attn_only:
         raise ValueError(f"{model.cfg.model_name} is attention-only: it has no neurons")
-    split = getattr(model.cfg, "n_devices", 1) > 1
+    split = placed_across_devices(model)
     if granularity == "neuron" and split:
         # TransformerLens's stack_neuron_results multiplies by each layer's W_out where that layer lives
         raise ValueError(

@@ -101,7 +101,7 @@ def load_model(
     refused on such a model (docs/distributed.md says what has and has not run on GPUs).
     """
     dev, dt = resolve_device(device), resolve_dtype(dtype)
-    dev = _Placement(dev, device_map) if device_map is not None else dev
+    dev = _Placement(device_map) if device_map is not None else dev
     text = str(spec)
     if text.startswith(ZOO_PREFIX):
         model = _load_zoo(text[len(ZOO_PREFIX) :], dev, dt, progress)
@@ -132,7 +132,6 @@ def load_model(
 class _Placement:
     """A device_map, carried through the loaders in place of a device (only transformers checkpoints take it)."""
 
-    device: torch.device
     device_map: str | dict[str, str | int]
 
 

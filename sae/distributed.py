@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["SINGLE", "TIMEOUT_ENV", "Workers", "data_parallel", "joined_workers", "launch", "sync_step"]
+__all__ = ["SINGLE", "TIMEOUT_ENV", "Workers", "data_parallel", "joined_workers", "launch", "synced_step"]
 
 TIMEOUT_ENV = "INTERP_DIST_TIMEOUT_S"
 """Seconds a collective waits for the other workers before failing (default 1800, gloo's own). torchrun ends a
@@ -141,18 +141,20 @@ def data_parallel(sae: torch.nn.Module, workers: Workers) -> Iterator[None]:
         del sae.__dict__["training_forward_pass"]
 
 
-def sync_step(trainer: Any, step: Any, local_rows: int, global_rows: int, freq_before: Tensor, workers: Workers):
-    """After `trainer.step` on this worker's slice of the batch: make the trainer's running statistics those of
-    the global batch, as one process training on all of it would hold them. SAELens updated them from this
-    worker's rows only; which latents fired and how often are summed over the workers, and the token count
-    advanced by the global batch."""
-    trainer.n_training_samples += global_rows - local_rows
-    if workers.world == 1:
-        return
-    with torch.no_grad():
-        fired = workers.sum((step.feature_acts != 0).float().sum(0))
-        trainer.act_freq_scores = freq_before + fired
-        trainer.n_forward_passes_since_fired[fired > 0] = 0
+def synced_step(trainer: Any, batch: Tensor, global_rows: int, workers: Workers) -> Any:
+    """`trainer.step` on this worker's slice of the global batch, leaving the trainer's running statistics those of
+    the global batch, as one process training on all of it would hold them. SAELens updates them from the rows it
+    is given; which latents fired and how often are summed over the workers, and the token count advances by the
+    global batch."""
+    before = trainer.act_freq_scores.clone() if workers.world > 1 else None
+    step = trainer.step(batch)
+    trainer.n_training_samples += global_rows - len(batch)
+    if before is not None:
+        with torch.no_grad():
+            fired = workers.sum((step.feature_acts != 0).float().sum(0))
+            trainer.act_freq_scores = before + fired
+            trainer.n_forward_passes_since_fired[fired > 0] = 0
+    return step
 
 
 def launch(argv: list[str], n_workers: int) -> int:

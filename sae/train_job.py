@@ -32,7 +32,7 @@ from interp.core.choices import JobSplit, check_choice
 from interp.model import resolve_device
 from interp.results import rounded
 from sae.checkpoints import checkpoint_data, checkpoints, load_trainer_state, save_checkpoint
-from sae.distributed import SINGLE, Workers, data_parallel, sync_step
+from sae.distributed import SINGLE, Workers, data_parallel, synced_step
 from sae.harvest import JobProgress, cached_activations
 from sae.train_config import SAESpec, TrainJobConfig
 from sae.training import make_sae, trainer_config
@@ -173,9 +173,7 @@ def train_one(
     with log_path.open("a") if workers.lead else open(os.devnull, "w") as out, data_parallel(sae, workers):
         while trainer.n_training_samples < cfg.training_tokens:
             batch = order.batch(trainer.n_training_steps, workers).to(device)
-            freq_before = trainer.act_freq_scores.clone()
-            step = trainer.step(batch)
-            sync_step(trainer, step, len(batch), cfg.batch_size, freq_before, workers)
+            step = synced_step(trainer, batch, cfg.batch_size, workers)
             trainer.n_training_steps += 1
             if trainer.n_training_steps % cfg.log_every == 0 or trainer.n_training_samples >= cfg.training_tokens:
                 line = _log_line(trainer, step, batch, workers)

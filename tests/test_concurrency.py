@@ -31,6 +31,7 @@ DO_NOT_RUN_THE_MODEL = {
     "interp.core.patch_sites.patch_axes": "config only",
     "interp.core.patch_sites.describe_patch": "config only",
     "interp.core.weights": "weights only",
+    "interp.core.devices.placed_across_devices": "config only",
     "interp.core.patch_sites.check_patch_options": "calls check_site, which is exclusive",
     "interp.core.baselines": "baselines runs through run_with_cache, which holds the lock",
     "interp.core.hooks": "hooks() and run_with_cache hold the lock themselves",

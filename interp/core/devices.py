@@ -15,7 +15,12 @@ from torch import Tensor
 from interp.core.locking import exclusive
 from interp.core.types import Model
 
-__all__ = ["run_at", "unembed_residual"]
+__all__ = ["placed_across_devices", "run_at", "unembed_residual"]
+
+
+def placed_across_devices(model: Model) -> bool:
+    """Whether the model's layers live on several devices (TransformerLens records the count it dispatched to)."""
+    return getattr(model.cfg, "n_devices", 1) > 1
 
 
 def run_at(module: torch.nn.Module, x: Tensor) -> Tensor:

@@ -24,6 +24,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 from transformer_lens.ActivationCache import ActivationCache
 
+from interp.core.devices import placed_across_devices
 from interp.core.locking import model_lock
 from interp.core.sites import check_hook_names, hook_name, hook_points
 from interp.core.types import Model
@@ -43,7 +44,7 @@ def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Mod
     """Install forward hooks for the duration of a `with` block; they are removed even on error. The block holds
     the model's lock (interp.core.locking): no other thread runs this model while the hooks are in."""
     check_hook_names(model, [name for name, _ in fwd_hooks])
-    if getattr(model.cfg, "n_devices", 1) > 1:
+    if placed_across_devices(model):
         home = torch.device(model.cfg.device)
         fwd_hooks = [(name, _at_home(fn, home)) for name, fn in fwd_hooks]
     points, level = hook_points(model), next(_LEVELS)
@@ -133,7 +134,7 @@ def full_cache(model: Model, tokens: Int[Tensor, "batch pos"], **kwargs) -> tupl
     every entry on the model's first device: a model placed across devices (load_model's device_map) leaves
     each layer's entries on that layer's device, where the cache's stacking methods would fail."""
     logits, cache = model.run_with_cache(tokens.to(model.cfg.device), **kwargs)
-    if getattr(model.cfg, "n_devices", 1) > 1:
+    if placed_across_devices(model):
         logits, cache = logits.to(model.cfg.device), cache.to(model.cfg.device)
     return logits, cache
 
