@@ -49,6 +49,7 @@ PAGES = {
         st.Page("pages/patching.py", title="Patching", icon=":material/swap_horiz:", default=True),
         st.Page("pages/attribution.py", title="Attribution", icon=":material/bar_chart:"),
         st.Page("pages/circuit.py", title="Circuit", icon=":material/account_tree:"),
+        st.Page("pages/graph.py", title="Attribution graph", icon=":material/schema:"),
         st.Page("pages/trojans.py", title="Trojan hunt", icon=":material/bug_report:"),
     ],
     "Representations": [

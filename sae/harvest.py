@@ -46,8 +46,11 @@ def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = No
     folder = Path(cfg.out) / CACHE_DIR
     source = {
         k: getattr(cfg, k)
-        for k in ("model", "hook", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")
-    } | {"positions": f"sae.positions: no special tokens, norm <= {MASSIVE:g} x median"}
+        for k in ("model", "dataset", "text_column", "dataset_tokens", "context", "seed", "shard_tokens")
+    } | {
+        "hook": ",".join(cfg.cached_hooks),  # one hook for an SAE job, as this key always held
+        "positions": f"sae.positions: no special tokens, norm <= {MASSIVE:g} x median",
+    }
     if (folder / SOURCE).is_file():
         cached = json.loads((folder / SOURCE).read_text())
         if cached != source:
@@ -84,7 +87,7 @@ def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = No
         collect_activations(
             model,
             tokens[first:last],
-            hooks=[cfg.hook],
+            hooks=list(cfg.cached_hooks),
             labels=torch.zeros_like,  # every position is kept; the labels are unused here, so each row's is 0
             batch_size=BATCH_ROWS,
             out_dir=part,

@@ -10,6 +10,15 @@
 
 Several [[sae]] tables, or list values in one (`sparsity = [8, 16, 32, 64]`: one SAE per
 combination), make a sweep: every SAE trains from the same cached activations.
+
+Transcoders (sae.transcoders) train the same way: `architecture = "transcoder"` (or "skip_transcoder") with
+`layer = [0, 1, 2, 3]` trains one per MLP, all from one cache of every named MLP's input and output:
+
+    [[sae]]
+    architecture = "transcoder"
+    layer = [0, 1, 2, 3]
+    d_sae = 1024
+    sparsity = 16
 """
 
 from __future__ import annotations
@@ -18,20 +27,28 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from interp.core.choices import Architecture, check_choice
+from interp.core.choices import JobArchitecture, TranscoderArchitecture, check_choice
 from interp.core.limits import check_fields
+from interp.core.sites import mlp_hooks
 from sae.text_sources import HELDOUT, check_text_source, is_text_source
 from sae.training import SPARSITY_FIELD
 
-__all__ = ["SAESpec", "TrainJobConfig", "expand_sweep"]
+__all__ = ["SAESpec", "TrainJobConfig", "expand_sweep", "is_transcoder"]
+
+
+def is_transcoder(architecture: str) -> bool:
+    return architecture in TranscoderArchitecture.__args__
 
 
 @dataclass(frozen=True)
 class SAESpec:
     """One SAE of a job."""
 
-    architecture: Architecture = "topk"
-    """An SAELens training architecture (interp.core.choices.Architecture)."""
+    architecture: JobArchitecture = "topk"
+    """An SAELens training architecture (interp.core.choices.Architecture), or a transcoder
+    (interp.core.choices.TranscoderArchitecture)."""
+    layer: int = -1
+    """For a transcoder: the block whose MLP it replaces (its input and output are interp.core.sites.mlp_hooks)."""
     d_sae: int = 1024
     """Latents."""
     sparsity: float = 16
@@ -43,7 +60,13 @@ class SAESpec:
 
     def __post_init__(self) -> None:
         check_fields(SAESpec, vars(self))
-        check_choice(self.architecture, Architecture, "architecture")
+        if is_transcoder(self.architecture):
+            if self.layer < 0:
+                raise ValueError(f"a {self.architecture} needs the `layer` whose MLP it replaces (0, 1, ...)")
+        else:
+            check_choice(self.architecture, JobArchitecture, "architecture")
+            if self.layer != -1:
+                raise ValueError(f"`layer` is for transcoders; a {self.architecture} SAE reads the job's `hook`")
         if self.d_sae < 1 or self.sparsity <= 0 or self.lr <= 0:
             raise ValueError(f"d_sae, sparsity and lr must be positive, got {self.d_sae}, {self.sparsity}, {self.lr}")
         if SPARSITY_FIELD[self.architecture] == "k" and (
@@ -54,7 +77,13 @@ class SAESpec:
                 f"({self.d_sae}); got {self.sparsity}"
             )
         if not self.name:
-            object.__setattr__(self, "name", f"{self.architecture}-{self.d_sae}-{self.sparsity:g}")
+            at = f"-L{self.layer}" if is_transcoder(self.architecture) else ""
+            object.__setattr__(self, "name", f"{self.architecture}{at}-{self.d_sae}-{self.sparsity:g}")
+
+    def hooks(self, job_hook: str) -> tuple[str, ...]:
+        """The cached hooks this SAE trains on, side by side: the job's hook, or a transcoder's MLP input and
+        output."""
+        return mlp_hooks(self.layer) if is_transcoder(self.architecture) else (job_hook,)
 
 
 @dataclass(frozen=True)
@@ -64,7 +93,7 @@ class TrainJobConfig:
     model: str = "zoo:lang-4l"
     """Any `load_model` spec."""
     hook: str = "blocks.2.hook_resid_post"
-    """The hook whose activations the SAEs reconstruct."""
+    """The hook whose activations the SAEs reconstruct (transcoders read their MLP's hooks instead)."""
     saes: tuple[SAESpec, ...] = field(default_factory=lambda: (SAESpec(),))
     """One or more SAEs (a sweep); all train from one activation cache."""
     training_tokens: int = 3_000_000
@@ -125,6 +154,11 @@ class TrainJobConfig:
                 f"dataset {self.dataset} is the held-out split, kept for evaluation: train on "
                 f"{self.dataset.rsplit('/', 1)[0]}"
             )
+
+    @property
+    def cached_hooks(self) -> tuple[str, ...]:
+        """Every hook the job's SAEs train on, each once, in the order the SAEs name them."""
+        return tuple(dict.fromkeys(hook for spec in self.saes for hook in spec.hooks(self.hook)))
 
     @classmethod
     def from_toml(cls, path: str | Path) -> TrainJobConfig:

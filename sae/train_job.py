@@ -34,7 +34,7 @@ from interp.results import rounded
 from sae.checkpoints import checkpoint_data, checkpoints, load_trainer_state, save_checkpoint
 from sae.distributed import SINGLE, Workers, data_parallel, synced_step
 from sae.harvest import JobProgress, cached_activations
-from sae.train_config import SAESpec, TrainJobConfig
+from sae.train_config import SAESpec, TrainJobConfig, is_transcoder
 from sae.training import make_sae, trainer_config
 
 __all__ = [
@@ -63,18 +63,21 @@ class BatchOrder:
     whole prompts drawn at random, so batches stay mixed across documents.
     """
 
-    def __init__(self, folder: str | Path, hook: str, batch_size: int, seed: int):
+    def __init__(self, folder: str | Path, hooks: str | tuple[str, ...], batch_size: int, seed: int):
         from safetensors import safe_open
 
         folder = Path(folder)
         self.paths = [folder / name for name in json.loads((folder / META).read_text())["shards"]]
-        self.hook, self.batch_size, self.seed = hook, batch_size, seed
+        # several hooks (a transcoder's MLP input and output) are read side by side, row by row
+        self.hooks = (hooks,) if isinstance(hooks, str) else tuple(hooks)
+        self.batch_size, self.seed = batch_size, seed
         shapes = []
         for path in self.paths:
             with safe_open(str(path), framework="pt") as f:
-                shapes.append(f.get_slice(hook).get_shape())
-        self.sizes = [shape[0] for shape in shapes]
-        self.d_in = shapes[0][1]
+                shapes.append([f.get_slice(hook).get_shape() for hook in self.hooks])
+        self.sizes = [shape[0][0] for shape in shapes]
+        self.widths = [shape[1] for shape in shapes[0]]
+        self.d_in = sum(self.widths)
         self.n_rows = sum(self.sizes)
         self._layouts: dict[int, tuple[list[int], list[int]]] = {}
         self._shards: OrderedDict[tuple[int, int], Tensor] = OrderedDict()
@@ -98,7 +101,7 @@ class BatchOrder:
             from safetensors import safe_open
 
             with safe_open(str(self.paths[shard]), framework="pt") as f:
-                rows = f.get_tensor(self.hook)
+                rows = torch.cat([f.get_tensor(hook) for hook in self.hooks], dim=1)
             self.shard_loads += 1
             self._shards[key] = rows[torch.randperm(len(rows), generator=self._generator(epoch, shard))]
             while len(self._shards) > 2:
@@ -147,14 +150,19 @@ def train_one(
     found = checkpoints(folder) if workers.lead else []
     last = workers.from_lead(found[-1].name if found else None)
     done = [folder / "checkpoints" / last] if last is not None else []
-    order = BatchOrder(cache, cfg.hook, cfg.batch_size, cfg.seed)
+    hooks = spec.hooks(cfg.hook)
+    order = BatchOrder(cache, hooks, cfg.batch_size, cfg.seed)
     torch.manual_seed(cfg.seed)
-    sae = (
-        TrainingSAE.load_from_disk(str(done[-1]), device=device)
-        if done
-        else make_sae(spec.architecture, order.d_in, spec.d_sae, spec.sparsity, device)
-    )
-    sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = cfg.hook, cfg.model
+    if done:
+        sae = TrainingSAE.load_from_disk(str(done[-1]), device=device)
+    elif is_transcoder(spec.architecture):  # the batch is its MLP's input and output side by side
+        d_in, d_out = order.widths
+        sae = make_sae(spec.architecture, d_in, spec.d_sae, spec.sparsity, device, d_out=d_out)
+    else:
+        sae = make_sae(spec.architecture, order.d_in, spec.d_sae, spec.sparsity, device)
+    sae.cfg.metadata.hook_name, sae.cfg.metadata.model_name = hooks[0], cfg.model
+    if len(hooks) > 1:  # circuit-tracer's name for where a transcoder writes
+        sae.cfg.metadata.hook_name_out = hooks[1]
     if cfg.dataset:  # SAELens's field for the training data: `sae eval` reads a named text's held-out split from it
         sae.cfg.metadata.dataset_path = cfg.dataset
     trainer = SAETrainer(
@@ -176,7 +184,7 @@ def train_one(
             step = synced_step(trainer, batch, cfg.batch_size, workers)
             trainer.n_training_steps += 1
             if trainer.n_training_steps % cfg.log_every == 0 or trainer.n_training_samples >= cfg.training_tokens:
-                line = _log_line(trainer, step, batch, workers)
+                line = _log_line(trainer, step, workers)
                 out.write(json.dumps(line) + "\n")
                 out.flush()
                 if progress is not None:
@@ -240,9 +248,9 @@ def _check_data(data: dict | None, cfg: TrainJobConfig, checkpoint: Path) -> Non
 
 
 @torch.no_grad()
-def _log_line(trainer: Any, step: Any, batch: Tensor, workers: Workers) -> dict:
+def _log_line(trainer: Any, step: Any, workers: Workers) -> dict:
     """One line of log.jsonl (rounded as saved results are): the global batch's numbers, summed over workers."""
-    x, recon = batch.float(), step.sae_out.float()
+    x, recon = step.sae_in.float(), step.sae_out.float()  # what the output is scored against (a transcoder's target)
     n = workers.sum(torch.tensor([float(len(x))], device=x.device))  # NCCL reduces only GPU tensors
     mean = workers.sum(x.sum(0)) / n
     loss, l0, error, variance = workers.sum(

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from interp.core.choices import Architecture, check_choice
+from interp.core.choices import Architecture, TranscoderArchitecture, check_choice
 
 __all__ = ["SPARSITY_FIELD", "make_sae", "train_sae", "trainer_config"]
 
@@ -20,18 +20,36 @@ SPARSITY_FIELD = {
     "standard": "l1_coefficient",
     "gated": "l1_coefficient",
     "jumprelu": "l0_coefficient",
+    "transcoder": "k",
+    "skip_transcoder": "k",
 }
 """Which SAELens config field the `sparsity` values set, per architecture (interp.core.choices.Architecture)."""
 
 
-def make_sae(architecture: Architecture, d_in: int, d_sae: int, sparsity: float, device: str) -> Any:
-    """A fresh SAELens `TrainingSAE`, with `sparsity` set on the field its architecture calls it by."""
+def make_sae(
+    architecture: Architecture | TranscoderArchitecture,
+    d_in: int,
+    d_sae: int,
+    sparsity: float,
+    device: str,
+    *,
+    d_out: int | None = None,
+) -> Any:
+    """A fresh SAELens `TrainingSAE`, with `sparsity` set on the field its architecture calls it by; a transcoder
+    (sae.transcoders) also takes its output width `d_out`."""
     from sae_lens.registry import get_sae_training_class
 
-    check_choice(architecture, Architecture, "architecture")
+    import sae.transcoders  # noqa: F401  (registers the transcoder architectures with SAELens)
+
+    transcoder = architecture in TranscoderArchitecture.__args__
+    if not transcoder:
+        check_choice(architecture, Architecture, "architecture")
+    if transcoder != (d_out is not None):
+        raise ValueError(f"d_out is given for transcoders and only for them ({architecture}: d_out={d_out})")
     cls, cfg_cls = get_sae_training_class(architecture)
     value = int(sparsity) if SPARSITY_FIELD[architecture] == "k" else float(sparsity)
-    return cls(cfg_cls(d_in=d_in, d_sae=d_sae, device=device, **{SPARSITY_FIELD[architecture]: value}))
+    extra = {"d_out": d_out} if transcoder else {}
+    return cls(cfg_cls(d_in=d_in, d_sae=d_sae, device=device, **{SPARSITY_FIELD[architecture]: value}, **extra))
 
 
 def trainer_config(*, training_samples: int, batch_size: int, lr: float, device: str) -> Any:

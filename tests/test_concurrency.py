@@ -43,6 +43,7 @@ DO_NOT_RUN_THE_MODEL = {
     "interp.tasks": "task generators: tokenizer only",
     "interp.probing.tasks": "probing-task generators: tokenizer only",
     "interp.zoo.card": "calls exclusive analyses",
+    "interp.graphs.attribute.logit_targets": "tokenizer only",
     "sae.features.sae_hook": "hook table",
     "sae.features.check_width": "a given activation's width",
     "sae.features.logit_effects": "weights only",

@@ -92,7 +92,8 @@ def test_config_errors_name_the_problem(tmp_path):
     bad.write_text('[[sae]]\narchitecture = "magic"\n')
     with pytest.raises(
         ValueError,
-        match="architecture must be one of 'topk', 'batchtopk', 'standard', 'gated', 'jumprelu'; got 'magic'",
+        match="architecture must be one of 'topk', 'batchtopk', 'standard', 'gated', 'jumprelu', 'transcoder', "
+        "'skip_transcoder'; got 'magic'",
     ):
         TrainJobConfig.from_toml(bad)
     bad.write_text("model = \n")

@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from interp.cli import circuits, edges, models, probe, trojans
+from interp.cli import circuits, edges, graphs, models, probe, trojans
 from interp.cli.common import check_out
 
 __all__ = ["build_parser", "main"]
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parsers(sub)
     circuits.add_parsers(sub)
     edges.add_parsers(sub)
+    graphs.add_parsers(sub)
     probe.add_parsers(sub)
     trojans.add_parsers(sub)
     return parser

@@ -25,6 +25,7 @@ __all__ = [
     "EditMode",
     "Granularity",
     "HeadScoreName",
+    "JobArchitecture",
     "JobSplit",
     "MetricName",
     "NameOrder",
@@ -37,6 +38,7 @@ __all__ = [
     "SiteKind",
     "TaskName",
     "ToySweep",
+    "TranscoderArchitecture",
     "check_choice",
     "options",
 ]
@@ -89,6 +91,11 @@ HeadScoreName = Literal["previous_token", "duplicate_token", "induction"]
 """Attention head scores on repeated random tokens."""
 Architecture = Literal["topk", "batchtopk", "standard", "gated", "jumprelu"]
 """SAELens training architectures."""
+TranscoderArchitecture = Literal["transcoder", "skip_transcoder"]
+"""Transcoders an SAE job trains (sae.transcoders): BatchTopK in training, saved as SAELens's JumpReLU transcoder
+formats; with or without a linear skip path."""
+JobArchitecture = Literal[Architecture, TranscoderArchitecture]
+"""What an [[sae]] table of a training job trains: an SAE or a transcoder."""
 ToySweep = Literal["phase", "dimensionality"]
 """Superposition sweeps: the phase diagram, or dimensions per feature against sparsity."""
 Positions = Literal["standard", "rotary"]

@@ -21,6 +21,7 @@ __all__ = [
     "hook_name",
     "hook_points",
     "layer_of",
+    "mlp_hooks",
     "model_sites",
 ]
 
@@ -38,6 +39,13 @@ def hook_name(site: SiteKind, layer: int) -> str:
     """The hook of site kind `site` in `layer`, e.g. hook_name("z", 2) == "blocks.2.attn.hook_z"."""
     check_choice(site, SiteKind, "site")
     return f"blocks.{layer}.attn.hook_{site}" if site in ATTN_SITES else f"blocks.{layer}.hook_{site}"
+
+
+def mlp_hooks(layer: int) -> tuple[str, str]:
+    """The hooks a transcoder of block `layer` reads and writes: what the MLP reads (after its normalisation, so
+    that with the normalisation scale frozen a latent's pre-activation is linear in the residual stream) and
+    what the MLP adds to the residual stream."""
+    return f"blocks.{layer}.ln2.hook_normalized", f"blocks.{layer}.hook_mlp_out"
 
 
 def layer_of(name: str) -> int:

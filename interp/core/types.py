@@ -45,5 +45,8 @@ DIMENSIONS = {
     "row": "rows of an activation dataset (one kept position of one prompt)",
     "writer": "writers of the residual stream in an edge graph (embeddings, heads, MLPs; interp.edges.graph)",
     "reader": "readers of the residual stream in an edge graph (heads' q, k, v inputs, MLPs, the logits)",
+    "node": "nodes of an attribution graph: transcoder latents, error terms, tokens, logits (interp.graphs)",
+    "target": "the nodes whose incoming edges one attribution pass computes (latents and logits)",
+    "source": "the nodes whose direct effects an attribution pass computes (latents, errors, tokens)",
 }
 """The only dimension names used in jaxtyping shapes (tests/test_shapes.py checks every annotation)."""

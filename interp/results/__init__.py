@@ -38,6 +38,7 @@ from interp.results.sae import (
     PromptFeatures,
     SAEEvalResult,
     TrainingLog,
+    TranscoderEvalResult,
 )
 from interp.results.superposition import (
     PHASES,
@@ -81,6 +82,7 @@ __all__ = [
     "TaskMetrics",
     "ToyModelResult",
     "TrainingLog",
+    "TranscoderEvalResult",
     "load_json",
     "nested_tuple",
     "rounded",

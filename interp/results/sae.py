@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from interp.core.choices import EditMode
+from interp.results.io import Floats
 
 __all__ = [
     "FeatureContext",
@@ -15,7 +16,35 @@ __all__ = [
     "PromptFeatures",
     "SAEEvalResult",
     "TrainingLog",
+    "TranscoderEvalResult",
 ]
+
+
+@dataclass(frozen=True)
+class TranscoderEvalResult:
+    """A model's transcoders evaluated together (`sae eval-transcoders` writes this as metrics.json)."""
+
+    transcoders: str
+    """Where they were loaded from."""
+    model: str
+    layers: tuple[int, ...]
+    """The blocks whose MLPs have a transcoder."""
+    n_tokens: int
+    explained_variance: Floats
+    """Per layer: 1 - E||y - y_hat||^2 / (E||y||^2 - ||E y||^2) of the MLP's output y on its own input."""
+    l0: Floats
+    """Per layer: mean number of active latents per token."""
+    dead_fraction: Floats
+    """Per layer: latents that never fired on these tokens."""
+    ce_loss_clean: float
+    ce_loss_replaced: float
+    """Next-token cross-entropy with every MLP that has a transcoder replaced by it at once."""
+    ce_loss_zero_ablation: float
+    """The same with those MLPs' outputs set to zero."""
+    ce_loss_recovered: float
+    """(zero-ablated - replaced) / (zero-ablated - clean)."""
+    kl: float
+    """Mean per-token KL(clean || replaced)."""
 
 
 @dataclass(frozen=True)

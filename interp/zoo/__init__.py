@@ -47,6 +47,8 @@ class ModelDefaults:
     """A prompt the model's vocabulary can read."""
     sae: str = ""
     """A bundled SAE for it: a folder name under the `sae.zoo` package; empty for none."""
+    transcoders: str = ""
+    """Bundled transcoders for its MLPs (attribution graphs): a folder name under `sae.zoo`; empty for none."""
     n_prompts: int = 16
     """How many task prompts the app starts with: fewer for a model whose forward pass is slow on a CPU."""
     text: str = "zoo"
@@ -105,6 +107,7 @@ ZOO: dict[str, ZooEntry] = {
                 probe_task="ioi-io",
                 prompt="When Mary and John went to the store , John gave a drink to",
                 sae="lang-4l-l2-topk16",
+                transcoders="lang-4l-transcoders",
             ),
         ),
         ZooEntry(

@@ -22,6 +22,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser(
+        "eval-transcoders",
+        help="explained variance, L0 and dead latents of each transcoder, CE loss recovered with every MLP replaced",
+    )
+    p.add_argument("path", type=Path, help="a transcoder folder or `sae train` job folder")
+    p.add_argument("--model", required=True, help="the model whose MLPs they replace")
+    p.add_argument("--n-tokens", type=int, default=20_000, help="about this many tokens are read")
+    p.add_argument("--context", type=int, default=48, help="tokens per prompt")
+    p.add_argument("--dataset", default="", help="token source, as for `sae eval` (default: a zoo model's corpus)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=1, help="seed of the token rows (jobs collect theirs with seed 0)")
+    p.add_argument("--out", type=Path, default=Path("runs/transcoder-eval"))
+    p.set_defaults(handler=_eval_transcoders)
+
+    p = sub.add_parser(
         "features", help="feature dashboards, the features of a prompt, feature DLA, ablation and steering"
     )
     _add_common_args(p, out="runs/sae-features")
@@ -114,6 +129,31 @@ def _eval(args: argparse.Namespace) -> int:
         f"{result.dead_fraction:.1%}, dense {result.dense_fraction:.1%}"
     )
     write_results(args.out, {"metrics.json": result}, {"density.html": plots.plot_sae_eval(result)})
+    return 0
+
+
+def _eval_transcoders(args: argparse.Namespace) -> int:
+    from interp.graphs.transcoder_set import load_transcoders
+    from interp.model import load_model
+    from sae.tokens import token_rows
+    from sae.transcoder_eval import evaluate_transcoders
+
+    model = load_model(args.model, device=args.device)
+    transcoders = load_transcoders(args.path, device=str(model.cfg.device))
+    tokens = token_rows(
+        model, args.model, n_tokens=args.n_tokens, context=args.context, dataset=args.dataset,
+        text_column=args.text_column, seed=args.seed,
+    )  # fmt: skip
+    with progress_bar("evaluating", "batch") as progress:
+        result = evaluate_transcoders(model, transcoders, tokens, progress=progress)
+    print(f"{result.n_tokens} tokens; per block: explained variance, L0, dead latents")
+    for layer, ev, l0, dead in zip(result.layers, result.explained_variance, result.l0, result.dead_fraction):
+        print(f"  block {layer}: {ev:.3f}  {l0:6.1f}  {dead:6.1%}")
+    print(
+        f"every MLP replaced: CE loss {result.ce_loss_replaced:.4f} (clean {result.ce_loss_clean:.4f}, MLPs zeroed "
+        f"{result.ce_loss_zero_ablation:.4f}): CE loss recovered {result.ce_loss_recovered:.3f}, KL {result.kl:.4f}"
+    )
+    write_results(args.out, {"metrics.json": result}, {})
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Copy a trained SAE folder into the SAE zoo in float16: half the bytes, for package data.
+"""Copy a trained SAE folder (or a job's transcoders) into the SAE zoo in float16: half the bytes, for package data.
 
     python -m sae.zoo.bundle runs/JOB/NAME/sae sae/zoo/FOLDER
+    python -m sae.zoo.bundle --transcoders runs/JOB sae/zoo/FOLDER     # one L<layer>/ folder per transcoder
 
 The weights are stored in float16 and `cfg.json` keeps float32, so the SAE loads and runs in float32 (SAELens
 casts the weights on loading). Measured on the SmolLM2 SAE: the fp16 copy's reconstructions differ from the
@@ -9,11 +10,12 @@ float32 original's by 0.4% (relative norm, 5,000 activations), against a reconst
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
-__all__ = ["bundle"]
+__all__ = ["bundle", "bundle_transcoders"]
 
 
 def bundle(source: Path, target: Path) -> Path:
@@ -26,5 +28,19 @@ def bundle(source: Path, target: Path) -> Path:
     return target
 
 
+def bundle_transcoders(job: Path, target: Path) -> Path:
+    """Every final transcoder of an `sae train` job (its `<name>/sae` folders) into `target/L<layer>/`."""
+    from interp.core.sites import layer_of
+
+    for cfg in sorted(job.glob("*/sae/cfg.json")):
+        meta = json.loads(cfg.read_text())
+        if "transcoder" in meta.get("architecture", ""):
+            bundle(cfg.parent, target / f"L{layer_of(meta['metadata']['hook_name'])}")
+    return target
+
+
 if __name__ == "__main__":
-    bundle(Path(sys.argv[1]), Path(sys.argv[2]))
+    if sys.argv[1] == "--transcoders":
+        bundle_transcoders(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        bundle(Path(sys.argv[1]), Path(sys.argv[2]))
