@@ -86,8 +86,8 @@ def plot_attribution_graph(
         )
     fig.update_layout(
         title=(
-            f"Attribution graph of {graph.prompt!r} ({graph.model}): {pruning.n_nodes} nodes, {pruning.n_edges} "
-            f"edges; replacement {pruning.replacement_score:.2f}, completeness {pruning.completeness_score:.2f}"
+            f"{graph.model}: {pruning.n_nodes} nodes, {pruning.n_edges} edges; replacement "
+            f"{pruning.replacement_score:.2f}, completeness {pruning.completeness_score:.2f}"
         ),
         xaxis={"tickmode": "array", "tickvals": list(range(graph.n_pos)), "ticktext": list(graph.tokens)},
         yaxis={

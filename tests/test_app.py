@@ -18,6 +18,7 @@ PAGES = [
     "pages/patching.py",
     "pages/attribution.py",
     "pages/circuit.py",
+    "pages/graph.py",
     "pages/trojans.py",
     "pages/probes.py",
     "pages/sae_features.py",
@@ -76,6 +77,7 @@ def test_first_screen_is_a_patching_heatmap():
         ("pages/patching.py", 1),
         ("pages/attribution.py", 2),
         ("pages/circuit.py", 4),
+        ("pages/graph.py", 1),
         ("pages/trojans.py", 1),
         ("pages/probes.py", 3),
         ("pages/sae_features.py", 3),
@@ -235,3 +237,16 @@ def test_superposition_buttons_draw_their_figures():
     at.button(key="run_recovery").click().run()
     _assert_clean(at)
     assert len(_charts(at)) == 3  # a button's figure shows until another button is pressed
+
+
+def test_graph_page_node_dashboard_and_intervention():
+    at = _open("pages/graph.py")
+    _assert_clean(at)
+    assert "latents active" in [m.label for m in at.metric]
+    features = [o for o in at.multiselect(key="intervene_on").options if o.startswith("L")]
+    at.multiselect(key="intervene_on").set_value(features[:1]).run()
+    run = next(b for b in at.button if b.label == "run intervention")
+    run.click().run()
+    _assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert any(label.startswith("predicted change of 'Mary'") for label in labels) and "actual change" in labels

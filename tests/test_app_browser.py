@@ -26,6 +26,7 @@ PAGES = {
     "attention": ("attention", 2),
     "attribution": ("attribution", 2),
     "circuit": ("circuit", 4),  # head circuit and its patching; edge circuit and its faithfulness curve
+    "graph": ("graph", 1),  # the attribution graph
     "trojans": ("trojans", 1),  # the hunt's figure
     "probes": ("probes", 3),
     "sae_features": ("sae_features", 3),

@@ -47,8 +47,9 @@ def run_graph(model_spec, device, folder, prompt, difference, max_nodes):
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _transcoders(folder, device):
     from interp.graphs.transcoder_set import load_transcoders
+    from interp.model import resolve_device
 
-    return load_transcoders(folder, device=device)
+    return load_transcoders(folder, device=str(resolve_device(device)))
 
 
 if uploaded is not None:
@@ -132,11 +133,11 @@ def dashboard(spec, device, folder, layer, latent):
     return feature_dashboard(model, _transcoders(folder, device).by_layer[layer], rows, latent)
 
 
-if live and graph.kind(node) == "feature":
+if live and graph.kind(node) == "feature" and st.toggle(f"feature dashboard of {graph.label(node)}", key="graph_dash"):
     from sae.plots import plot_feature_dashboard
 
     layer, pos, latent = graph.features[node].tolist()
-    with st.expander(f"feature dashboard of {graph.label(node)}", expanded=True), shown_errors("build the dashboard"):
+    with shown_errors("build the dashboard"):
         st.plotly_chart(plot_feature_dashboard(dashboard(choice.model, choice.device, folder, layer, latent)))
 
 st.subheader("Supernodes")

@@ -50,8 +50,9 @@ def _transcoders_of(args: argparse.Namespace) -> str:
 def _graph(args: argparse.Namespace) -> int:
     from interp.graph_plots import plot_attribution_graph
     from interp.graphs.export import read_graph_json, write_graph_json
-    from interp.graphs.prune import prune
+    from interp.graphs.prune import check_thresholds, prune
 
+    check_thresholds(args.node_threshold, args.edge_threshold)  # before the model loads
     if args.read is not None:
         graph = read_graph_json(args.read)
         pruning = prune(graph, node_threshold=args.node_threshold, edge_threshold=args.edge_threshold)

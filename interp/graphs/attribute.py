@@ -183,6 +183,7 @@ def attribute(
         n_layers=n_layers,
         features=sources.features[chosen],
         activations=sources.activations[chosen].float().cpu(),
+        n_active=sources.n_features,
         logit_labels=tuple(labels),
         logit_ids=tuple(ids),
         logit_probs=probs.float().cpu(),

@@ -168,6 +168,7 @@ def read_graph_json(path: str | Path, *, model_name: str = "") -> AttributionGra
                 dtype=torch.long,
             ).reshape(-1, 3),
             activations=torch.tensor([float(n["activation"] or 0.0) for n in features]),
+            n_active=len(features),
             logit_labels=labels,
             logit_ids=tuple(int(n["feature"]) for n in logits),
             logit_probs=torch.tensor([float(n["token_prob"]) for n in logits]),

@@ -40,6 +40,9 @@ class AttributionGraph:
     features: Int[Tensor, "feature 3"]
     """(block, position, latent) of each feature node, in node order."""
     activations: Float[Tensor, " feature"]
+    n_active: int
+    """Latents active on the prompt; the `features` are those of them given incoming edges (all of them unless
+    attribute's max_feature_nodes cut them down)."""
     logit_labels: tuple[str, ...]
     """Each logit target: its token, or "A - B" for a logit difference."""
     logit_ids: tuple[int, ...]

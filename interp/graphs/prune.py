@@ -19,7 +19,7 @@ from torch import Tensor
 
 from interp.graphs.graph import AttributionGraph
 
-__all__ = ["GraphPruning", "influence", "normalized", "prune"]
+__all__ = ["GraphPruning", "check_thresholds", "influence", "normalized", "prune"]
 
 
 def normalized(matrix: Float[Tensor, "target source"]) -> Float[Tensor, "target source"]:
@@ -76,13 +76,17 @@ def _logit_weights(graph: AttributionGraph) -> Tensor:
     return weights
 
 
+def check_thresholds(node_threshold: float, edge_threshold: float) -> None:
+    for name, value in (("node_threshold", node_threshold), ("edge_threshold", edge_threshold)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, got {value}")
+
+
 def prune(graph: AttributionGraph, *, node_threshold: float = 0.8, edge_threshold: float = 0.98) -> GraphPruning:
     """Keep the nodes covering `node_threshold` of the influence on the logits and the edges covering
     `edge_threshold` of the influence among those; then drop, until nothing changes, features and errors left
     without an outgoing edge and features left without an incoming one."""
-    for name, value in (("node_threshold", node_threshold), ("edge_threshold", edge_threshold)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    check_thresholds(node_threshold, edge_threshold)
     weights = _logit_weights(graph)
     adjacency = graph.adjacency
     node_influence = influence(normalized(adjacency), weights)
