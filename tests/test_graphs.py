@@ -341,3 +341,30 @@ def test_the_trojan_trigger_feeds_the_backdoor_answer(transcoders):
             assert graph.logit_labels[0] == "Mary"
     # measured 0.096 on the trojan against 0.009 on its clean twin
     assert shares["trojan-flip"] > 5 * shares["twin-flip"], shares
+
+
+def test_graphs_on_a_grouped_query_llama(llama_model):
+    """RMSNorm, rotary positions, 4 query heads sharing 2 key/value heads, a gated MLP, tied embeddings: the frozen
+    model and its edges hold there too. Random transcoders do (their quality does not enter these checks), and
+    block 1 has none: its MLP stays whole, as an error node."""
+    from sae_lens.saes.transcoder import JumpReLUTranscoder, JumpReLUTranscoderConfig
+
+    from interp.graphs import TranscoderSet
+
+    d = llama_model.cfg.d_model
+    torch.manual_seed(0)
+    tc = JumpReLUTranscoder(JumpReLUTranscoderConfig(d_in=d, d_sae=48, d_out=d, apply_b_dec_to_input=False))
+    with torch.no_grad():
+        tc.W_enc.normal_(0, d**-0.5)
+        tc.W_dec.normal_(0, 0.3)
+        tc.threshold.fill_(0.5)
+    transcoders = TranscoderSet(by_layer={0: tc.eval().requires_grad_(False)}, source="random")
+    prompt = "w3 w17 w5 w40 w3 w17 w5 w22 w9"
+    graph = attribute(llama_model, transcoders, prompt)
+    assert graph.n_features > 10 and graph.n_errors == 2 * graph.n_pos
+    tokens = torch.tensor(graph.token_ids)
+    state = prompt_state(llama_model, transcoders, tokens)
+    local = run_hooked(llama_model, tokens, spliced_hooks(state, transcoders, frozen=True))[0]
+    torch.testing.assert_close(local, llama_model(tokens[None])[0], atol=1e-4, rtol=0)
+    check = check_edges(llama_model, transcoders, graph)
+    assert check.max_abs_edge > 0.01 and check.max_abs_error < 1e-4, check

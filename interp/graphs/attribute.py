@@ -27,7 +27,7 @@ from interp.core.tokens import single_token, str_tokens, token_ids
 from interp.core.types import Model, Progress
 from interp.graphs.graph import AttributionGraph
 from interp.graphs.prune import influence, normalized
-from interp.graphs.replacement import EMBED_HOOK, PromptState, frozen_hooks, keep_into, prompt_state
+from interp.graphs.replacement import EMBED_HOOK, PromptState, frozen_hooks, prompt_state
 from interp.graphs.transcoder_set import TranscoderSet
 
 __all__ = ["attribute", "logit_targets"]
@@ -99,6 +99,16 @@ class _Sources:
         return out
 
 
+FINAL_HOOK = "unembed.hook_in"
+"""What the unembedding reads (after the final normalisation): logit reads are taken here, as the residual stream
+dotted with W_U times the logit's read vector, so no pass computes the [batch, pos, d_vocab] logits (on SmolLM2,
+64 targets x 100 positions x 49,152 tokens would be 1.3 GB of float32)."""
+
+
+class _Reached(Exception):
+    """Raised by the hook of the last activation a batch of targets reads: nothing after it is needed."""
+
+
 def _backward(
     model: Model,
     state: PromptState,
@@ -114,20 +124,37 @@ def _backward(
         for name, value in [(EMBED_HOOK, state.embeddings)]
         + [(mlp_hooks(layer)[1], state.writes(transcoders, layer)) for layer in range(sources.n_layers)]
     }
-    inputs: dict[int, Tensor] = {}
-    keep: list[tuple[str, HookFn]] = [
-        (mlp_hooks(layer)[0], keep_into(inputs, layer)) for layer in sorted({f[0] for f in features})
-    ]
-    with torch.enable_grad(), hooks(model, frozen_hooks(state, transcoders, writes) + keep):
-        logits = model(state.tokens[None].expand(batch, -1).to(model.cfg.device))
+    reads_at = {mlp_hooks(layer)[0]: layer for layer in sorted({f[0] for f in features})}
+    if len(logit_vectors):
+        reads_at[FINAL_HOOK] = "final"
+    last = list(reads_at)[-1]
+    inputs: dict = {}
+
+    def keep(name: str) -> HookFn:
+        def fn(act: Tensor, hook=None) -> None:
+            inputs[reads_at[name]] = act
+            if name == last:
+                raise _Reached
+
+        return fn
+
+    with torch.enable_grad():
+        try:
+            with hooks(model, frozen_hooks(state, transcoders, writes) + [(n, keep(n)) for n in reads_at]):
+                model(state.tokens[None].expand(batch, -1).to(model.cfg.device))
+        except _Reached:
+            pass
         reads = []
         for row, (layer, pos, latent) in enumerate(features):
             tc = transcoders.by_layer[layer]
             reads.append(inputs[layer][row, pos].to(tc.dtype) @ tc.W_enc[:, latent])
-        last = logits[len(features) :, -1].float()
-        reads.append((last * logit_vectors.to(last.device)).sum())
+        if len(logit_vectors):
+            final = inputs["final"][len(features) :, -1].float()  # logits at the last position = final @ W_U + b_U
+            directions = model.W_U.float() @ logit_vectors.T.to(final.device)  # d_model x logit
+            reads.append((final * directions.T).sum())
         torch.stack([r.sum() for r in reads]).sum().backward()
-    return sources.rows({name: leaf.grad for name, leaf in writes.items()})
+    # writes after the last read never joined the graph (the pass stopped there): nothing they write reaches a target
+    return sources.rows({k: torch.zeros_like(v) if v.grad is None else v.grad for k, v in writes.items()})
 
 
 @exclusive
