@@ -368,3 +368,36 @@ def test_graphs_on_a_grouped_query_llama(llama_model):
     torch.testing.assert_close(local, llama_model(tokens[None])[0], atol=1e-4, rtol=0)
     check = check_edges(llama_model, transcoders, graph)
     assert check.max_abs_edge > 0.01 and check.max_abs_error < 1e-4, check
+
+
+@pytest.mark.real
+def test_graphs_on_smollm2_with_transcoders_on_two_blocks():
+    """The real model (30 blocks, GQA, RMSNorm, rotary): random transcoders on blocks 3 and 15, every other MLP an
+    error node. The local replacement model reproduces the logits and a sample of edges matches its interventions."""
+    from sae_lens.saes.transcoder import JumpReLUTranscoder, JumpReLUTranscoderConfig
+
+    from interp.graphs import TranscoderSet
+    from interp.model import load_model
+
+    model = load_model("zoo:smollm2-135m", device="cpu")
+    d = model.cfg.d_model
+    torch.manual_seed(0)
+    by_layer = {}
+    for layer in (3, 15):
+        tc = JumpReLUTranscoder(JumpReLUTranscoderConfig(d_in=d, d_sae=256, d_out=d, apply_b_dec_to_input=False))
+        with torch.no_grad():
+            tc.W_enc.normal_(0, d**-0.5)  # unit-variance pre-activations on the RMS-normalised input
+            tc.W_dec.normal_(0, 0.1)
+            tc.threshold.fill_(2.5)  # about 1 latent in 160 fires
+        by_layer[layer] = tc.eval().requires_grad_(False)
+    transcoders = TranscoderSet(by_layer=by_layer, source="random")
+    graph = attribute(model, transcoders, "When Mary and John went to the store, John gave a drink to")
+    assert graph.n_layers == 30 and graph.n_features > 5
+    tokens = torch.tensor(graph.token_ids)
+    state = prompt_state(model, transcoders, tokens)
+    local = run_hooked(model, tokens, spliced_hooks(state, transcoders, frozen=True))[0]
+    torch.testing.assert_close(local, model(tokens[None])[0], atol=1e-4, rtol=0)
+    error, token = graph.n_features + 3 * graph.n_pos + 5, graph.n_nodes - graph.n_logits - 2
+    sample = [*range(graph.n_features), error, token]
+    check = check_edges(model, transcoders, graph, sources=sample)
+    assert check.max_abs_error < 1e-3 * max(check.max_abs_edge, 1.0), check
