@@ -236,13 +236,20 @@ sparsity = 4
 """
 
 
-def _job(tmp_path: Path, name: str, tokens: int) -> list[Path]:
+def _job(tmp_path: Path, name: str, tokens: int, *, fresh_process: bool = False) -> list[Path]:
+    import subprocess
+    import sys
+
     from sae.train_config import TrainJobConfig
     from sae.train_job import run_train_job
 
     path = tmp_path / f"{name}.toml"
     path.write_text(TRANSCODER_JOB.format(out=tmp_path / name, tokens=tokens))
-    return run_train_job(TrainJobConfig.from_toml(path))
+    cfg = TrainJobConfig.from_toml(path)
+    if fresh_process:  # where SAELens has not yet heard of the transcoder architectures a checkpoint names
+        subprocess.run([sys.executable, "-m", "sae.cli", "train", str(path)], check=True, capture_output=True)
+        return [Path(cfg.out) / spec.name for spec in cfg.saes]
+    return run_train_job(cfg)
 
 
 def test_transcoder_jobs_train_resume_and_save_sae_lens_transcoders(tmp_path, lang_model):
@@ -252,7 +259,7 @@ def test_transcoder_jobs_train_resume_and_save_sae_lens_transcoders(tmp_path, la
 
     straight = _job(tmp_path, "straight", 8192)
     _job(tmp_path, "resumed", 4096)
-    resumed = _job(tmp_path, "resumed", 8192)  # continues from the 4096-token checkpoint
+    resumed = _job(tmp_path, "resumed", 8192, fresh_process=True)  # continues from the 4096-token checkpoint
     for a, b in zip(straight, resumed, strict=True):
         wa, wb = (
             load_file(str(a / "sae" / "sae_weights.safetensors")),
