@@ -143,7 +143,7 @@ def train_one(
     from sae_lens import TrainingSAE
     from sae_lens.training.sae_trainer import SAETrainer
 
-    import sae.transcoders  # noqa: F401  (registers the transcoder architectures a checkpoint may name)
+    import sae.transcoders  # (registers the transcoder architectures a checkpoint may name)
 
     _check_batch_divides(cfg, workers)
     folder = Path(cfg.out) / spec.name
