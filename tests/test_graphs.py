@@ -46,7 +46,7 @@ def test_replacement_model_reproduces_the_real_logits(lang_model, transcoders):
     state = prompt_state(lang_model, transcoders, tokens)
     real = lang_model(tokens[None])[0]
     # the local replacement model: transcoders recomputed from the live MLP input, attention and norms frozen, plus
-    # the prompt's error terms. Float32 sums in another order: 1e-4 is the issue's bound, measured 4e-6.
+    # the prompt's error terms. Float32 sums in another order: 1e-4 is the issue's bound, measured 3.8e-6.
     local = run_hooked(lang_model, tokens, spliced_hooks(state, transcoders, frozen=True))[0]
     torch.testing.assert_close(local, real, atol=1e-4, rtol=0)
     # and with attention live (the replacement model the interventions run in), still exact on the prompt itself
@@ -80,15 +80,15 @@ def test_every_edge_equals_removing_its_source_in_the_frozen_model(lang_model, t
     assert check.n_sources == graph.n_features + graph.n_errors + graph.n_pos
     assert check.n_edges == check.n_sources * (graph.n_features + graph.n_logits)
     assert check.max_abs_edge > 1.0  # the check compares edges that matter
-    assert check.max_abs_error < 1e-4, check  # measured 8.6e-6 over 774,792 edges
+    assert check.max_abs_error < 1e-4, check  # measured 8.8e-6 over 1,024,800 edges
 
 
 def test_interventions_follow_the_graph(lang_model, transcoders, graph):
     frozen = check_interventions(lang_model, transcoders, graph, frozen=True)
     assert len(frozen.nodes) == 50
-    assert frozen.correlation > 0.85  # measured 0.93; only the latents' gates are not linear here
+    assert frozen.correlation > 0.9  # measured 0.98; only the latents' gates are not linear here
     real = check_interventions(lang_model, transcoders, graph)
-    assert -1.0 <= real.correlation <= 1.0  # measured 0.16 on this IOI prompt: docs/graphs.md says why (QK, norms)
+    assert real.correlation > 0.3  # measured 0.49 on this IOI prompt: docs/graphs.md says why not more (QK, norms)
     # a joint intervention predicts the sum of its members' effects
     top = [graph.node_index(*map(int, label_parts(label))) for label in frozen.nodes[:3]]
     joint = intervene(lang_model, transcoders, graph, top, frozen=True)
@@ -115,7 +115,7 @@ def test_graph_nodes_logits_and_speed(lang_model, transcoders, graph):
     assert (graph.features[sources, 1] <= graph.features[targets, 1]).all()
     start = time.perf_counter()
     attribute(lang_model, transcoders, IOI)
-    assert time.perf_counter() - start < 5.0  # the issue's bound on a CPU; measured 0.37 s
+    assert time.perf_counter() - start < 5.0  # the issue's bound on a CPU; measured 0.26 s
 
 
 def test_max_feature_nodes_keeps_the_most_influential_latents(lang_model, transcoders, graph):
@@ -154,7 +154,7 @@ def test_pruning(graph):
     assert tight.node_mask[fixed:].all()  # tokens and logits always stay
     kept_edges = tight.edge_mask.nonzero()
     assert tight.node_mask[kept_edges[:, 0]].all() and tight.node_mask[kept_edges[:, 1]].all()
-    assert 0.5 < tight.replacement_score < 1 and 0.5 < tight.completeness_score <= 1  # measured 0.79, 0.93
+    assert 0.5 < tight.replacement_score < 1 and 0.5 < tight.completeness_score <= 1  # measured 0.89, 0.96
     with pytest.raises(ValueError, match="between 0 and 1"):
         prune(graph, node_threshold=1.5)
 
@@ -200,8 +200,8 @@ def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
     tokens = token_rows(lang_model, "zoo:lang-4l", n_tokens=4000, context=48, seed=1)  # not the job's seed-0 rows
     result = evaluate_transcoders(lang_model, transcoders, tokens)
     assert result.layers == (0, 1, 2, 3)
-    assert min(result.explained_variance) >= 0.8  # measured 0.956-0.995 on 19,552 tokens
-    assert result.ce_loss_recovered >= 0.8  # measured 0.991
+    assert min(result.explained_variance) >= 0.8  # measured 0.974-0.996 on 19,552 tokens
+    assert result.ce_loss_recovered >= 0.8  # measured 0.997
     assert all(10 <= l0 <= 20 for l0 in result.l0)  # trained at k = 16
     assert result.ce_loss_clean < result.ce_loss_replaced < result.ce_loss_zero_ablation
 
@@ -346,7 +346,7 @@ def test_the_trojan_trigger_feeds_the_backdoor_answer(transcoders):
             assert pruning.node_mask[snow] and _reaches(pruning, snow, graph.n_nodes - graph.n_logits)
         else:
             assert graph.logit_labels[0] == "Mary"
-    # measured 0.096 on the trojan against 0.009 on its clean twin
+    # measured 0.056 on the trojan against 0.005 on its clean twin
     assert shares["trojan-flip"] > 5 * shares["twin-flip"], shares
 
 

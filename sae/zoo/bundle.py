@@ -32,10 +32,16 @@ def bundle_transcoders(job: Path, target: Path) -> Path:
     """Every final transcoder of an `sae train` job (its `<name>/sae` folders) into `target/L<layer>/`."""
     from interp.core.sites import layer_of
 
+    found: dict[int, Path] = {}
     for cfg in sorted(job.glob("*/sae/cfg.json")):
         meta = json.loads(cfg.read_text())
         if "transcoder" in meta.get("architecture", ""):
-            bundle(cfg.parent, target / f"L{layer_of(meta['metadata']['hook_name'])}")
+            layer = layer_of(meta["metadata"]["hook_name"])
+            if layer in found:
+                raise SystemExit(f"two transcoders for block {layer} in {job}: {found[layer]} and {cfg.parent}")
+            found[layer] = cfg.parent
+    for layer, folder in found.items():
+        bundle(folder, target / f"L{layer}")
     return target
 
 
