@@ -250,3 +250,10 @@ def test_graph_page_node_dashboard_and_intervention():
     _assert_clean(at)
     labels = [m.label for m in at.metric]
     assert any(label.startswith("predicted change of 'Mary'") for label in labels) and "actual change" in labels
+    # a latent's node: its edges, and its feature dashboard on request
+    node = next(b for b in at.selectbox if b.label.startswith("node"))
+    latent = next(o for o in node.options if o.startswith("L"))
+    node.select_index(node.options.index(latent)).run()
+    at.toggle(key="graph_dash").set_value(True).run()
+    _assert_clean(at)
+    assert len(_charts(at)) == 2  # the graph and the latent's dashboard

@@ -72,10 +72,9 @@ class PromptState:
 
     def writes(self, transcoders: TranscoderSet, layer: int) -> Float[Tensor, "pos d_model"]:
         """What block `layer`'s MLP writes, less its skip path (which the frozen model computes live)."""
-        if layer not in transcoders.by_layer:
+        if not transcoders.has_skip(layer):
             return self.mlp_out[layer]
-        skip = transcoders.skip(layer, self.mlp_in[layer])
-        return self.mlp_out[layer] if skip is None else self.mlp_out[layer] - skip
+        return self.mlp_out[layer] - transcoders.skip(layer, self.mlp_in[layer])
 
 
 @exclusive
@@ -151,7 +150,7 @@ def frozen_hooks(state: PromptState, transcoders: TranscoderSet, writes: dict[st
     for layer in range(len(state.mlp_out)):
         read, write = mlp_hooks(layer)
         written = writes[write]
-        if layer in transcoders.by_layer and transcoders.skip(layer, state.mlp_in[layer][:1]) is not None:
+        if transcoders.has_skip(layer):
             fwd.append((read, keep_into(inputs, layer)))
             fwd.append((write, _plus_skip(written, transcoders, inputs, layer)))
         else:

@@ -43,6 +43,10 @@ class TranscoderSet:
     def encode(self, layer: int, x: Float[Tensor, "*batch d_model"]) -> Float[Tensor, "*batch d_sae"]:
         return self.by_layer[layer].encode(x)
 
+    def has_skip(self, layer: int) -> bool:
+        """Whether block `layer` has a transcoder with a linear skip path (SAELens's skip transcoders)."""
+        return layer in self.by_layer and getattr(self.by_layer[layer], "W_skip", None) is not None
+
     def skip(self, layer: int, x: Float[Tensor, "*batch d_model"]) -> Float[Tensor, "*batch d_model"] | None:
         """The skip path's output (a linear map of the MLP input), or None without one."""
         w_skip = getattr(self.by_layer[layer], "W_skip", None)
