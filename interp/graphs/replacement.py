@@ -184,14 +184,16 @@ def spliced_hooks(
     frozen: bool = False,
 ) -> list[tuple[str, HookFn]]:
     """Hooks that replace each MLP by its transcoder plus the prompt's error term (held fixed), recomputing the
-    latents from the live MLP input: the replacement model. `edit` sets latents: (layer, position, latent, value)
+    latents from the live MLP input: the replacement model. An MLP without a transcoder is all error: its output on
+    the prompt, held fixed, as in the graph. `edit` sets latents: (layer, position, latent, value)
     rows, applied after the encoder. With `frozen`, attention patterns and normalisation scales are the prompt's
     too (the local replacement model, which reproduces the real logits)."""
     fwd = _frozen_nonlinearities(state) if frozen else []
     inputs: dict[int, Tensor] = {}
     for layer in range(len(state.mlp_out)):
         read, write = mlp_hooks(layer)
-        if layer not in transcoders.by_layer:  # no transcoder: the MLP's own output
+        if layer not in transcoders.by_layer:  # no transcoder: the prompt's MLP output, whole, is its error term
+            fwd.append((write, _constant(state.errors[layer][None])))
             continue
         edits = [(pos, latent, value) for at, pos, latent, value in edit if at == layer]
         fwd.append((read, keep_into(inputs, layer)))
