@@ -38,6 +38,7 @@ from sae.train_config import SAESpec, TrainJobConfig, is_transcoder
 from sae.training import make_sae, trainer_config
 
 __all__ = [
+    "BATCH_LEVEL",
     "LOCK",
     "BatchOrder",
     "deals_out_saes",
@@ -48,6 +49,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+BATCH_LEVEL = ("batchtopk", "transcoder", "skip_transcoder")
+"""Architectures whose activation reads the whole batch (BatchTopK keeps the batch's top k x rows), so that
+data-parallel training, where each worker sees a share of the batch, would train something else."""
 
 LOCK = ".lock"
 """In the job folder: held (flock) by the job running there, holding its process id."""
@@ -209,8 +214,16 @@ def deals_out_saes(cfg: TrainJobConfig, n_workers: int, split: JobSplit) -> bool
     checking that the job can be shared that way."""
     check_choice(split, JobSplit, "split")
     dealt = split == "saes" or (split == "auto" and len(cfg.saes) >= n_workers)
-    if not dealt:
+    if not dealt and n_workers > 1:
         _check_batch_divides(cfg, Workers(0, n_workers))
+        batch_level = sorted({s.architecture for s in cfg.saes if s.architecture in BATCH_LEVEL})
+        if batch_level:
+            raise ValueError(
+                f"{', '.join(batch_level)} choose their active latents over the whole batch (BatchTopK), and trained "
+                f"data-parallel each of the {n_workers} workers would choose over its own share, which one process "
+                "does not do: deal the SAEs out (--split saes, with at least as many SAEs as workers) or train in "
+                "one process"
+            )
     return dealt
 
 

@@ -228,3 +228,46 @@ def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
     shutil.copytree(tmp_path / "killed" / "activations", tmp_path / "straight" / "activations")
     _finished(straight, "--split", "data")
     _assert_same_weights(tmp_path / "killed", tmp_path / "straight", atol=0)
+
+
+TRANSCODERS = """
+model = "zoo:lang-4l"
+training_tokens = 10_240
+batch_size = 1024
+dataset_tokens = 4800
+shard_tokens = 1500
+checkpoint_every = 5120
+device = "cpu"
+out = "{out}"
+[[sae]]
+architecture = ["transcoder", "skip_transcoder"]
+layer = 1
+d_sae = 128
+sparsity = 4
+"""
+
+
+def test_transcoders_dealt_out_to_workers_equal_one_process(tmp_path):
+    from sae.loading import load_sae
+    from sae.train_config import TrainJobConfig
+    from sae.train_job import deals_out_saes
+
+    configs = {}
+    for name in ("dealt", "single"):
+        configs[name] = tmp_path / f"{name}.toml"
+        configs[name].write_text(TRANSCODERS.format(out=tmp_path / name))
+    _finished(configs["dealt"], "--split", "saes")
+    _single(configs["single"], tmp_path / "dealt")
+    for name in ("transcoder-L1-128-4", "skip_transcoder-L1-128-4"):
+        left = load_sae(tmp_path / "dealt" / name / "sae").state_dict()
+        right = load_sae(tmp_path / "single" / name / "sae").state_dict()
+        assert "W_skip" in left or name.startswith("transcoder")
+        for key, value in left.items():
+            torch.testing.assert_close(right[key], value, atol=1e-5, rtol=0, msg=f"{name} {key}")
+    # BatchTopK picks latents over the whole batch: data-parallel workers would each pick over their share
+    cfg = TrainJobConfig.from_toml(configs["single"])
+    with pytest.raises(ValueError, match="choose their active latents over the whole batch"):
+        deals_out_saes(cfg, 2, "data")
+    with pytest.raises(ValueError, match="choose their active latents over the whole batch"):
+        deals_out_saes(cfg, 4, "auto")  # fewer SAEs than workers: auto would train them data-parallel
+    assert deals_out_saes(cfg, 2, "auto") and deals_out_saes(cfg, 1, "data") is False
