@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from interp.cli.common import add_model_args, load, progress_bar, save_figure
@@ -12,7 +11,7 @@ __all__ = ["VIEWER_JSON", "add_parsers"]
 
 VIEWER_JSON = "attribution-graph.json"
 """The pruned graph in circuit-tracer's / Neuronpedia's viewer format (next to it, graph-metadata.json lists it as
-circuit-tracer's own output folders do)."""
+circuit-tracer's own output folders do: interp.graphs.export.write_graph_json)."""
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -83,8 +82,6 @@ def _graph(args: argparse.Namespace) -> int:
     for label, prob in zip(graph.logit_labels, graph.logit_probs.tolist(), strict=True):
         print(f"  logit {label!r}: p = {prob:.3f}")
     viewer = write_graph_json(graph, pruning, args.out / VIEWER_JSON, slug=args.out.name)
-    listing = {"graphs": [json.loads(viewer.read_text())["metadata"]]}
-    (args.out / "graph-metadata.json").write_text(json.dumps(listing, indent=1) + "\n")
     save_graph(graph, args.out / "full")
     files = [viewer, save_figure(plot_attribution_graph(graph, pruning), args.out / "graph.html")]
     if args.verify:

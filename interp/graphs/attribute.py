@@ -56,8 +56,9 @@ def logit_targets(
         )
     top = probs.topk(min(max_n_logits, len(probs)))
     n = min(int(torch.searchsorted(top.values.cumsum(0), torch.tensor(desired_logit_prob))) + 1, len(top.values))
-    ids = top.indices[:n]
-    vectors = torch.eye(len(probs))[ids] - 1.0 / len(probs)
+    ids = top.indices[:n].cpu()
+    vectors = torch.full((n, len(probs)), -1.0 / len(probs))  # [logit, d_vocab]: not an identity of the vocabulary
+    vectors[torch.arange(n), ids] += 1.0
     return str_tokens(model, ids), ids.tolist(), top.values[:n], vectors
 
 

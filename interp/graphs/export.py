@@ -19,7 +19,7 @@ import torch
 from interp.graphs.graph import AttributionGraph
 from interp.graphs.prune import GraphPruning
 
-__all__ = ["SCHEMA_VERSION", "graph_json", "read_graph_json", "write_graph_json"]
+__all__ = ["LISTING", "SCHEMA_VERSION", "graph_json", "read_graph_json", "write_graph_json"]
 
 SCHEMA_VERSION = 1
 _FEATURE, _ERROR, _EMBEDDING, _LOGIT = "cross layer transcoder", "mlp reconstruction error", "embedding", "logit"
@@ -112,10 +112,21 @@ def graph_json(graph: AttributionGraph, pruning: GraphPruning, *, slug: str = "g
     }
 
 
+LISTING = "graph-metadata.json"
+"""Next to the graph files of a folder: {"graphs": [each graph's metadata]}, the index circuit-tracer's viewer reads."""
+
+
 def write_graph_json(graph: AttributionGraph, pruning: GraphPruning, path: str | Path, *, slug: str = "") -> Path:
+    """Write the viewer JSON to `path` and list it (by slug, replacing an entry of the same slug) in the folder's
+    LISTING, as circuit-tracer's `create_graph_files` does."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(graph_json(graph, pruning, slug=slug or path.stem), indent=1) + "\n")
+    data = graph_json(graph, pruning, slug=slug or path.stem)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    listing = path.parent / LISTING
+    graphs = json.loads(listing.read_text()).get("graphs", []) if listing.is_file() else []
+    graphs = [g for g in graphs if g.get("slug") != data["metadata"]["slug"]] + [data["metadata"]]
+    listing.write_text(json.dumps({"graphs": graphs}, indent=1) + "\n")
     return path
 
 

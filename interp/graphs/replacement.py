@@ -24,9 +24,9 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from interp.core.hooks import HookFn, hooks
+from interp.core.hooks import HookFn, hooks, run_with_cache
 from interp.core.locking import exclusive
-from interp.core.sites import mlp_hooks
+from interp.core.sites import hook_points, mlp_hooks
 from interp.core.tokens import special_token_ids
 from interp.core.types import Model
 from interp.graphs.transcoder_set import TranscoderSet
@@ -86,9 +86,8 @@ def prompt_state(model: Model, transcoders: TranscoderSet, tokens: Int[Tensor, "
     n_layers = model.cfg.n_layers
     special = torch.tensor([int(t) in special_token_ids(model) for t in tokens])
     names = [EMBED_HOOK] + [h for layer in range(n_layers) for h in mlp_hooks(layer)]
-    frozen_names = [n for n in model.hook_dict if n.endswith((".hook_scale", ".attn.hook_pattern"))]
-    wanted = set(names + frozen_names)
-    logits, cache = model.run_with_cache(tokens[None].to(model.cfg.device), names_filter=lambda n: n in wanted)
+    frozen_names = [n for n in hook_points(model) if n.endswith((".hook_scale", ".attn.hook_pattern"))]
+    logits, cache = run_with_cache(model, tokens[None], names + frozen_names)
     mlp_in = {layer: cache[mlp_hooks(layer)[0]][0].float() for layer in range(n_layers)}
     mlp_out = {layer: cache[mlp_hooks(layer)[1]][0].float() for layer in range(n_layers)}
     acts, errors = {}, {}
@@ -154,13 +153,9 @@ def frozen_hooks(state: PromptState, transcoders: TranscoderSet, writes: dict[st
             fwd.append((read, keep_into(inputs, layer)))
             fwd.append((write, _plus_skip(written, transcoders, inputs, layer)))
         else:
-            fwd.append((write, _replace(written)))
-    fwd.append((EMBED_HOOK, _replace(writes[EMBED_HOOK])))
+            fwd.append((write, _constant(written)))
+    fwd.append((EMBED_HOOK, _constant(writes[EMBED_HOOK])))
     return fwd
-
-
-def _replace(value: Tensor) -> HookFn:
-    return lambda act, hook=None: value.to(act.dtype)
 
 
 def keep_into(store: dict, key: int | str) -> HookFn:

@@ -36,10 +36,6 @@ class TranscoderSet:
     def d_sae(self, layer: int) -> int:
         return self.by_layer[layer].cfg.d_sae
 
-    def pre_activations(self, layer: int, x: Float[Tensor, "*batch d_model"]) -> Float[Tensor, "*batch d_sae"]:
-        tc = self.by_layer[layer]
-        return x.to(tc.dtype) @ tc.W_enc + tc.b_enc
-
     def encode(self, layer: int, x: Float[Tensor, "*batch d_model"]) -> Float[Tensor, "*batch d_sae"]:
         return self.by_layer[layer].encode(x)
 
