@@ -9,9 +9,9 @@ trust: the app runs whatever analysis a visitor asks for).
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from app.common import REMOTE_ENV, ROOTS_ENV, allowed_roots
 
@@ -20,7 +20,7 @@ __all__: list[str] = []
 APP = Path(__file__).resolve().parent / "main.py"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> NoReturn:
     parser = argparse.ArgumentParser(prog="python -m app", description="The interpretability workbench app")
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--allow-path", action="append", default=[], help="a folder models and SAEs may load from")
@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         "--browser.gatherUsageStats", "false",
         *[a for a in extra if a != "--"],
     ]  # fmt: skip
-    return subprocess.call(command, env=env)
+    # streamlit replaces this process (as `exec` would in a shell): a signal to the launcher is a signal to the
+    # server, so stopping `python -m app` can never leave a server running without it
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -21,10 +21,10 @@ from streamlit import config  # noqa: E402
 
 from app.common import REMOTE_ENV, serves, sidebar  # noqa: E402
 
-# Started by `streamlit run` outside the project, Streamlit reads no .streamlit/config.toml: it listens on every
-# interface and sends usage statistics. Statistics go off here for every session after the first page load
-# (the launchers, ./workbench run and python -m app, pass it before the server starts), and clients on other
-# machines get nothing unless the person who started the app allowed them.
+# Every way of starting the app reads app/.streamlit/config.toml (localhost only, no usage statistics), but a
+# flag (`--server.address 0.0.0.0`) or STREAMLIT_* variables can override it: statistics go off here for every
+# session after the first page load, and clients on other machines get nothing unless the person who started the
+# app allowed them (python -m app --remote, or WORKBENCH_ALLOW_REMOTE=1).
 config.set_option("browser.gatherUsageStats", False)
 client = st.context.ip_address
 client = client if isinstance(client, str) else None  # AppTest hands the script a mock context

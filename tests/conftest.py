@@ -1,5 +1,6 @@
 """Shared fixtures. Tests run offline on the CPU: hub lookups fail at once instead of hanging."""
 
+import contextlib
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub, which reads it once
@@ -25,6 +26,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_suite():
+    """After the last test: every process a test started has ended (tests/processes.py says how they are started).
+    A survivor (a server left listening, a worker left training) is killed and fails the run."""
+    import signal
+    import time
+
+    from tests.processes import descendants
+
+    yield
+    deadline = time.time() + 10  # a process stopped by the last test may still be exiting
+    while (left := descendants()) and time.time() < deadline:
+        time.sleep(0.2)
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes started by the tests outlived them: {left}"
 
 
 @pytest.fixture(scope="session")

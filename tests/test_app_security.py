@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.common import OTHER, serves
+from tests.processes import popen, stop
 from tests.test_app import _assert_clean, _assert_error, _open
 from tests.test_app_browser import _chromium, _free_port
 
@@ -56,7 +57,7 @@ def _non_loopback_address() -> str | None:
 def _start(command: list[str], port: int, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("WORKBENCH_ALLOW_REMOTE", None)
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -64,32 +65,43 @@ def _start(command: list[str], port: int, cwd: Path) -> subprocess.Popen:
                 return proc
         except OSError:
             time.sleep(0.5)
-    proc.kill()
+    stop(proc)
     pytest.fail(f"the app did not start: {command}")
 
 
-def test_the_launcher_listens_on_localhost_from_any_folder(tmp_path):
+def _listens_only_on_loopback(address: str | None, port: int) -> None:
+    """The server answers on 127.0.0.1 and refuses connections to this machine's network address."""
+    assert urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5).read() == b"ok"
+    if address is not None:
+        with pytest.raises(OSError):
+            socket.create_connection((address, port), timeout=3).close()
+
+
+@pytest.mark.parametrize("entry", ["python -m app", "streamlit run app/main.py"])
+def test_every_entry_listens_on_localhost_from_any_folder(entry, tmp_path):
+    # tmp_path holds no .streamlit/: the address comes from app/.streamlit/config.toml, beside the script
     address, port = _non_loopback_address(), _free_port()
-    proc = _start([sys.executable, "-m", "app", "--port", str(port)], port, tmp_path)  # no config file in tmp_path
+    if entry == "python -m app":
+        command = [sys.executable, "-m", "app", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)]
+    proc = _start(command, port, tmp_path)
     try:
-        if address is not None:
-            with pytest.raises(OSError):
-                socket.create_connection((address, port), timeout=3).close()
+        _listens_only_on_loopback(address, port)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
-def test_a_bare_streamlit_run_serves_no_one_else(tmp_path):
-    """`streamlit run app/main.py` from another folder listens on every interface: the app must still answer
-    only this machine. Checked in Chromium from the loopback address and from this machine's network one."""
+def test_a_server_opened_to_the_network_still_serves_no_one_else(tmp_path):
+    """`streamlit run app/main.py --server.address 0.0.0.0` listens on every interface, as asked: the app must
+    still answer only this machine. Checked in Chromium from the loopback address and from the network one."""
     from playwright.sync_api import sync_playwright
 
     address, port = _non_loopback_address(), _free_port()
     if address is None:
         pytest.skip("this machine has no network address besides loopback")
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)]
-    proc = _start(command, port, tmp_path)
+    proc = _start([*command, "--server.address", "0.0.0.0"], port, tmp_path)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
@@ -105,5 +117,4 @@ def test_a_bare_streamlit_run_serves_no_one_else(tmp_path):
             assert page.get_by_text("answers only on the machine it runs on").count() == 0
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)

@@ -16,6 +16,7 @@ import torch
 
 from sae.distributed import Workers
 from sae.train_job import BatchOrder
+from tests.processes import popen, stop
 from tests.test_train_job import _write_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,13 +53,16 @@ def _config(tmp_path: Path, name: str, tokens: int = 30_720, every: int = 10_240
 def _workers(config: Path, *args: str, **kwargs) -> subprocess.Popen:
     """`sae train CONFIG --workers 2 ARGS` as a user runs it (torchrun, two gloo workers)."""
     command = [sys.executable, "-m", "sae.cli", "train", str(config), "--workers", "2", *args]
-    return subprocess.Popen(command, cwd=ROOT, text=True, **{"env": ENV, **kwargs})
+    return popen(command, cwd=ROOT, text=True, **{"env": ENV, **kwargs})
 
 
 def _finished(config: Path, *args: str) -> str:
     """The output of a `--workers 2` run that must succeed."""
     run = _workers(config, *args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output, _ = run.communicate(timeout=600)
+    try:
+        output, _ = run.communicate(timeout=600)
+    finally:
+        stop(run)  # torchrun and both workers, also when the test fails or is interrupted here
     assert run.returncode == 0, output
     return output
 
@@ -194,25 +198,22 @@ def _worker_pids(launcher: int) -> dict[int, int]:
 def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
     config = _config(tmp_path, "killed", tokens=307_200, every=30_720)
     tag = str(os.getpid())
-    run = _workers(
-        config,
-        "--split",
-        "data",
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**ENV, "INTERP_TEST_LAUNCHER": tag},
-    )
-    checkpoints = tmp_path / "killed" / NAMES[0] / "checkpoints"
-    deadline = time.time() + 300
-    while time.time() < deadline and not any(p.name.isdigit() for p in checkpoints.glob("*")):
-        assert run.poll() is None, "the job ended before its first checkpoint"
-        time.sleep(0.05)
-    pids = _worker_pids(int(tag))
-    assert set(pids) == {0, 1}
-    os.kill(pids[1], signal.SIGKILL)
-    killed_at = time.time()
-    _, errors = run.communicate(timeout=120)
-    ended = time.time() - killed_at
+    env = {**ENV, "INTERP_TEST_LAUNCHER": tag}
+    run = _workers(config, "--split", "data", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        checkpoints = tmp_path / "killed" / NAMES[0] / "checkpoints"
+        deadline = time.time() + 300
+        while time.time() < deadline and not any(p.name.isdigit() for p in checkpoints.glob("*")):
+            assert run.poll() is None, "the job ended before its first checkpoint"
+            time.sleep(0.05)
+        pids = _worker_pids(int(tag))
+        assert set(pids) == {0, 1}
+        os.kill(pids[1], signal.SIGKILL)
+        killed_at = time.time()
+        _, errors = run.communicate(timeout=120)
+        ended = time.time() - killed_at
+    finally:
+        stop(run)
     assert run.returncode != 0 and ended < 60, (ended, errors)
     assert "a worker of the job failed" in errors and "run the same command again to resume" in errors
     assert not (tmp_path / "killed" / NAMES[0] / "sae").exists(), "killed too late to test resuming"

@@ -12,6 +12,7 @@ import torch
 
 from sae.train_config import TrainJobConfig
 from sae.train_job import BatchOrder
+from tests.processes import started
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -109,20 +110,15 @@ def test_a_killed_job_resumes_where_it_stopped(tmp_path, no_unpickling):
 
     killed_cfg = _config(tmp_path, "killed")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sae.cli", "train", str(killed_cfg)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "sae.cli", "train", str(killed_cfg)]
     checkpoints = tmp_path / "killed" / "topk-256-8" / "checkpoints"
-    deadline = time.time() + 180
-    while time.time() < deadline and not any(p.name.isdigit() for p in checkpoints.glob("*")):
-        assert proc.poll() is None, "the job ended before its first checkpoint"
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
+    with started(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(p.name.isdigit() for p in checkpoints.glob("*")):
+            assert proc.poll() is None, "the job ended before its first checkpoint"
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
     first = sorted(int(p.name) for p in checkpoints.glob("*") if p.name.isdigit())
     assert first and first[-1] < 409_600, "killed too late to test resuming"
     assert not (tmp_path / "killed" / "topk-256-8" / "sae").exists()

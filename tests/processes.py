@@ -1,0 +1,96 @@
+"""Processes the tests start end with the test that started them: also when it fails, times out or is interrupted.
+
+Every server, CLI run and worker job a test starts goes through `started`: the process leads a process group of
+its own (so that stopping it stops what it started in turn: torchrun's workers, a launcher's streamlit), the
+kernel sends it SIGTERM if the test process dies first (PR_SET_PDEATHSIG: even a SIGKILLed pytest leaves nothing
+behind), and leaving the `with` block stops the whole group, politely and then by force. `conftest.py` checks
+after the last test that no child of the test process is left (`descendants`)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+__all__ = ["descendants", "popen", "started", "stop"]
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child between fork and exec only calls it
+
+
+def _die_with_parent() -> None:
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def popen(command: list[str], **kwargs) -> subprocess.Popen:
+    """`subprocess.Popen` in a process group of its own that dies with the test process."""
+    return subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
+
+
+def stop(proc: subprocess.Popen, *, grace: float = 20) -> None:
+    """SIGTERM to the process's group; SIGKILL to the group after `grace` seconds, or at once once the leader
+    has exited (what it started and did not stop goes with it)."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):  # a server busy in a long analysis can outwait SIGTERM
+        proc.wait(timeout=grace)
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + grace  # SIGKILL is delivered at once, but a process takes a moment to end
+    while _group(proc.pid) and time.time() < deadline:
+        time.sleep(0.02)
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with suppress(ProcessLookupError):  # nothing of the group is left
+        os.killpg(pgid, sig)
+
+
+@contextmanager
+def started(command: list[str], **kwargs) -> Iterator[subprocess.Popen]:
+    """The process running `command` while the block runs; stopped with everything it started when it ends."""
+    proc = popen(command, **kwargs)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+def _living() -> Iterator[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every process that has not ended, read from /proc."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it ended while we looked
+            continue
+        state, ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]  # after "pid (comm) "
+        if state not in "ZX":  # a zombie has ended; it only waits to be reaped
+            yield int(entry.name), int(ppid), int(pgrp)
+
+
+def _group(pgid: int) -> list[int]:
+    return [pid for pid, _, pgrp in _living() if pgrp == pgid]
+
+
+def descendants(pid: int | None = None) -> list[tuple[int, str]]:
+    """(pid, command line) of every living process below `pid` (default: this one), read from /proc."""
+    pid = os.getpid() if pid is None else pid
+    children: dict[int, list[int]] = {}
+    for child, parent, _ in _living():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        found.append((child, cmdline))
+        todo += children.get(child, [])
+    return found
