@@ -1,6 +1,7 @@
 """Case study: indirect-object identification (IOI) in SmolLM2-135M-Instruct, measured end to end.
 
     .venv/bin/python case_studies/smollm2_ioi.py [--out docs/case-studies] [--n-prompts 16] [--device auto]
+    .venv/bin/python case_studies/smollm2_ioi.py --figures-only   # redraw the figures from the saved results
 
 Writes `smollm2-ioi.md` (every number in it measured by this run), its figures as PNG files and
 its results as JSON under `smollm2-ioi/`. It needs the model (`interp zoo fetch smollm2-135m`) and,
@@ -35,7 +36,7 @@ from interp.overview import model_facts
 from interp.patching import patch
 from interp.path_patching import parse_head, path_patch
 from interp.plots import plot_circuit, plot_dla, plot_head_scores, plot_patch
-from interp.results import save_json
+from interp.results import DLAResult, Faithfulness, HeadScores, PatchResult, load_json, save_json
 from interp.task_metrics import evaluate_task
 from interp.tasks import ioi_task, make_task
 
@@ -123,11 +124,12 @@ def save_png(fig: go.Figure, path: Path, *, width: int = 1000, height: int | Non
     """The figure as a PNG, drawn by plotly.js in headless chromium (no kaleido download)."""
     from playwright.sync_api import sync_playwright
 
-    fig.update_layout(width=width, height=height or fig.layout.height or 500)
+    height = height or fig.layout.height or 500
+    fig.update_layout(width=width, height=height)
     html = fig.to_html(include_plotlyjs=True, full_html=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": width + 40, "height": (height or 500) + 40})
+        page = browser.new_page(viewport={"width": width + 40, "height": height + 40})
         page.set_content(html)
         page.wait_for_selector(".main-svg")
         page.locator(".plotly-graph-div").first.screenshot(path=str(path))
@@ -141,13 +143,72 @@ def heatmap(values, x, y, title: str, *, zmid: float | None = 0.0, colorscale: s
     return fig
 
 
+def draw_figures(figs: Path, resid, z, z_pos, dla_heads, to_q, to_v, circuit, faith, scores, induction_z) -> dict:
+    """The figures drawn by the library's plots, as PNG files in `figs`; their names by key. Patching heatmaps and
+    the circuit take the height their plot gives them (a row per layer)."""
+    png = {
+        "resid": save_png(plot_patch(resid), figs / "patch_resid_pre.png"),
+        "z": save_png(plot_patch(z), figs / "patch_z.png"),
+        "dla": save_png(plot_dla(dla_heads, top_k=40), figs / "dla_head.png"),
+        "to_q": save_png(plot_patch(to_q), figs / "path_to_name_mover_q.png"),
+        "to_v": save_png(plot_patch(to_v), figs / "path_to_s_inhibition_v.png"),
+        "circuit": save_png(plot_circuit(circuit, faith), figs / "circuit.png"),
+        "scores": save_png(plot_head_scores(scores), figs / "head_scores.png", height=700),
+        "induction_z": save_png(plot_patch(induction_z), figs / "patch_induction_z.png"),
+    }
+    zp = torch.tensor(z_pos.normalized)  # layer head pos
+    top_pos_heads = [h for h, _ in ranked_heads(z, k=8)]
+    rows = [zp[parse_head(h)].tolist() for h in top_pos_heads]
+    png["z_pos"] = save_png(
+        heatmap(rows, list(z_pos.labels["pos"]), top_pos_heads, "z patching by position, top heads (normalised)"),
+        figs / "patch_z_pos_top.png",
+        height=450,
+    )
+    return png
+
+
+def redraw_figures(figs: Path) -> None:
+    """Draw the figures again from the results a full run saved beside them (no model): after a change to a plot.
+    The attention figure is left as it is: the attention it shows is not saved."""
+    faith = load_json(Faithfulness, figs / "circuit_faithfulness.json")
+    z = load_json(PatchResult, figs / "patch_z.json")
+    # the circuit is not saved, but it is the top heads of z patching with every MLP, as the full run builds it
+    circuit = circuit_from_result(z, top_k=faith.n_heads, n_mlp_layers=len(z.labels["layer"]))
+    patches = {
+        name: load_json(PatchResult, figs / f"{name}.json")
+        for name in ("patch_resid_pre", "patch_z_pos", "path_to_name_mover_q", "path_to_s_inhibition_v")
+    }
+    draw_figures(
+        figs,
+        patches["patch_resid_pre"],
+        z,
+        patches["patch_z_pos"],
+        load_json(DLAResult, figs / "dla_head.json"),
+        patches["path_to_name_mover_q"],
+        patches["path_to_s_inhibition_v"],
+        circuit,
+        faith,
+        load_json(HeadScores, figs / "head_scores.json"),
+        load_json(PatchResult, figs / "patch_induction_z.json"),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("docs/case-studies"))
     parser.add_argument("--n-prompts", type=int, default=16)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--figures-only",
+        action="store_true",
+        help="redraw the figures from the results saved by an earlier run (seconds, no model); the report is kept",
+    )
     args = parser.parse_args()
     figs = args.out / "smollm2-ioi"
+    if args.figures_only:
+        redraw_figures(figs)
+        print(f"redrew the figures in {figs}")
+        return
     figs.mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
 
@@ -233,24 +294,7 @@ def main() -> None:
     induction_effect = dict(ranked_heads(induction_z, k=n_heads_total))
 
     step("figures")
-    png = {
-        "resid": save_png(plot_patch(resid), figs / "patch_resid_pre.png", height=700),
-        "z": save_png(plot_patch(z), figs / "patch_z.png", height=800),
-        "dla": save_png(plot_dla(dla_heads, top_k=40), figs / "dla_head.png"),
-        "to_q": save_png(plot_patch(to_q), figs / "path_to_name_mover_q.png", height=700),
-        "to_v": save_png(plot_patch(to_v), figs / "path_to_s_inhibition_v.png", height=700),
-        "circuit": save_png(plot_circuit(best[1], best[2]), figs / "circuit.png", height=700),
-        "scores": save_png(plot_head_scores(scores), figs / "head_scores.png", height=700),
-        "induction_z": save_png(plot_patch(induction_z), figs / "patch_induction_z.png", height=800),
-    }
-    zp = torch.tensor(z_pos.normalized)  # layer head pos
-    top_pos_heads = [h for h, _ in top_z[:8]]
-    rows = [zp[parse_head(h)].tolist() for h in top_pos_heads]
-    png["z_pos"] = save_png(
-        heatmap(rows, list(z_pos.labels["pos"]), top_pos_heads, "z patching by position, top heads (normalised)"),
-        figs / "patch_z_pos_top.png",
-        height=450,
-    )
+    png = draw_figures(figs, resid, z, z_pos, dla_heads, to_q, to_v, best[1], best[2], scores, induction_z)
     att_rows = [[attention[h][k] for k in ("END->IO", "END->S1", "END->S2", "S2->S1", "S2->S1+1")] for h in candidates]
     png["attention"] = save_png(
         heatmap(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from interp.core.sites import layer_of
+from interp.circuit_plots import plot_circuit
 from interp.edge_plots import plot_edge_circuit, plot_faithfulness_curve, plot_faithfulness_curves
 from interp.results import (
     AttentionPatterns,
     CausalCheck,
-    Circuit,
     DLAResult,
-    Faithfulness,
     HeadScores,
     LogitLensResult,
     NextTokens,
@@ -169,55 +170,90 @@ def plot_causal_check(result: CausalCheck) -> go.Figure:
     return fig
 
 
-def _patch_heatmap(z, raw, x, y, *, showscale: bool) -> go.Heatmap:
-    return go.Heatmap(
-        z=z,
-        x=list(x),
-        y=list(y),
-        customdata=raw,
-        zmid=0,
-        zmin=-1,
-        zmax=1,
-        colorscale="RdBu",
-        showscale=showscale,
-        colorbar={"title": "normalised"},
-        hovertemplate="%{y} / %{x}<br>normalised %{z:.3f}<br>raw %{customdata:.3f}<extra></extra>",
-    )
+SMALLEST_EXTENT = 0.05
+"""The colour scale of a patching heatmap spans at least +-0.05 (normalised): a result with no effect anywhere is
+drawn pale, not its rounding noise at full colour."""
+
+
+def _extent(values) -> float:
+    """The largest finite |value| in nested lists (NaN where clean and corrupted agree, None once saved)."""
+    if isinstance(values, list | tuple):
+        return max((_extent(v) for v in values), default=0.0)
+    return abs(values) if values is not None and math.isfinite(values) else 0.0
+
+
+def _change_from_clean(values):
+    """A noising result's normalised values, nested as they are, minus 1 (the clean run's value)."""
+    if isinstance(values, list | tuple):
+        return [_change_from_clean(v) for v in values]
+    return values - 1 if values is not None else None
+
+
+def _patch_colours(result: PatchResult) -> tuple[list, str, str]:
+    """The values coloured, the colour bar's title and the hover line, centred on "no effect" in both directions.
+
+    Denoising patches clean activations into the corrupted run, whose normalised metric is 0, so its normalised
+    effect is shown as it is. Noising patches corrupted activations into the clean run, at 1: on that scale an
+    ordinary noising result is a field of 0.9-1.0, one dark blue in which no head stands out. It is shown as the
+    change from the clean run (normalised - 1, -1: the patch removes the whole clean-corrupted gap), centred at 0
+    like denoising, with both numbers in the hover text."""
+    if result.direction == "noise":
+        return (
+            _change_from_clean(result.normalized),
+            "change<br>from clean<br>(-1: corrupted)",
+            "change from clean %{z:.3f}<br>normalised %{customdata[0]:.3f}",
+        )
+    return list(result.normalized), "normalised<br>(0: corrupted,<br>1: clean)", "normalised %{z:.3f}"
 
 
 def plot_patch(result: PatchResult) -> go.Figure:
-    """Normalised patching effect as a heatmap with token labels; layer x head x pos as one facet per layer."""
+    """The patching effect as a heatmap with token labels; layer x head x pos as one row per head, layers ruled
+    off. White is "no effect"; the diverging scale spans the result's largest effect (_patch_colours)."""
     lab = result.labels
-    title = (
-        f"{result.direction} {result.method} patching of {result.site} on {result.model} ({result.task}, "
-        f"{result.n_prompts} prompts): "
-        f"{result.metric} clean {result.clean:.2f}, corrupted {result.corrupted:.2f}"
-    )
+    z, bar_title, hover = _patch_colours(result)
+    # A fixed -1..1 scale hid results whose effects are all small (induction heads on SmolLM2, under 0.2 each);
+    # spanning the data shows them, and the colour bar says how large they are.
+    extent = max(_extent(z), SMALLEST_EXTENT)
+    norm, raw = result.normalized, result.raw
     if len(result.axes) == 2:
-        x_axis = result.axes[1]
-        fig = go.Figure(
-            _patch_heatmap(
-                result.normalized, result.raw, lab[x_axis], [f"L{layer}" for layer in lab["layer"]], showscale=True
-            )
+        x_title, x, rows, row_px = result.axes[1], lab[result.axes[1]], [f"L{layer}" for layer in lab["layer"]], 22
+    else:
+        # one facet per layer made SmolLM2's 30 x 9 heads 11,000 px tall, each facet a sliver with its own axes
+        x_title, x, row_px = "pos", lab["pos"], 16 if len(z) * len(z[0]) <= 64 else 13
+        rows = [f"L{layer}{h}" if h.startswith("H") else f"L{layer} {h}" for layer in lab["layer"] for h in lab["head"]]
+        z, norm, raw = ([row for layer in values for row in layer] for values in (z, norm, raw))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(x),
+            y=rows,
+            customdata=[[[n, r] for n, r in zip(ns, rs)] for ns, rs in zip(norm, raw)],
+            zmin=-extent,
+            zmax=extent,
+            colorscale="RdBu",
+            # a row per head makes a tall figure; a colour bar as tall as it would be read in pieces
+            colorbar={"title": {"text": bar_title}}
+            | ({"lenmode": "pixels", "len": 400, "y": 1, "yanchor": "top"} if len(result.axes) == 3 else {}),
+            hovertemplate="%{y} / %{x}<br>" + hover + "<br>raw %{customdata[1]:.3f}<extra></extra>",
         )
-        fig.update_layout(title=title, xaxis_title=x_axis, yaxis_title="layer", yaxis_autorange="reversed")
-        return fig
-    n_layers = len(lab["layer"])
-    fig = make_subplots(
-        rows=n_layers,
-        cols=1,
-        shared_xaxes=True,
-        subplot_titles=[f"layer {layer}" for layer in lab["layer"]],
-        vertical_spacing=0.02,
     )
-    for i in range(n_layers):
-        fig.add_trace(
-            _patch_heatmap(result.normalized[i], result.raw[i], lab["pos"], lab["head"], showscale=i == 0),
-            row=i + 1,
-            col=1,
-        )
-        fig.update_yaxes(autorange="reversed", row=i + 1, col=1)
-    fig.update_layout(title=title, height=160 + 40 * len(lab["head"]) * n_layers)
+    if len(result.axes) == 3:
+        for k in range(1, len(lab["layer"])):
+            fig.add_hline(y=k * len(lab["head"]) - 0.5, line={"color": "white", "width": 2})
+    what = "clean into the corrupted run" if result.direction == "denoise" else "corrupted into the clean run"
+    # plotly never wraps a title, and a line wider than the figure is cut off at its right edge
+    head = textwrap.wrap(f"{result.analysis.replace('_', ' ').capitalize()} of {result.site} on {result.model}", 75)
+    title = "<br>".join(head) + (
+        f"<br><sup>{result.direction} ({what}), {result.method}; {result.task}, {result.n_prompts} prompts; "
+        f"{result.metric} clean {result.clean:.2f}, corrupted {result.corrupted:.2f}</sup>"
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title=x_title,
+        yaxis={"title": "layer" if len(result.axes) == 2 else "head", "autorange": "reversed", "dtick": 1},
+        height=max(420, 180 + row_px * len(rows)),  # short of 420 the colour bar shrinks under its title
+        margin={"t": 70 + 24 * len(head)},
+    )
     return fig
 
 
@@ -226,11 +262,19 @@ def plot_dla(result: DLAResult, *, top_k: int = 30) -> go.Figure:
     parts = list(zip(result.labels, result.contributions))
     if result.granularity == "neuron":
         parts = sorted(parts, key=lambda x: -abs(x[1]))[:top_k]
+    # With more bars than the axis has room to name (SmolLM2's 270 heads), the axis names every fifth; the largest
+    # few carry their name on the bar, so a reader can tell which head the tall one is.
+    named = {p[0] for p in sorted(parts, key=lambda x: -abs(x[1]))[:5]} if len(parts) > 40 else set()
     fig = go.Figure(
         go.Bar(
             x=[p[0] for p in parts],
             y=[p[1] for p in parts],
             marker_color=["#2166ac" if p[1] >= 0 else "#b2182b" for p in parts],
+            text=[p[0] if p[0] in named else "" for p in parts],
+            textposition="outside",
+            textfont={"size": 11},
+            constraintext="none",
+            cliponaxis=False,
         )
     )
     other = sum(result.other.values())
@@ -258,65 +302,6 @@ def plot_logit_lens(result: LogitLensResult) -> go.Figure:
             col=col,
         )
     fig.update_layout(title=f"Logit lens on {result.model} ({result.task}, {result.n_prompts} prompts)")
-    return fig
-
-
-def plot_circuit(circuit: Circuit, faith: Faithfulness | None = None) -> go.Figure:
-    """Nodes placed by layer (heads spread across, MLPs on the right), edges as lines, logits on top."""
-    n_layers = max((layer_of(n) for n in circuit.nodes), default=0) + 1
-    pos: dict[str, tuple[float, float]] = {"logits": (0.0, n_layers + 0.5)}
-    widest = max(
-        (sum(1 for n in circuit.nodes if "H" in n and layer_of(n) == lay) for lay in range(n_layers)), default=0
-    )
-    for lay in range(n_layers):
-        row = [n for n in circuit.nodes if layer_of(n) == lay]
-        heads = [n for n in row if "H" in n]
-        for i, n in enumerate(heads):
-            pos[n] = (i - (len(heads) - 1) / 2 - 0.5, lay)
-        for n in row:
-            if "MLP" in n:
-                pos[n] = (widest / 2 + 0.5, lay + 0.35)  # one column of MLPs, right of the widest layer
-    xs, ys = [], []
-    for a, b in circuit.edges:
-        xs += [pos[a][0], pos[b][0], None]
-        ys += [pos[a][1], pos[b][1], None]
-    fig = go.Figure(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            line={"color": "rgba(120,120,120,0.35)", "width": 1},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    names = [*circuit.nodes, "logits"]
-    scores = [circuit.scores.get(n) for n in names]
-    fig.add_trace(
-        go.Scatter(
-            x=[pos[n][0] for n in names],
-            y=[pos[n][1] for n in names],
-            mode="markers+text",
-            text=names,
-            textposition="top center",
-            marker={
-                "size": 22,
-                "color": ["#2166ac" if "H" in n else "#999999" if "MLP" in n else "#1b7837" for n in names],
-            },
-            hovertext=[f"{n}: score {s:.3f}" if s is not None else n for n, s in zip(names, scores)],
-            hoverinfo="text",
-            showlegend=False,
-        )
-    )
-    title = f"Circuit on {circuit.model} ({circuit.task}), {len(circuit.heads())} heads, from {circuit.source}"
-    if faith is not None:
-        title += (
-            f"<br><sup>faithfulness {faith.faithfulness:.2f}: metric {faith.circuit_metric:.2f} vs full "
-            f"{faith.full_metric:.2f}, all ablated {faith.ablated_metric:.2f}</sup>"
-        )
-    fig.update_layout(
-        title=title, xaxis={"visible": False}, yaxis={"title": "layer", "dtick": 1}, height=200 + 90 * n_layers
-    )
     return fig
 
 

@@ -68,8 +68,10 @@ def plot_toy_geometry(result: ToyModelResult) -> go.Figure:
         height=640,
     )
     if not three:
-        fig.update_xaxes(title="hidden dim 0", range=[-1.3, 1.3], zeroline=True)
-        fig.update_yaxes(title="hidden dim 1", range=[-1.3, 1.3], scaleanchor="x", scaleratio=1)
+        # constrain="domain": in a wide column (the app stretches the figure) plotly keeps the 1:1 scale by narrowing
+        # the plot, where by default it widened the x range to -2..2 around vectors of length 1
+        fig.update_xaxes(title="hidden dim 0", range=[-1.3, 1.3], zeroline=True, constrain="domain")
+        fig.update_yaxes(title="hidden dim 1", range=[-1.3, 1.3], scaleanchor="x", scaleratio=1, constrain="domain")
     return fig
 
 

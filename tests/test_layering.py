@@ -28,6 +28,7 @@ LAYERS = {
     "sae": 4,
     "interp.plots": 5,  # figures from results
     "interp.edge_plots": 5,  # interp.plots re-exports them
+    "interp.circuit_plots": 5,  # interp.plots re-exports plot_circuit
     "interp.graph_plots": 5,
     "sae.plots": 5,
     "interp.cli": 6,  # front ends

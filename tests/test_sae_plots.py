@@ -39,6 +39,8 @@ def test_toy_figures():
     geometry = plots.plot_toy_geometry(res)
     assert len(geometry.data) == 5 and "72°" in geometry.layout.title.text
     assert list(geometry.data[1].x) == [0, res.W[0][1]]  # feature 1 drawn from the origin to its W column
+    # stretched to a wide column, the 1:1 plot narrows instead of widening its x range to -2..2
+    assert list(geometry.layout.xaxis.range) == [-1.3, 1.3] and geometry.layout.xaxis.constrain == "domain"
     interference = plots.plot_toy_interference(res)
     assert interference.data[0].type == "heatmap" and len(interference.data[0].z) == 5
 

@@ -64,7 +64,7 @@ with shown_errors("patch"):
     result = run_patch(choice.model, choice.device, choice.task, site, direction, method, metric)
 st.caption(
     f"{result.task}: {result.n_prompts} prompts; metric {result.metric} clean {result.clean:.3f}, corrupted "
-    f"{result.corrupted:.3f}; colour = normalised effect (1 = clean behaviour); {result.seconds:.2f} s"
+    f"{result.corrupted:.3f}; colour: the colour bar says which scale (white = no effect); {result.seconds:.2f} s"
 )
 st.plotly_chart(plots.plot_patch(result), width="stretch")
 download(result)
