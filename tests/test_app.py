@@ -204,10 +204,11 @@ def test_page_options_run_their_analyses():
     at = _open()  # patching: head sites and attribution patching
     at.selectbox(key="patch_site").set_value("z").run()
     _assert_clean(at)
-    assert "fast patching of z" in _charts(at)[0].proto.spec
+    spec = _charts(at)[0].proto.spec
+    assert "Activation patching of z on zoo:lang-4l" in spec and "), fast;" in spec
     at.selectbox(key="patch_method").set_value("attribution").run()
     _assert_clean(at)
-    assert "attribution patching of z" in _charts(at)[0].proto.spec
+    assert "Attribution patching of z on zoo:lang-4l" in _charts(at)[0].proto.spec
     at.switch_page("pages/attribution.py").run()
     for granularity in ("head", "neuron"):
         at.radio(key="dla_by").set_value(granularity).run()

@@ -148,9 +148,10 @@ ZOO: dict[str, ZooEntry] = {
                 probe_task="ioi-io",
                 prompt="When Mary and John went to the store, John gave a drink to",
                 sae="smollm2-l15-topk32",
-                # fast resid_pre patching of 8 prompts takes 25 s on a 2-core CPU (benchmarks/patching.py); with 4 the
-                # app's first heatmap comes within ~30 s of opening a fresh server (tests/test_app_browser.py)
-                n_prompts=4,
+                # the app's first heatmap is resid_pre patching of these prompts on a fresh server: with 4 it came
+                # 28.1 s (27.4-30.5) after starting the app on a 2-core CPU, with 2 in 20.0 s (18.9-22.6)
+                # (benchmarks/first_heatmap.py, median of 5); the slider offers more once the app is open
+                n_prompts=2,
                 text="text:fortunes",  # what its bundled SAE was trained on (the held-out split evaluates it)
             ),
             fetched=PackagedFile(

@@ -1,0 +1,92 @@
+"""Time from starting the app to its first heatmap, on a fresh server each run: what a user waits for after
+`./workbench run` (or `python -m app`) when the browser opens the first page with a model picked.
+
+    python benchmarks/first_heatmap.py                          # zoo:smollm2-135m, 5 runs; run it alone
+    python benchmarks/first_heatmap.py --model zoo:lang-4l --runs 3
+
+Each run starts `python -m app` (a new process: imports, the model loaded from its converted folder, the first
+page's patching) and opens `/?model=SPEC` in headless Chromium (Debian's, as the tests drive it), already running:
+the clock starts with the server process and stops when the patching page's heatmap is drawn. Prints every run and
+the median with the range. The model must have been fetched (`interp zoo fetch smollm2-135m`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURE = '[data-testid="stPlotlyChart"]:has(.main-svg)'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_run(page, spec: str) -> tuple[float, float]:
+    """(seconds until the server answered, seconds until the first heatmap), both from the server's start."""
+    port = _free_port()
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.1)
+            if server.poll() is not None:
+                raise SystemExit(f"the app exited with code {server.returncode}")
+        answered = time.perf_counter() - start
+        page.goto(f"http://127.0.0.1:{port}/?model={spec}")
+        page.locator(FIGURE).first.wait_for(state="visible", timeout=600_000)
+        return answered, time.perf_counter() - start
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="zoo:smollm2-135m")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    firsts = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        for run in range(1, args.runs + 1):
+            answered, first = one_run(page, args.model)
+            firsts.append(first)
+            print(f"run {run}: server answered after {answered:.1f} s, first heatmap after {first:.1f} s", flush=True)
+        browser.close()
+    print(
+        f"{args.model}, {os.cpu_count()} CPUs: first heatmap median {statistics.median(firsts):.1f} s of "
+        f"{len(firsts)} fresh servers (range {min(firsts):.1f}-{max(firsts):.1f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
