@@ -7,8 +7,9 @@ from pathlib import Path
 
 from interp.checkpoints import check_safetensors_file, first_line, hub_reachable
 from interp.core.types import SAE
+from sae.zoo import bundled_folder
 
-__all__ = ["SAELoadError", "load_sae"]
+__all__ = ["SAELoadError", "bundled_path", "load_sae"]
 
 
 class SAELoadError(ValueError):
@@ -18,8 +19,9 @@ class SAELoadError(ValueError):
 def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
     """Load an SAE from a folder saved by SAELens (`cfg.json` + `sae_weights.safetensors`; the workbench
     saves in the same format), or a pretrained SAELens release named `release:sae_id`
-    (e.g. `gpt2-small-res-jb:blocks.8.hook_resid_pre`), which needs the hub."""
-    folder = Path(path).expanduser()
+    (e.g. `gpt2-small-res-jb:blocks.8.hook_resid_pre`), which needs the hub, or a bundled SAE named `zoo:NAME`
+    (sae.zoo)."""
+    folder = bundled_path(path) or Path(path).expanduser()
     if not folder.exists() and ":" in str(path) and not str(path).startswith(("/", ".", "~")):
         release, sae_id = str(path).split(":", 1)
         return _load_release(release, sae_id, device)
@@ -41,6 +43,14 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
         raise SAELoadError(
             f"the SAE in {folder} could not be loaded ({first_line(err)}): do cfg.json and the weights match?"
         ) from err
+
+
+def bundled_path(path: str | Path) -> Path | None:
+    """The folder of a bundled SAE or transcoder set named `zoo:NAME` (None for any other path)."""
+    try:
+        return bundled_folder(path)
+    except ValueError as err:
+        raise SAELoadError(str(err)) from err
 
 
 def _load_release(release: str, sae_id: str, device: str) -> SAE:

@@ -74,10 +74,11 @@ class TranscoderSet:
 def load_transcoders(path: str | Path, *, device: str = "cpu") -> TranscoderSet:
     """Every SAELens transcoder folder (cfg.json with a transcoder architecture) under `path`, by the block its
     `metadata.hook_name` names (which must be an MLP input, interp.core.sites.mlp_hooks). A folder may hold one
-    transcoder or a whole `sae train` job; two transcoders for one block are an error that names both."""
-    from sae.loading import SAELoadError, load_sae
+    transcoder or a whole `sae train` job; two transcoders for one block are an error that names both. `zoo:NAME`
+    names a bundled set (`zoo:lang-4l-transcoders`)."""
+    from sae.loading import SAELoadError, bundled_path, load_sae
 
-    root = Path(path).expanduser()
+    root = bundled_path(path) or Path(path).expanduser()
     if not root.exists():
         raise SAELoadError(f"no transcoders at {root}: give a transcoder folder or an `sae train` job folder")
     found: dict[int, tuple[Path, SAE]] = {}
