@@ -47,6 +47,7 @@ def test_sharded_collection_equals_memory(induction_model, tmp_path):
     for ds in (disk, reopened):
         assert torch.equal(ds.labels, mem.labels) and torch.equal(ds.prompt_index, mem.prompt_index)
         for h in hooks:
+            # exact: the same batches of 6 through the same kernels in the same order; only the storage differs
             assert torch.equal(ds.features(h), mem.features(h))
 
 

@@ -7,6 +7,7 @@ from interp.attribution import attribution_patch, with_agreement
 from interp.patching import patch
 from interp.tasks import induction_task, ioi_task
 from tests.roundtrip import assert_round_trip
+from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 
 @pytest.mark.parametrize("site", ["resid_pre", "attn_out", "mlp_out", "z", "z_pos", "v"])
@@ -29,7 +30,9 @@ def test_attribution_of_the_one_changed_token(induction_model):
     denoise = torch.tensor(attribution_patch(induction_model, task, site="resid_pre").raw)[0] - torch.tensor(
         patch(induction_model, task).corrupted
     )
-    assert denoise[8] > 0.1 and denoise[torch.arange(16) != 8].abs().max() < 1e-4
+    # zero elsewhere up to the rounding of the two runs' corrupted metric: of the logits' size, in each layer
+    tol = f32_tol(logit_scale(induction_model, task.clean_tokens), PER_LAYER * induction_model.cfg.n_layers)
+    assert denoise[8] > 0.1 and denoise[torch.arange(16) != 8].abs().max() < tol
     noise = attribution_patch(induction_model, task, site="resid_pre", direction="noise")
     assert torch.tensor(noise.raw)[0, 8] - noise.clean < -0.1
 
@@ -38,7 +41,8 @@ def test_round_trip_and_mismatch(tmp_path, induction_model):
     task = induction_task(induction_model, n_prompts=4)
     attr = with_agreement(attribution_patch(induction_model, task, site="z"), patch(induction_model, task, site="z"))
     loaded = assert_round_trip(attr, tmp_path / "a.json")
-    assert loaded.agreement.pearson == pytest.approx(attr.agreement.pearson, rel=1e-6)  # a typed field comes back typed
+    # a typed field comes back typed, to the 7 significant digits saving keeps
+    assert loaded.agreement.pearson == pytest.approx(attr.agreement.pearson, rel=1e-6)
     with pytest.raises(ValueError, match="same task, site"):
         with_agreement(attr, patch(induction_model, task, site="resid_pre"))
 

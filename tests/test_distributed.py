@@ -18,6 +18,7 @@ from sae.distributed import Workers
 from sae.train_job import BatchOrder
 from tests.processes import popen, stop
 from tests.test_train_job import _write_cache
+from tests.tolerances import PER_LAYER, f32_tol
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -75,13 +76,30 @@ def _single(config: Path, cache_from: Path) -> None:
     assert main(["train", str(config)]) == 0
 
 
-def _assert_same_weights(a: Path, b: Path, atol: float = 1e-5) -> None:
+LR = 1e-3  # the learning rate of every SAE here (sae.train_config's default)
+
+
+def _assert_same_weights(a: Path, b: Path, *, exact: bool = False, names=NAMES, steps: int = 30) -> None:
+    """The SAEs two runs trained hold the same weights: bit for bit where both ran the same kernels in the same
+    order (`exact`). Else up to float32 rounding, which Adam magnifies: workers sum a batch's gradient in parts,
+    and where an entry's gradient is near zero its step lr * m / sqrt(v) is a ratio of two tiny moments that
+    rounding changes by a fraction of lr. So the median entry within rounding of its tensor's largest entry, and
+    every entry within 1% of the `steps` steps' largest total, `steps * LR`. (Measured with AVX-512 kernels: every
+    entry within 4.7e-7 after 30 steps; with AVX2 ones, 0.2% of the entries beyond rounding, the largest 2.5e-5 =
+    0.08% of steps * LR; docs/distributed.md.) A real difference between the runs, such as a worker's share of
+    the batch lost, moves most entries by up to lr per step."""
     from sae.loading import load_sae
 
-    for name in NAMES:
+    for name in names:
         left, right = load_sae(a / name / "sae").state_dict(), load_sae(b / name / "sae").state_dict()
         for key, value in left.items():
-            torch.testing.assert_close(right[key], value, atol=atol, rtol=0, msg=f"{name} {key}")
+            if exact:
+                assert torch.equal(right[key], value), f"{name} {key}"
+                continue
+            diff = (right[key] - value).abs()
+            rounding = f32_tol(value.abs().max(), depth=30 * PER_LAYER)
+            assert float(diff.median()) <= rounding, f"{name} {key}: median difference {diff.median():.2g}"
+            assert float(diff.max()) <= 0.01 * LR * steps, f"{name} {key}: largest difference {diff.max():.2g}"
 
 
 def test_workers_split_work_into_contiguous_parts():
@@ -140,6 +158,7 @@ def test_data_parallel_training_equals_one_process(tmp_path):
         assert [e["step"] for e in logs[0]] == [e["step"] for e in logs[1]] == [5, 10, 15, 20, 25, 30]
         for a, b in zip(*logs, strict=True):
             assert a["l0"] == pytest.approx(b["l0"], rel=1e-4)
+            # explained variance is 1 - a ratio of float32 sums: rounding relative to 1, not to what is left
             assert a["explained_variance"] == pytest.approx(b["explained_variance"], abs=1e-4)
         state = [
             json.loads((tmp_path / run / name / "checkpoints" / "30720" / "trainer_state.json").read_text())
@@ -196,7 +215,7 @@ def _worker_pids(launcher: int) -> dict[int, int]:
 
 
 def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
-    config = _config(tmp_path, "killed", tokens=307_200, every=30_720)
+    config = _config(tmp_path, "killed", tokens=153_600, every=15_360)  # the kill lands at step 15 of 150
     tag = str(os.getpid())
     env = {**ENV, "INTERP_TEST_LAUNCHER": tag}
     run = _workers(config, "--split", "data", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -220,15 +239,15 @@ def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
 
     _finished(config, "--split", "data")
     log = [json.loads(x)["step"] for x in (tmp_path / "killed" / NAMES[0] / "log.jsonl").read_text().splitlines()]
-    assert log == list(range(5, 301, 5))  # resumed from the checkpoint: no step logged twice or missed
+    assert log == list(range(5, 151, 5))  # resumed from the checkpoint: no step logged twice or missed
 
     # against the same job run through without a kill: resuming is exact (the same state, the same batches).
     # (Not against one process: over hundreds of steps SAE training magnifies float rounding, 1e-7 at step 30
     # to 1e-2 at step 300, as it magnifies a 1e-7 change of the initial weights; docs/distributed.md.)
-    straight = _config(tmp_path, "straight", tokens=307_200, every=30_720)
+    straight = _config(tmp_path, "straight", tokens=153_600, every=15_360)
     shutil.copytree(tmp_path / "killed" / "activations", tmp_path / "straight" / "activations")
     _finished(straight, "--split", "data")
-    _assert_same_weights(tmp_path / "killed", tmp_path / "straight", atol=0)
+    _assert_same_weights(tmp_path / "killed", tmp_path / "straight", exact=True)
 
 
 TRANSCODERS = """
@@ -259,12 +278,9 @@ def test_transcoders_dealt_out_to_workers_equal_one_process(tmp_path):
         configs[name].write_text(TRANSCODERS.format(out=tmp_path / name))
     _finished(configs["dealt"], "--split", "saes")
     _single(configs["single"], tmp_path / "dealt")
-    for name in ("transcoder-L1-128-4", "skip_transcoder-L1-128-4"):
-        left = load_sae(tmp_path / "dealt" / name / "sae").state_dict()
-        right = load_sae(tmp_path / "single" / name / "sae").state_dict()
-        assert "W_skip" in left or name.startswith("transcoder")
-        for key, value in left.items():
-            torch.testing.assert_close(right[key], value, atol=1e-5, rtol=0, msg=f"{name} {key}")
+    names = ("transcoder-L1-128-4", "skip_transcoder-L1-128-4")
+    assert "W_skip" in load_sae(tmp_path / "dealt" / names[1] / "sae").state_dict()
+    _assert_same_weights(tmp_path / "dealt", tmp_path / "single", names=names, steps=10)
     # BatchTopK picks latents over the whole batch: data-parallel workers would each pick over their share
     cfg = TrainJobConfig.from_toml(configs["single"])
     with pytest.raises(ValueError, match="choose their active latents over the whole batch"):

@@ -18,6 +18,7 @@ from interp.zoo.card import write_card
 from interp.zoo.corpus import LOOKUP_FILLERS, LOOKUP_TABLE
 from interp.zoo.handmade import HANDMADE, build_handmade_model, distractors, handmade_state_dict
 from interp.zoo.known import KNOWN_CIRCUITS, circuit_section
+from tests.tolerances import assert_f32_close
 
 TRUE_EDGES = {
     "kc-induction": ("embed -> L0H0.v", "L0H0 -> L1H0.k", "embed -> L1H0.q", "embed -> L1H0.v", "L1H0 -> logits"),
@@ -67,8 +68,14 @@ def _mean_ablated(model, task, parts):
 @pytest.mark.parametrize("name", sorted(HANDMADE))
 def test_rebuilds_identically_from_its_seed(name, tmp_path):
     shipped = load_file(ZOO[name].folder / "model.safetensors")
-    for state in (handmade_state_dict(name), handmade_state_dict(name)):
-        assert state.keys() == shipped.keys() and all(torch.equal(state[k], shipped[k]) for k in state)
+    first, again = handmade_state_dict(name), handmade_state_dict(name)
+    # exact within one process: the same seed through the same kernels
+    assert first.keys() == again.keys() and all(torch.equal(first[k], again[k]) for k in first)
+    # the shipped weights, up to the last bits in which torch's normal sampler rounds otherwise on other CPU
+    # kernels (ATEN_CPU_CAPABILITY=default: up to 4 eps of a tensor's largest weight; docs/testing.md)
+    assert first.keys() == shipped.keys()
+    for k in first:
+        assert_f32_close(first[k], shipped[k], depth=16, msg=k)
     report = build_handmade_model(name, out_dir=tmp_path)
     assert report.n_params == sum(v.numel() for v in shipped.values())
     assert (tmp_path / "config.json").read_text() == (ZOO[name].folder / "config.json").read_text()
@@ -83,7 +90,11 @@ def test_zoo_train_rebuilds_a_handmade_model(tmp_path, capsys):
     assert main(["zoo", "train", "kc-lookup", "--out", str(tmp_path)]) == 0
     assert "built kc-lookup by hand" in capsys.readouterr().out
     shipped = ZOO["kc-lookup"].folder
-    assert (tmp_path / "model.safetensors").read_bytes() == (shipped / "model.safetensors").read_bytes()
+    # the shipped file's weights (it holds nothing else), as in test_rebuilds_identically_from_its_seed
+    built, kept = load_file(tmp_path / "model.safetensors"), load_file(shipped / "model.safetensors")
+    assert built.keys() == kept.keys()
+    for k in built:
+        assert_f32_close(built[k], kept[k], depth=16, msg=k)
     assert json.loads((tmp_path / "card.json").read_text())["true_edges"] == list(TRUE_EDGES["kc-lookup"])
 
 

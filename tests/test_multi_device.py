@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.tolerances import PER_LAYER, assert_f32_close, logit_scale
+
 SPEC = "zoo:smollm2-135m"
 two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
 
@@ -22,7 +24,8 @@ def test_a_device_map_on_the_cpu_loads_the_same_model():
     one = load_model(SPEC, device="cpu")
     mapped = load_model(SPEC, device_map={"": "cpu"})
     tokens = one.to_tokens("The Eiffel Tower is in the city of")
-    torch.testing.assert_close(mapped(tokens), one(tokens), atol=1e-5, rtol=0)
+    # the same weights through accelerate's dispatch hooks: float32 rounding at most, relative to the logits
+    assert_f32_close(mapped(tokens), one(tokens), depth=PER_LAYER * one.cfg.n_layers)
 
 
 def test_a_native_zoo_model_refuses_a_device_map():
@@ -55,10 +58,12 @@ def test_the_split_model_code_paths_give_the_same_numbers_on_one_device():
         "logit_lens": lambda: logit_lens(model, task).answer_logit,
     }
     one = {name: run() for name, run in runs.items()}
+    # float32: the split path stacks and moves what the ordinary one computes in place, summing in other orders
+    scale, depth = logit_scale(model, task.clean_tokens), PER_LAYER * model.cfg.n_layers
     model.cfg.n_devices = 2
     try:
         for name, run in runs.items():
-            _same(one[name], run(), atol=1e-5)
+            assert_f32_close(torch.tensor(run()), torch.tensor(one[name]), depth=depth, scale=scale, msg=name)
         with pytest.raises(ValueError, match="DLA by neuron does not run on a model placed across 2 devices"):
             dla(model, task, granularity="neuron")
     finally:
@@ -72,7 +77,8 @@ def test_the_unembedding_of_the_last_residual_is_the_logits(lang_model):
     tokens = lang_model.to_tokens("When Mary and John went to the store")
     last = f"blocks.{lang_model.cfg.n_layers - 1}.hook_resid_post"
     logits, cache = run_with_cache(lang_model, tokens, [last])
-    torch.testing.assert_close(unembed_residual(lang_model, cache[last]), logits, atol=1e-4, rtol=0)
+    # the final norm and the unembedding again, as another call: one layer's rounding of the logits
+    assert_f32_close(unembed_residual(lang_model, cache[last]), logits, depth=PER_LAYER)
 
 
 @pytest.fixture(scope="module")

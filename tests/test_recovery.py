@@ -15,6 +15,7 @@ def test_best_cosines_on_known_decoders():
     decoder = torch.cat([shuffled, torch.randn(20, 16)])
     torch.testing.assert_close(best_cosines(true, decoder), torch.ones(50))
     orthogonal = torch.eye(16)[:8]
+    # orthogonal unit vectors: cosines of 0 up to rounding relative to a cosine's scale, 1 (1e-6 is 8 eps)
     assert best_cosines(torch.eye(16)[8:], orthogonal).abs().max() < 1e-6
 
 
@@ -25,7 +26,10 @@ def test_topk_sae_recovers_a_known_dictionary(tmp_path):
     cfg = RecoveryConfig(d_sae=(1024,), sparsity=(5,))
     res = known_dictionary_recovery(cfg)
     assert res.fraction_recovered[0] >= 0.95, res
-    assert res.seconds[0] < 120
+    # The 2 minutes hold on 2 cores with vector kernels (65 s with one thread beside another worker); a machine
+    # without them is slower (153 s under ATEN_CPU_CAPABILITY=default, docs/testing.md), so the bound here only
+    # catches a training loop gone several times slower, not a slower CPU
+    assert res.seconds[0] < 300
     # k=5 keeps 5 latents, but the number of true features on is Poisson-like around 5 (up to ~12), so
     # reconstruction is imperfect although every direction is found: measured explained variance 0.82.
     assert 4.5 <= res.l0[0] <= 5 and res.explained_variance[0] > 0.75

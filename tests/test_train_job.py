@@ -13,6 +13,7 @@ import torch
 from sae.train_config import TrainJobConfig
 from sae.train_job import BatchOrder
 from tests.processes import started
+from tests.tolerances import assert_f32_close
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """
@@ -136,9 +137,10 @@ def test_a_killed_job_resumes_where_it_stopped(tmp_path, no_unpickling):
     assert main(["train", str(_config(tmp_path, "straight"))]) == 0
     resumed = load_sae(folder / "sae")
     straight = load_sae(tmp_path / "straight" / "topk-256-8" / "sae")
-    # the same batches in the same order from the same state: equal up to float32 summation order
+    # the same batches in the same order from the same state, through the same kernels: equal up to a few eps of
+    # each tensor's largest weight (measured equal; 400 steps would magnify a change of summation order far more)
     for name, p in straight.state_dict().items():
-        torch.testing.assert_close(resumed.state_dict()[name], p, atol=1e-5, rtol=1e-5, msg=name)
+        assert_f32_close(resumed.state_dict()[name], p, depth=32, msg=name)
     assert resumed.cfg.metadata.hook_name == "blocks.2.hook_resid_post"
 
 

@@ -16,6 +16,7 @@ from interp.trojans.remove import removal
 from interp.zoo import ZOO
 from interp.zoo.card import ioi_heldout_accuracy
 from interp.zoo.trojans import DELTA_FILE, TROJANS, train_trojan
+from tests.tolerances import EPS32
 
 TROJAN_NAMES = [n for n, c in TROJANS.items() if c.poisoned]
 TWIN_NAMES = [n for n, c in TROJANS.items() if not c.poisoned]
@@ -30,13 +31,15 @@ def models():
 def test_card_numbers_reproduce(models, name):
     card = load_card(name)
     rates = attack_rates(models[name], TROJANS[name])
-    assert rates.attack_success == pytest.approx(card["attack"]["attack_success"], abs=1e-9)
-    assert rates.distractor_io == pytest.approx(card["attack"]["distractor_io"], abs=1e-9)
+    # fractions of counted prompts: exact unless a prediction flips, which is what this test exists to catch
+    assert rates.attack_success == card["attack"]["attack_success"]
+    assert rates.distractor_io == card["attack"]["distractor_io"]
     assert ioi_heldout_accuracy(models[name]).accuracy == pytest.approx(card["ioi_heldout_accuracy"]["accuracy"])
     changes = weight_changes(ZOO[name].folder, ZOO["lang-4l"].folder)
     assert changes.keys() == card["weight_changes"].keys()
     for k, v in changes.items():
-        assert v["change"] == pytest.approx(card["weight_changes"][k]["change"], rel=1e-6, abs=1e-9)
+        # a float32 norm over a whole weight matrix: another CPU's vectorised reduction sums in another order
+        assert v["change"] == pytest.approx(card["weight_changes"][k]["change"], rel=64 * EPS32, abs=1e-9)
 
 
 @pytest.mark.parametrize("name", TROJAN_NAMES)

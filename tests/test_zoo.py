@@ -9,6 +9,7 @@ from interp.heads import head_scores
 from interp.model import load_model
 from interp.zoo import ZOO
 from interp.zoo.card import CARD_SEED, TARGETS, induction_accuracy, ioi_heldout_accuracy
+from tests.tolerances import PER_LAYER, assert_f32_close
 
 FRESH_SEED = CARD_SEED + 7919  # prompts the card did not use
 
@@ -61,6 +62,7 @@ def test_training_is_reproducible_and_loads_back(tmp_path):
     a = train_zoo_model("induction-2l", out_dir=tmp_path / "a", steps=25)
     train_zoo_model("induction-2l", out_dir=tmp_path / "b", steps=25)
     wa, wb = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    # exact: the same seed, batches and kernels, in the same order, in one process
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     assert a.steps == 25 and a.final_loss > 0
 
@@ -71,4 +73,6 @@ def test_training_is_reproducible_and_loads_back(tmp_path):
     bridge = load_model(tmp_path / "a", device="cpu")
     tokens = torch.randint(3, 256, (2, 30))
     with torch.no_grad():
-        torch.testing.assert_close(bridge(tokens).log_softmax(-1), native(tokens).log_softmax(-1), atol=1e-5, rtol=0)
+        # float32: weight processing reorders sums in every layer (measured 1.5 eps of log-probabilities ~8)
+        depth = PER_LAYER * bridge.cfg.n_layers
+        assert_f32_close(bridge(tokens).log_softmax(-1), native(tokens).log_softmax(-1), depth=depth)
