@@ -61,7 +61,9 @@ LONGEST_FIRST = (
     "test_real_model.py",
 )
 """The files that take longest (each 1-3 minutes on a 2-core CPU, `--durations`), handed to the workers first: a
-file runs on one worker, and one begun last would keep its worker busy while the others sit idle."""
+file runs on one worker, and one begun last would keep its worker busy while the others sit idle. (pytest-xdist
+would order files by their number of tests, putting test_readme.py, one test of two minutes, last:
+`--no-loadscope-reorder` in pyproject.toml keeps this order.)"""
 
 
 def pytest_sessionstart(session):
