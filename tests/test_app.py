@@ -78,7 +78,7 @@ def test_first_screen_is_a_patching_heatmap():
         ("pages/attribution.py", 2),
         ("pages/circuit.py", 4),
         ("pages/graph.py", 1),
-        ("pages/trojans.py", 1),
+        ("pages/trojans.py", 0),  # the hunt waits for its button: test_trojan_hunt_page_finds_the_trigger
         ("pages/probes.py", 3),
         ("pages/sae_features.py", 3),
         ("pages/superposition.py", 2),
@@ -175,6 +175,8 @@ def test_circuit_page_edges_section():
 
 def test_trojan_hunt_page_finds_the_trigger():
     at = _open("pages/trojans.py")
+    assert "about a minute" in at.info[0].value and not _charts(at)
+    at.button(key="run_hunt").click().run()
     _assert_clean(at)
     shown = {m.label: m.value for m in at.metric}
     assert shown["trigger found"] == "snow" and float(shown["attack success"]) >= 0.95

@@ -30,7 +30,7 @@ PAGES = {
     "attribution": ("attribution", 2),
     "circuit": ("circuit", 4),  # head circuit and its patching; edge circuit and its faithfulness curve
     "graph": ("graph", 1),  # the attribution graph
-    "trojans": ("trojans", 1),  # the hunt's figure
+    "trojans": ("trojans", 0),  # the hunt waits for a button (tests/test_app.py presses it)
     "probes": ("probes", 3),
     "sae_features": ("sae_features", 3),
     "superposition": ("superposition", 2),

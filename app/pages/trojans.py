@@ -28,6 +28,14 @@ def run_hunt(name, device):
         return hunt(model_for(f"zoo:{name}", device), name, progress=progress)
 
 
+# The hunt waits for a button (it trains an SAE per layer and runs every tool: about a minute on a 2-core CPU);
+# a hunt asked for once stays shown for that model while the session lasts (its result is cached).
+hunted = st.session_state.setdefault("trojan_hunted", set())
+if st.button(f"Hunt in zoo:{name}", key="run_hunt"):
+    hunted.add(name)
+if name not in hunted:
+    st.info("The hunt trains an SAE per layer and runs every tool: about a minute on a 2-core CPU.")
+    st.stop()
 with shown_errors(f"hunt in zoo:{name}"):
     result = run_hunt(name, choice.device)
 cols = st.columns(4)
