@@ -11,13 +11,15 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["descendants", "popen", "started", "stop"]
+__all__ = ["descendants", "free_port", "popen", "started", "stop", "wait_until_serving"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child between fork and exec only calls it
@@ -58,6 +60,28 @@ def started(command: list[str], **kwargs) -> Iterator[subprocess.Popen]:
         yield proc
     finally:
         stop(proc)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(proc: subprocess.Popen, port: int, *, timeout: float = 120, log: str = "") -> float:
+    """Seconds until the Streamlit server `proc` answers its health check on `port`; fails the test if it exits
+    first or does not answer within `timeout` seconds (`log`: where its output went, for the message)."""
+    begun, where = time.perf_counter(), f" (see {log})" if log else ""
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return time.perf_counter() - begun
+        except OSError:
+            pass
+        assert proc.poll() is None, f"streamlit exited at start-up{where}"
+        assert time.perf_counter() - begun < timeout, f"streamlit did not answer its health check within {timeout} s"
+        time.sleep(0.5)
 
 
 def _living() -> Iterator[tuple[int, int, int]]:

@@ -7,10 +7,8 @@ page, patching, on a fresh server: imports, model load and the analysis)."""
 import json
 import os
 import shutil
-import socket
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import started
+from tests.processes import free_port, started, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "runs" / "app-screenshots"
@@ -49,12 +47,6 @@ def _chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     """A `streamlit run` of the app on a free port, shared by this module's tests."""
@@ -69,24 +61,14 @@ class Server:
 @contextmanager
 def _serving(log_name: str) -> Iterator[Server]:
     """A fresh `streamlit run` on a free port, stopped with everything it started when the block ends."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     SHOTS.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)]
     with open(SHOTS / log_name, "w") as log, started(command, cwd=ROOT, env=env, stdout=log, stderr=log) as proc:
-        url = f"http://127.0.0.1:{port}"  # app/.streamlit/config.toml: localhost, headless, no statistics
-        begun = time.perf_counter()
-        deadline = time.time() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None, f"streamlit exited at start-up (see runs/app-screenshots/{log_name})"
-            assert time.time() < deadline, "streamlit did not answer its health check within 120 s"
-            time.sleep(0.5)
-        yield Server(url, round(time.perf_counter() - begun, 2))
+        # app/.streamlit/config.toml: localhost, headless, no statistics
+        seconds = wait_until_serving(proc, port, log=f"runs/app-screenshots/{log_name}")
+        yield Server(f"http://127.0.0.1:{port}", round(seconds, 2))
 
 
 @pytest.fixture(scope="module")

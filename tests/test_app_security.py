@@ -5,16 +5,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from app.common import OTHER, serves
-from tests.processes import popen, stop
+from tests.processes import free_port, popen, stop, wait_until_serving
 from tests.test_app import _assert_clean, _assert_error, _open
-from tests.test_app_browser import _chromium, _free_port
+from tests.test_app_browser import _chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,15 +57,12 @@ def _start(command: list[str], port: int, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("WORKBENCH_ALLOW_REMOTE", None)
     proc = popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    stop(proc)
-    pytest.fail(f"the app did not start: {command}")
+    try:
+        wait_until_serving(proc, port)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
 
 
 def _listens_only_on_loopback(address: str | None, port: int) -> None:
@@ -80,7 +76,7 @@ def _listens_only_on_loopback(address: str | None, port: int) -> None:
 @pytest.mark.parametrize("entry", ["python -m app", "streamlit run app/main.py"])
 def test_every_entry_listens_on_localhost_from_any_folder(entry, tmp_path):
     # tmp_path holds no .streamlit/: the address comes from app/.streamlit/config.toml, beside the script
-    address, port = _non_loopback_address(), _free_port()
+    address, port = _non_loopback_address(), free_port()
     if entry == "python -m app":
         command = [sys.executable, "-m", "app", "--port", str(port)]
     else:
@@ -97,7 +93,7 @@ def test_a_server_opened_to_the_network_still_serves_no_one_else(tmp_path):
     still answer only this machine. Checked in Chromium from the loopback address and from the network one."""
     from playwright.sync_api import sync_playwright
 
-    address, port = _non_loopback_address(), _free_port()
+    address, port = _non_loopback_address(), free_port()
     if address is None:
         pytest.skip("this machine has no network address besides loopback")
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)]
