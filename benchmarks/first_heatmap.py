@@ -14,56 +14,32 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
+import shutil
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import free_port, started, wait_until_serving  # noqa: E402  (the tests' server helpers)
+
 FIGURE = '[data-testid="stPlotlyChart"]:has(.main-svg)'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def one_run(page, spec: str) -> tuple[float, float]:
     """(seconds until the server answered, seconds until the first heatmap), both from the server's start."""
-    port = _free_port()
+    port = free_port()
     start = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-            if server.poll() is not None:
-                raise SystemExit(f"the app exited with code {server.returncode}")
+    command = [sys.executable, "-m", "app", "--port", str(port)]
+    with started(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        wait_until_serving(server, port, poll=0.1)
         answered = time.perf_counter() - start
         page.goto(f"http://127.0.0.1:{port}/?model={spec}")
         page.locator(FIGURE).first.wait_for(state="visible", timeout=600_000)
         return answered, time.perf_counter() - start
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def main() -> None:
@@ -75,7 +51,7 @@ def main() -> None:
 
     firsts = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         for run in range(1, args.runs + 1):
             answered, first = one_run(page, args.model)

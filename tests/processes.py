@@ -69,9 +69,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_serving(proc: subprocess.Popen, port: int, *, timeout: float = 120, log: str = "") -> float:
+def wait_until_serving(
+    proc: subprocess.Popen, port: int, *, timeout: float = 120, poll: float = 0.5, log: str = ""
+) -> float:
     """Seconds until the Streamlit server `proc` answers its health check on `port`; fails the test if it exits
-    first or does not answer within `timeout` seconds (`log`: where its output went, for the message)."""
+    first or does not answer within `timeout` seconds (`log`: where its output went, for the message). Asks every
+    `poll` seconds."""
     begun, where = time.perf_counter(), f" (see {log})" if log else ""
     while True:
         try:
@@ -81,7 +84,7 @@ def wait_until_serving(proc: subprocess.Popen, port: int, *, timeout: float = 12
             pass
         assert proc.poll() is None, f"streamlit exited at start-up{where}"
         assert time.perf_counter() - begun < timeout, f"streamlit did not answer its health check within {timeout} s"
-        time.sleep(0.5)
+        time.sleep(poll)
 
 
 def _living() -> Iterator[tuple[int, int, int]]:

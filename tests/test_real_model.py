@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.tolerances import PER_LAYER, f32_tol
+from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 pytestmark = pytest.mark.real
 
@@ -138,8 +138,8 @@ def test_head_patching_equals_transformer_lens(smollm2, ioi):
     )
     ours = torch.tensor(patch(smollm2, task, site="z", method="fast").raw)[list(layers)].flatten()
     # float32: TL's one-head-per-pass loop sums in another order than our batched pass, through 30 layers
-    scale = float(smollm2(task.clean_tokens).detach().abs().max())
-    torch.testing.assert_close(ours, reference.float(), atol=f32_tol(scale, PER_LAYER * smollm2.cfg.n_layers), rtol=0)
+    tol = f32_tol(logit_scale(smollm2, task.clean_tokens), PER_LAYER * smollm2.cfg.n_layers)
+    torch.testing.assert_close(ours, reference.float(), atol=tol, rtol=0)
 
 
 def test_the_bundled_sae_reads_a_prompt(smollm2):
