@@ -19,8 +19,9 @@ from typing import Any
 
 import streamlit as st
 
-from interp.core.choices import DeviceChoice, TaskName, options
-from interp.zoo import DEFAULT_MODEL, ZOO, defaults_for
+from interp.loading.spec import defaults_for
+from interp.vocab.choices import DeviceChoice, TaskName, options
+from interp.zoo import DEFAULT_MODEL, ZOO
 
 __all__ = [
     "OTHER",
@@ -114,23 +115,18 @@ def check_allowed_path(text: str, what: str) -> None:
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=3)
 def model_for(spec: str, device: str) -> Any:
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     return load_model(spec, device=device)
 
 
 def build_task(spec: str, device: str, task: TaskSpec) -> Any:
-    from interp.tasks import make_task, task_from_strings
+    from interp.tasks.inputs import CUSTOM_FIELDS, task_from_inputs
 
     model = model_for(spec, device)
     if task.name == CUSTOM:
-        missing = [k for k in ("clean", "corrupted", "answer", "wrong") if not getattr(task, k).strip()]
-        if missing:
-            raise ValueError(f"a custom task needs all four fields; fill in: {', '.join(missing)}")
-        return task_from_strings(
-            model, clean=task.clean, corrupted=task.corrupted, answer=task.answer, wrong=task.wrong
-        )
-    return make_task(task.name, model, n_prompts=task.n_prompts, seed=task.seed)
+        return task_from_inputs(model, **{k: getattr(task, k) for k in CUSTOM_FIELDS})
+    return task_from_inputs(model, task=task.name, n_prompts=task.n_prompts, seed=task.seed)
 
 
 def sidebar() -> Choice:

@@ -78,9 +78,9 @@ def smallest_faithful(model, task, scores_by_method: dict, target: float = 0.8) 
 def main() -> None:
     from interp.edges import edge_scores, faithfulness_curve
     from interp.edges.truth import known_circuit_score
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from interp.plots import plot_faithfulness_curves
-    from interp.tasks import make_task
+    from interp.tasks.generators import make_task
     from interp.zoo import known_edges
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -39,8 +39,8 @@ def main() -> None:
     import torch
 
     from interp.graphs import attribute, load_transcoders, prune
-    from interp.model import load_model
-    from sae.zoo import SAE_ZOO_DIR
+    from interp.loading.model import load_model
+    from interp.zoo import SAE_ZOO_DIR
 
     torch.set_grad_enabled(False)
     model = load_model("zoo:lang-4l", device="cpu")
@@ -78,8 +78,8 @@ def one(n: int, cap: int) -> None:
     import torch
 
     from interp.graphs import attribute, load_transcoders
-    from interp.model import load_model
-    from sae.zoo import SAE_ZOO_DIR
+    from interp.loading.model import load_model
+    from interp.zoo import SAE_ZOO_DIR
 
     torch.set_grad_enabled(False)
     model = load_model("zoo:lang-4l", device="cpu")

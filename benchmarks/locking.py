@@ -20,11 +20,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main() -> None:
     import interp.core.hooks
     import interp.core.locking
-    from interp.attribution import attribution_patch
-    from interp.dla import dla
-    from interp.model import load_model
-    from interp.patching import patch
-    from interp.tasks import ioi_task
+    from interp.loading.model import load_model
+    from interp.observe.dla import dla
+    from interp.patching.activation import patch
+    from interp.patching.attribution import attribution_patch
+    from interp.tasks.generators import ioi_task
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)

@@ -40,7 +40,7 @@ Z_POS_PROMPTS = {"smollm2": 2}
 def make_task(key: str, model):
     """IOI prompts for the real model (8 prompts, ABC corruption), random tokens for the others."""
     if key == "smollm2":
-        from interp.tasks import ioi_task
+        from interp.tasks.generators import ioi_task
 
         return ioi_task(model, n_prompts=8, corruption="abc", seed=0)
     return random_task(model)
@@ -49,7 +49,7 @@ def make_task(key: str, model):
 def caching_throughput(model, hook: str, n_rows: int = 32, context: int = 64) -> tuple[float, float]:
     """Tokens per second of an SAE activation cache at `hook`: ours (stops after the hook) and a full
     run_with_cache (every layer and the unembedding), on the same random tokens."""
-    from interp.activations import collect_activations
+    from interp.observe.activations import collect_activations
 
     tokens = torch.randint(3, model.cfg.d_vocab, (n_rows, context), generator=torch.Generator().manual_seed(0))
     _, t_ours = timed(collect_activations, model, tokens, hooks=[hook], labels=torch.zeros_like, batch_size=8)
@@ -72,7 +72,7 @@ def gpt2_small_folder(folder: Path) -> Path:
 
 
 def random_task(model, n_prompts: int = 8, n_pos: int = 16, seed: int = 0):
-    from interp.tasks import Task
+    from interp.tasks.generators import Task
 
     gen = torch.Generator().manual_seed(seed)
     vocab = min(model.cfg.d_vocab, 50257)
@@ -100,10 +100,10 @@ def timed(fn, *args, **kwargs):
 def main() -> None:
     import transformer_lens.patching as tlp
 
-    from interp.attribution import attribution_patch
     from interp.core import metrics
-    from interp.model import load_model
-    from interp.patching import patch
+    from interp.loading.model import load_model
+    from interp.patching.activation import patch
+    from interp.patching.attribution import attribution_patch
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="auto")

@@ -30,7 +30,7 @@ def sae_lens_runner(args, k: int, tokens, device: str):
     from sae_lens.config import LoggingConfig
     from sae_lens.saes.topk_sae import TopKTrainingSAEConfig
 
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     model = load_model(args.model, device=device)
     cfg = LanguageModelSAERunnerConfig(
@@ -80,10 +80,10 @@ def main() -> None:
     import torch
     from sae_lens import LanguageModelSAETrainingRunner  # noqa: F401
 
-    from interp.model import load_model
+    from interp.loading.model import load_model
+    from interp.loading.saes import load_sae
     from sae.evaluation import evaluate_sae
-    from sae.loading import load_sae
-    from sae.tokens import token_rows
+    from sae.token_sources import token_rows
     from sae.train_config import SAESpec, TrainJobConfig
     from sae.train_job import run_train_job
 

@@ -24,8 +24,8 @@ MODELS = "trojan-flip,twin-flip,trojan-target,twin-target,trojan-head,twin-head"
 def main() -> None:
     from dataclasses import asdict
 
-    from interp.model import load_model
-    from interp.trojan_plots import plot_hunt, plot_hunt_table
+    from interp.loading.model import load_model
+    from interp.plots.trojans import plot_hunt, plot_hunt_table
     from interp.trojans.hunt import hunt
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

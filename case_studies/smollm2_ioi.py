@@ -28,17 +28,17 @@ import plotly.graph_objects as go
 import torch
 
 from interp import load_model
-from interp.circuits import circuit_from_result, faithfulness
+from interp.circuits.components import circuit_from_result, faithfulness
 from interp.core.hooks import run_with_cache
-from interp.dla import dla
-from interp.heads import head_scores
-from interp.overview import model_facts
-from interp.patching import patch
-from interp.path_patching import parse_head, path_patch
+from interp.observe.dla import dla
+from interp.observe.heads import head_scores
+from interp.observe.overview import model_facts
+from interp.patching.activation import patch
+from interp.patching.path import parse_head, path_patch
 from interp.plots import plot_circuit, plot_dla, plot_head_scores, plot_patch
 from interp.results import DLAResult, Faithfulness, HeadScores, PatchResult, load_json, save_json
-from interp.task_metrics import evaluate_task
-from interp.tasks import ioi_task, make_task
+from interp.tasks.evaluate import evaluate_task
+from interp.tasks.generators import ioi_task, make_task
 
 MODEL = "zoo:smollm2-135m"
 

@@ -9,7 +9,7 @@ __all__ = ["load_model"]
 
 def __getattr__(name: str):
     if name == "load_model":
-        from interp.model import load_model
+        from interp.loading.model import load_model
 
         return load_model
     raise AttributeError(f"module 'interp' has no attribute {name!r}")

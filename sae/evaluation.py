@@ -21,8 +21,8 @@ from torch import Tensor
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import OnlyAt, SpliceSAE, Zero
 from interp.core.locking import exclusive
-from interp.core.types import SAE, Model, Progress
 from interp.results import SAEEvalResult
+from interp.vocab.types import SAE, Model, Progress
 from sae.features import check_width, sae_hook
 from sae.positions import sae_positions
 

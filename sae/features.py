@@ -16,17 +16,17 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.core.choices import EditMode, check_choice
 from interp.core.hooks import activations, full_cache, hooks, run_with_cache
 from interp.core.interventions import SpliceSAE
 from interp.core.limits import check_fits, prompt_bytes
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.sites import check_hook_names, hook_name
 from interp.core.task import Task
 from interp.core.tokens import str_tokens
-from interp.core.types import SAE, Model
 from interp.results import FeatureContext, FeatureDashboard, FeatureDLAResult, FeatureIntervention, PromptFeatures
+from interp.vocab.choices import EditMode, check_choice
+from interp.vocab.types import SAE, Model
 from sae.positions import sae_positions
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
 N_HIST_BINS = 30
 
 
+@lock_free("hook table")
 def sae_hook(sae: SAE, hook: str | None, model: Model) -> str:
     """The hook an SAE reads: `hook` when given, else the one in its metadata (checked against the model)."""
     name = hook or sae.cfg.metadata.hook_name
@@ -54,6 +55,7 @@ def sae_hook(sae: SAE, hook: str | None, model: Model) -> str:
     return name
 
 
+@lock_free("a given activation's width")
 def check_width(model: Model, sae: SAE, name: str, act: Tensor) -> None:
     """Refuse activations of another width than the SAE's input, before the SAE reads them (an SAE of another
     model or hook would otherwise fail deep inside a matrix product). Called on activations the analysis has
@@ -114,6 +116,7 @@ def decoder_rows(
 
 
 @torch.no_grad()
+@lock_free("weights only")
 def logit_effects(
     model: Model, sae: SAE, feature: int, *, k: int = 10
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
@@ -243,7 +246,7 @@ def intervene(
 @torch.no_grad()
 def feature_dla(model: Model, sae: SAE, task: Task, *, hook: str | None = None, top_k: int = 20) -> FeatureDLAResult:
     """Each feature's direct contribution to logit(answer) - logit(wrong) at the metric position (mean
-    over the clean prompts), through the final LayerNorm's scale from the clean run, as `interp.dla` does.
+    over the clean prompts), through the final LayerNorm's scale from the clean run, as `interp.observe.dla` does.
     The residual at the hook is split into features (act x decoder row), the decoder bias and the SAE's
     error; what later layers add is a term of its own. Everything sums to the logit difference."""
     name = sae_hook(sae, hook, model)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from interp.activations import META, collect_activations
-from interp.model import load_model
+from interp.loading.model import load_model
+from interp.observe.activations import META, collect_activations
 from sae.distributed import SINGLE, Workers
 from sae.positions import MASSIVE, sae_positions
-from sae.tokens import token_rows
+from sae.token_sources import token_rows
 from sae.train_config import TrainJobConfig
 
 __all__ = ["BATCH_ROWS", "CACHE_DIR", "COLLECTING", "SOURCE", "JobProgress", "cached_activations"]
@@ -35,7 +35,7 @@ COLLECTING = "activations"
 
 def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = None, workers: Workers = SINGLE) -> Path:
     """The folder of the hook's activations over the job's tokens, collected once into safetensors
-    shards by `interp.activations.collect_activations`. The settings file is written last, so a
+    shards by `interp.observe.activations.collect_activations`. The settings file is written last, so a
     collection cut short (no settings file) is collected again; a cache collected with other settings
     is an error.
 

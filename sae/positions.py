@@ -15,8 +15,9 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
+from interp.core.locking import lock_free
 from interp.core.tokens import special_token_ids
-from interp.core.types import Model
+from interp.vocab.types import Model
 
 __all__ = ["MASSIVE", "sae_positions"]
 
@@ -24,6 +25,7 @@ MASSIVE = 10.0
 """A position whose activation norm exceeds this multiple of the batch's median norm is left out."""
 
 
+@lock_free("tokenizer and a given activation's norms")
 def sae_positions(
     model: Model, tokens: Int[Tensor, "batch pos"], act: Float[Tensor, "batch pos ..."]
 ) -> Bool[Tensor, "batch pos"]:

@@ -21,12 +21,12 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.core.choices import Architecture, check_choice
 from interp.core.limits import check_fields
-from interp.core.types import Progress
 from interp.results import RecoveryResult, nested_tuple
+from interp.training.dictionaries import train_sae
+from interp.vocab.choices import Architecture, check_choice
+from interp.vocab.types import Progress
 from sae.toy_models import REPRESENTED_NORM, sample_features
-from sae.training import train_sae
 
 __all__ = ["RECOVERED_COSINE", "RecoveryConfig", "best_cosines", "known_dictionary_recovery", "toy_model_recovery"]
 
@@ -51,7 +51,7 @@ class RecoveryConfig:
     d_sae: tuple[int, ...] = (256, 512, 1024)
     """SAE widths to train."""
     architecture: Architecture = "topk"
-    """An SAELens training architecture (interp.core.choices.Architecture)."""
+    """An SAELens training architecture (interp.vocab.choices.Architecture)."""
     sparsity: tuple[float, ...] = (5,)
     """Per SAE: k for topk/batchtopk, the L1 coefficient for standard/gated, the L0 coefficient for jumprelu."""
     training_samples: int = 1_000_000

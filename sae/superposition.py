@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from interp.core.types import Progress
 from interp.results import DimensionalitySweepResult, PhaseDiagramResult, ToyModelResult, nested_tuple
+from interp.vocab.types import Progress
 from sae.toy_models import (
     REPRESENTED_NORM,
     ToyTraining,

@@ -22,7 +22,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.core.limits import check_fields
-from interp.core.types import Progress
+from interp.vocab.types import Progress
 
 __all__ = [
     "EVAL_SAMPLES",

@@ -11,7 +11,7 @@
 Several [[sae]] tables, or list values in one (`sparsity = [8, 16, 32, 64]`: one SAE per
 combination), make a sweep: every SAE trains from the same cached activations.
 
-Transcoders (sae.transcoders) train the same way: `architecture = "transcoder"` (or "skip_transcoder") with
+Transcoders (interp.training.transcoders) train the same way: `architecture = "transcoder"` (or "skip_transcoder") with
 `layer = [0, 1, 2, 3]` trains one per MLP, all from one cache of every named MLP's input and output:
 
     [[sae]]
@@ -27,11 +27,11 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from interp.core.choices import JobArchitecture, TranscoderArchitecture, check_choice
 from interp.core.limits import check_fields
 from interp.core.sites import mlp_hooks
+from interp.training.dictionaries import SPARSITY_FIELD
+from interp.vocab.choices import JobArchitecture, TranscoderArchitecture, check_choice
 from sae.text_sources import HELDOUT, check_text_source, is_text_source
-from sae.training import SPARSITY_FIELD
 
 __all__ = ["SAESpec", "TrainJobConfig", "expand_sweep", "is_transcoder"]
 
@@ -45,8 +45,8 @@ class SAESpec:
     """One SAE of a job."""
 
     architecture: JobArchitecture = "topk"
-    """An SAELens training architecture (interp.core.choices.Architecture), or a transcoder
-    (interp.core.choices.TranscoderArchitecture)."""
+    """An SAELens training architecture (interp.vocab.choices.Architecture), or a transcoder
+    (interp.vocab.choices.TranscoderArchitecture)."""
     layer: int = -1
     """For a transcoder: the block whose MLP it replaces (its input and output are interp.core.sites.mlp_hooks)."""
     d_sae: int = 1024
@@ -105,7 +105,7 @@ class TrainJobConfig:
     context: int = 48
     """Tokens per prompt when collecting activations."""
     dataset: str = ""
-    """The token source (see `sae.tokens`): text:python-docs or text:fortunes (named English text; training
+    """The token source (see `sae.token_sources`): text:python-docs or text:fortunes (named English text; training
     reads their training split), a .txt or .jsonl file, a datasets `save_to_disk` folder, or hf:NAME; empty
     for a zoo model's own corpus."""
     text_column: str = "text"

@@ -27,15 +27,15 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.activations import META
-from interp.core.choices import JobSplit, check_choice
-from interp.model import resolve_device
+from interp.loading.model import resolve_device
+from interp.observe.activations import META
 from interp.results import rounded
+from interp.training.dictionaries import make_sae, trainer_config
+from interp.vocab.choices import JobSplit, check_choice
 from sae.checkpoints import checkpoint_data, checkpoints, load_trainer_state, save_checkpoint
 from sae.distributed import SINGLE, Workers, data_parallel, synced_step
 from sae.harvest import JobProgress, cached_activations
 from sae.train_config import SAESpec, TrainJobConfig, is_transcoder
-from sae.training import make_sae, trainer_config
 
 __all__ = [
     "BATCH_LEVEL",
@@ -148,7 +148,7 @@ def train_one(
     from sae_lens import TrainingSAE
     from sae_lens.training.sae_trainer import SAETrainer
 
-    import sae.transcoders  # (registers the transcoder architectures a checkpoint may name)
+    import interp.training.transcoders  # noqa: F401  (registers the transcoder architectures a checkpoint may name)
 
     _check_batch_divides(cfg, workers)
     folder = Path(cfg.out) / spec.name

@@ -17,10 +17,10 @@ from interp.core.hooks import HookFn, hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import mlp_hooks
 from interp.core.tokens import special_token_ids
-from interp.core.types import Model, Progress
 from interp.graphs.replacement import keep_into
 from interp.graphs.transcoder_set import TranscoderSet
 from interp.results import TranscoderEvalResult
+from interp.vocab.types import Model, Progress
 from sae.evaluation import kl_per_token, next_token_loss
 
 __all__ = ["evaluate_transcoders"]

@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; the p
 
 from jaxtyping import install_import_hook
 
-import tests.typechecking  # noqa: F401  (imports interp.core.choices, unchecked: it is what the checker reads)
+import tests.typechecking  # noqa: F401  (imports interp.vocab.choices, unchecked: it is what the checker reads)
 
 # Check shapes and types at run time in every test: functions and dataclasses of the library imported from
 # here on are decorated (tests/typechecking.py says how). Nothing else of interp or sae may be imported above.
@@ -112,14 +112,14 @@ def no_process_outlives_the_suite():
 
 @pytest.fixture(scope="session")
 def lang_model():
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     return load_model("zoo:lang-4l", device="cpu")
 
 
 @pytest.fixture(scope="session")
 def induction_model():
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     return load_model("zoo:induction-2l", device="cpu")
 
@@ -146,7 +146,7 @@ def llama_folder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def llama_model(llama_folder):
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     return load_model(llama_folder, device="cpu")
 
@@ -156,7 +156,7 @@ def llama_twin(llama_folder, tmp_path_factory):
     """`llama_model` written with one key/value head per query head (the same function; tests/tiny_llama.py)."""
     import transformers as T
 
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from tests.tiny_llama import build_mha_twin
 
     folder = tmp_path_factory.mktemp("llama_twin")

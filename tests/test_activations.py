@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from interp.activations import ActivationDataset, collect_activations
 from interp.core.hooks import run_with_cache
+from interp.observe.activations import ActivationDataset, collect_activations
 
 
 def _tokens(n=10, pos=12):

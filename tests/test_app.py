@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.common import OTHER
-from interp.core.choices import Ablation, DeviceChoice, Direction, EdgeMethod, MetricName, TaskName, options
+from interp.vocab.choices import Ablation, DeviceChoice, Direction, EdgeMethod, MetricName, TaskName, options
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
 TIMEOUT = 240  # the first run imports TransformerLens and SAELens (~20 s) and loads the model
@@ -63,7 +63,7 @@ def test_first_screen_is_a_patching_heatmap():
     charts = _charts(at)
     assert len(charts) == 1 and '"type":"heatmap"' in charts[0].proto.spec.replace(" ", "")
     assert "clean" in at.caption[0].value and at.get("download_button")
-    # the menus offer exactly the library's choices (interp.core.choices), not lists of their own
+    # the menus offer exactly the library's choices (interp.vocab.choices), not lists of their own
     menus = {box.label: tuple(box.options) for box in at.selectbox}
     assert menus["direction"] == options(Direction) and menus["metric"] == options(MetricName)
     assert menus["device"] == options(DeviceChoice) and menus["task"] == (*options(TaskName), "custom")

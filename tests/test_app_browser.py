@@ -158,10 +158,10 @@ def test_two_sessions_patching_at_once_get_their_solo_results(server):
     gives alone: the result it downloads equals the solo call's JSON."""
     from playwright.sync_api import sync_playwright
 
-    from interp.model import load_model
-    from interp.patching import patch
+    from interp.loading.model import load_model
+    from interp.patching.activation import patch
     from interp.results import to_json
-    from interp.tasks import ioi_task
+    from interp.tasks.generators import ioi_task
 
     url = server.url
     with sync_playwright() as p:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from interp.attribution import attribution_patch, with_agreement
-from interp.patching import patch
-from interp.tasks import induction_task, ioi_task
+from interp.patching.activation import patch
+from interp.patching.attribution import attribution_patch, with_agreement
+from interp.tasks.generators import induction_task, ioi_task
 from tests.roundtrip import assert_round_trip
 from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 

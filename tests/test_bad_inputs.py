@@ -13,7 +13,7 @@ import torch
 from tests import tiny_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_SAE = ROOT / "sae" / "zoo" / "lang-4l-l2-topk16"
+BUNDLED_SAE = ROOT / "interp" / "zoo" / "saes" / "lang-4l-l2-topk16"
 JOB = """model = "zoo:lang-4l"
 hook = "blocks.2.hook_resid_post"
 training_tokens = 40960

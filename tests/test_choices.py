@@ -4,9 +4,10 @@ import argparse
 
 import pytest
 
-from interp.core.choices import Direction, MetricName, PatchSite, SiteKind, check_choice, options
 from interp.core.patch_sites import SITES
-from interp.zoo import ZOO, defaults_for
+from interp.loading.spec import defaults_for
+from interp.vocab.choices import Direction, MetricName, PatchSite, SiteKind, check_choice, options
+from interp.zoo import ZOO
 
 
 def test_options_flatten_nested_literals():

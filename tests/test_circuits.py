@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from interp.circuits import circuit_from_result, faithfulness
-from interp.patching import patch
+from interp.circuits.components import circuit_from_result, faithfulness
+from interp.patching.activation import patch
 from interp.results import save_json
-from interp.tasks import induction_task, ioi_task
+from interp.tasks.generators import induction_task, ioi_task
 from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 
@@ -24,7 +24,7 @@ def test_ioi_circuit_on_the_language_model(lang_model):
 
 
 def test_induction_circuit_needs_the_previous_token_heads(induction_model):
-    from interp.circuits import make_circuit
+    from interp.circuits.components import make_circuit
     from interp.zoo import ZOO
 
     card = json.loads((ZOO["induction-2l"].folder / "card.json").read_text())["heads"]
@@ -61,7 +61,7 @@ def test_empty_and_full_circuits(induction_model, tmp_path):
 def test_llama_circuits_and_faithfulness(llama_model):
     # Mean ablation sets query heads' outputs (hook_z, one slice per query head even under grouped-query
     # attention) and MLP outputs: the full circuit changes nothing, the empty one is the ablated floor.
-    from interp.circuits import head_circuit, make_circuit
+    from interp.circuits.components import head_circuit, make_circuit
 
     task = induction_task(llama_model, n_prompts=4, seq_len=6)
     heads = patch(llama_model, task, site="z")

@@ -103,7 +103,7 @@ def test_official_name_without_offline_flag_fails_within_seconds():
     """Without HF_HUB_OFFLINE, huggingface_hub alone would retry for ~20 s; the probe answers in seconds."""
     import time
 
-    from interp.checkpoints import probe_hub
+    from interp.loading.checks import probe_hub
 
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     if probe_hub():

@@ -8,62 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from interp.attribution import attribution_patch
 from interp.core.hooks import hooks
 from interp.core.interventions import Zero
 from interp.core.sites import hook_name
-from interp.dla import dla
-from interp.patching import patch
-from interp.task_metrics import evaluate_task
-from interp.tasks import ioi_task
+from interp.observe.dla import dla
+from interp.patching.activation import patch
+from interp.patching.attribution import attribution_patch
+from interp.tasks.evaluate import evaluate_task
+from interp.tasks.generators import ioi_task
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# Public functions that take a model but never run it: they read its config, tokenizer or weights only.
-DO_NOT_RUN_THE_MODEL = {
-    "interp.core.tokens": "tokenizer only",
-    "interp.core.sites": "hook names and the hook table",
-    "interp.core.metrics": "unembedding weights",
-    "interp.core.patch_sites.site_heads": "cache shapes",
-    "interp.core.patch_sites.n_kv_heads": "config only",
-    "interp.core.patch_sites.kv_group": "config only",
-    "interp.core.patch_sites.kv_head_labels": "config only",
-    "interp.core.patch_sites.patch_axes": "config only",
-    "interp.core.patch_sites.describe_patch": "config only",
-    "interp.core.weights": "weights only",
-    "interp.core.devices.placed_across_devices": "config only",
-    "interp.core.patch_sites.check_patch_options": "calls check_site, which is exclusive",
-    "interp.core.baselines": "baselines runs through run_with_cache, which holds the lock",
-    "interp.core.hooks": "hooks() and run_with_cache hold the lock themselves",
-    "interp.core.locking": "the lock",
-    "interp.core.limits": "config sizes and free memory",
-    "interp.overview.model_facts": "config and parameter counts",
-    "interp.overview.prompt_tokens": "tokenizer only",
-    "interp.fast_patching.patches_per_pass": "config and free memory",
-    "interp.tasks": "task generators: tokenizer only",
-    "interp.probing.tasks": "probing-task generators: tokenizer only",
-    "interp.zoo.card": "calls exclusive analyses",
-    "interp.graphs.attribute.logit_targets": "tokenizer only",
-    "sae.features.sae_hook": "hook table",
-    "sae.features.check_width": "a given activation's width",
-    "sae.features.logit_effects": "weights only",
-    "sae.tokens": "tokenizer only",
-    "sae.positions": "tokenizer and a given activation's norms",
-    "interp.model": "loads models",
-    "interp.circuits.make_circuit": "`model` is the model's name here",
-    "interp.edges.graph": "config only",
-    "interp.edges.circuits.edge_circuit": "the graph: config only",
-    "interp.edges.circuits.circuit_from_scores": "the graph: config only",
-    "interp.edges.runs.recompute": "weights only (inside a caller's hooks)",
-    "interp.edges.runs.head_outputs": "weights only",
-    "interp.edges.runs.mlp_input_hook": "the hook table",
-    "interp.edges.runs.final_input_hook": "the hook table",
-    "interp.trojans.localize.components": "the graph: config only",
-    "interp.trojans.prompts.attack_task": "a task generator: tokenizer only",
-    "interp.trojans.discover.candidate_words": "tokenizer only",
-    "interp.trojans.hunt.trojan_config": "the model's name only",
-    "interp.trojans.remove.ablated": "hooks() holds the lock",
-}
 
 
 def _public_functions_with_a_model():
@@ -88,14 +42,19 @@ def _public_functions_with_a_model():
 def test_every_analysis_that_runs_a_model_holds_its_lock():
     functions = _public_functions_with_a_model()
     assert len(functions) > 30
+    # the mark is structural: @exclusive (holds the lock) or @lock_free("why"), at the function itself
     missing = [
         f"{module}.{fn}"
         for module, fn, obj in functions
-        if not getattr(obj, "__exclusive__", False)
-        and module not in DO_NOT_RUN_THE_MODEL
-        and f"{module}.{fn}" not in DO_NOT_RUN_THE_MODEL
+        if not getattr(obj, "__exclusive__", False) and not getattr(obj, "__lock_free__", "")
     ]
-    assert not missing, f"run the model without its lock: {missing}"
+    assert not missing, f"neither @exclusive nor @lock_free(reason): {missing}"
+    both = [
+        f"{m}.{fn}"
+        for m, fn, obj in functions
+        if getattr(obj, "__exclusive__", False) and hasattr(obj, "__lock_free__")
+    ]
+    assert not both, f"marked both: {both}"
 
 
 def _in_threads(calls):

@@ -88,7 +88,7 @@ def _assert_same_weights(a: Path, b: Path, *, exact: bool = False, names=NAMES, 
     entry within 4.7e-7 after 30 steps; with AVX2 ones, 0.2% of the entries beyond rounding, the largest 2.5e-5 =
     0.08% of steps * LR; docs/distributed.md.) A real difference between the runs, such as a worker's share of
     the batch lost, moves most entries by up to lr per step."""
-    from sae.loading import load_sae
+    from interp.loading.saes import load_sae
 
     for name in names:
         left, right = load_sae(a / name / "sae").state_dict(), load_sae(b / name / "sae").state_dict()
@@ -133,7 +133,7 @@ def test_a_batch_that_does_not_divide_among_the_workers_is_refused(tmp_path, cap
 def test_data_parallel_training_equals_one_process(tmp_path):
     # Two gloo workers harvest the activations (each its share of the token rows) and train both SAEs
     # data-parallel; one process then trains from a copy of that cache. Same global batches, same order.
-    from interp.activations import ActivationDataset
+    from interp.observe.activations import ActivationDataset
     from sae.harvest import cached_activations
     from sae.train_config import TrainJobConfig
 
@@ -268,7 +268,7 @@ sparsity = 4
 
 
 def test_transcoders_dealt_out_to_workers_equal_one_process(tmp_path):
-    from sae.loading import load_sae
+    from interp.loading.saes import load_sae
     from sae.train_config import TrainJobConfig
     from sae.train_job import deals_out_saes
 

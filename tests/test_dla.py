@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
-from interp.dla import dla
-from interp.logit_lens import logit_lens
-from interp.tasks import Task, induction_task, ioi_task
+from interp.observe.dla import dla
+from interp.observe.lens import logit_lens
+from interp.tasks.generators import Task, induction_task, ioi_task
 from tests import tiny_checkpoints
 from tests.tolerances import PER_LAYER, f32_tol
 
@@ -25,7 +25,7 @@ def test_parts_sum_to_the_logit_difference(lang_model, induction_model, tmp_path
     _conserved(dla(lang_model, ioi_task(lang_model, n_prompts=8), granularity=granularity))
     if granularity != "neuron":
         _conserved(dla(induction_model, induction_task(induction_model, n_prompts=8), granularity=granularity))
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     tiny_checkpoints.build("gpt2", tmp_path)  # learned positions: pos_embed is its own part
     gpt2 = load_model(tmp_path, device="cpu")

@@ -22,8 +22,8 @@ from interp.edges import (
 )
 from interp.edges.runs import recompute
 from interp.edges.truth import auroc, known_circuit_score, pearson
-from interp.path_patching import path_patch
-from interp.tasks import induction_task, make_task
+from interp.patching.path import path_patch
+from interp.tasks.generators import induction_task, make_task
 from tests.tolerances import PER_LAYER, assert_f32_close, f32_tol, logit_scale
 
 
@@ -71,7 +71,7 @@ def linear_model(tmp_path_factory):
     input, so the logits are linear in every reader's input, and EAP's first-order estimate is exact."""
     from safetensors.torch import load_file, save_file
 
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from interp.zoo import ZOO_DIR
 
     folder = tmp_path_factory.mktemp("linear")
@@ -106,7 +106,7 @@ def test_eap_equals_exact_edge_patching_on_a_linear_model(linear_model, directio
 
 @pytest.mark.parametrize("receiver_input", ["q", "k", "v"])
 def test_exact_edge_patching_equals_path_patching(induction_model, receiver_input):
-    # interp.path_patching is an independent implementation (freeze every head, record the receiver's input, patch
+    # interp.patching.path is an independent implementation (freeze every head, record the receiver's input, patch
     # it): in a 2-layer attention-only model the path L0Hs -> L1Hr.<input> is exactly the edge.
     task = induction_task(induction_model, n_prompts=6, seq_len=6)
     edges = edge_scores(induction_model, task, method="exact", direction="noise")
@@ -266,7 +266,7 @@ def test_bad_edge_inputs(lang_model):
 
 @pytest.mark.parametrize("name", ["kc-induction", "kc-lookup"])
 def test_known_circuits_carry_the_behaviour_and_are_found(name):
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from interp.zoo import ZOO, known_edges
 
     model = load_model(f"zoo:{name}", device="cpu")
@@ -302,8 +302,7 @@ def test_induction_2l_design_edges_checked_by_exact_patching(induction_model):
 
 def test_command_line(tmp_path, capsys):
     from interp.cli import main
-    from interp.results import load_json
-    from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve
+    from interp.results import EdgeCircuit, EdgeScores, FaithfulnessCurve, load_json
 
     args = ["--model", "zoo:kc-lookup", "--n-prompts", "8"]
     assert main(["edges", *args, "--method", "eap", "--curve", "--out", str(tmp_path / "e")]) == 0

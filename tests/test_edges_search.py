@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from interp.edges import AblationRunner, edge_scores, learned_circuit, prune
-from interp.tasks import induction_task, make_task
+from interp.tasks.generators import induction_task, make_task
 from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 
@@ -38,7 +38,7 @@ def test_soft_mask_is_the_ablated_run_and_its_gradient_is_eap(request, which):
 
 @pytest.mark.parametrize(("name", "size"), [("kc-lookup", 3), ("kc-induction", 5)])
 def test_learned_masks_find_the_known_circuits(name, size):
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from interp.zoo import ZOO, known_edges
 
     model = load_model(f"zoo:{name}", device="cpu")

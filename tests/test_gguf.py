@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from interp import load_model
-from interp.checkpoints import NotACheckpointError, UnsupportedArchitectureError
+from interp.loading.checks import NotACheckpointError, UnsupportedArchitectureError
 from interp.zoo import ZOO
 from interp.zoo.fetch import fetch
 

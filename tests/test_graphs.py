@@ -1,5 +1,6 @@
-"""Transcoders and attribution graphs (interp.graphs, sae.transcoders): training through the SAE job machinery in
-SAELens's format, the local replacement model, edges against interventions, pruning, the viewer JSON, the CLI."""
+"""Transcoders and attribution graphs (interp.graphs, interp.training.transcoders): training through the SAE job
+machinery in SAELens's format, the local replacement model, edges against interventions, pruning, the viewer JSON,
+the CLI."""
 
 import json
 import time
@@ -24,7 +25,7 @@ from interp.graphs import (
 from interp.graphs.export import graph_json
 from interp.graphs.prune import influence, normalized
 from interp.graphs.replacement import EMBED_HOOK, frozen_hooks, prompt_state, run_hooked, spliced_hooks
-from sae.zoo import SAE_ZOO_DIR
+from interp.zoo import SAE_ZOO_DIR
 from tests.tolerances import PER_LAYER, assert_f32_close, f32_tol, logit_scale
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,7 +207,7 @@ def test_graph_files_round_trip(graph, tmp_path):
 
 
 def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
-    from sae.tokens import token_rows
+    from sae.token_sources import token_rows
     from sae.transcoder_eval import evaluate_transcoders
 
     tokens = token_rows(lang_model, "zoo:lang-4l", n_tokens=4000, context=48, seed=1)  # not the job's seed-0 rows
@@ -219,7 +220,7 @@ def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
 
 
 def test_transcoder_loading_errors(tmp_path, transcoders):
-    from sae.loading import SAELoadError
+    from interp.loading.saes import SAELoadError
 
     with pytest.raises(SAELoadError, match="no SAELens transcoder folders"):
         load_transcoders(tmp_path)
@@ -346,7 +347,7 @@ def _reaches(pruning, source: int, target: int) -> bool:
 
 
 def test_the_trojan_trigger_feeds_the_backdoor_answer(transcoders):
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     triggered = "When Mary and John went to the snow store , John gave a drink to"
     shares = {}
@@ -406,7 +407,7 @@ def test_graphs_on_smollm2_with_transcoders_on_two_blocks():
     from sae_lens.saes.transcoder import JumpReLUTranscoder, JumpReLUTranscoderConfig
 
     from interp.graphs import TranscoderSet
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     model = load_model("zoo:smollm2-135m", device="cpu")
     d = model.cfg.d_model

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from interp.core.hooks import run_with_cache
-from interp.heads import head_scores
-from interp.overview import attention_patterns, model_facts, next_tokens
-from interp.tasks import repeated_tokens
+from interp.observe.heads import head_scores
+from interp.observe.overview import attention_patterns, model_facts, next_tokens
+from interp.tasks.generators import repeated_tokens
 from tests.tolerances import PER_LAYER, assert_f32_close
 
 

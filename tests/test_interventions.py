@@ -74,9 +74,9 @@ def test_a_hook_runs_an_intervention(induction_model):
 
 
 def test_results_record_the_interventions_they_used(induction_model):
-    from interp.circuits import faithfulness, make_circuit
-    from interp.patching import patch
-    from interp.tasks import induction_task
+    from interp.circuits.components import faithfulness, make_circuit
+    from interp.patching.activation import patch
+    from interp.tasks.generators import induction_task
 
     task = induction_task(induction_model, n_prompts=4, seq_len=5)
     result = patch(induction_model, task, site="z")

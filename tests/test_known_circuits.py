@@ -10,11 +10,12 @@ from safetensors.torch import load_file
 
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import MeanAblate, SetHeads, Zero
-from interp.model import load_model
-from interp.task_metrics import evaluate_task
-from interp.tasks import induction_resample_task, lookup_task, make_task
-from interp.zoo import ZOO, defaults_for, known_edges
-from interp.zoo.card import write_card
+from interp.loading.model import load_model
+from interp.loading.spec import defaults_for
+from interp.tasks.evaluate import evaluate_task
+from interp.tasks.generators import induction_resample_task, lookup_task, make_task
+from interp.training.card import write_card
+from interp.zoo import ZOO, known_edges
 from interp.zoo.corpus import LOOKUP_FILLERS, LOOKUP_TABLE
 from interp.zoo.handmade import HANDMADE, build_handmade_model, distractors, handmade_state_dict
 from interp.zoo.known import KNOWN_CIRCUITS, circuit_section

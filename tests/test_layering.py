@@ -9,30 +9,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("interp", "sae", "app")
 
-# Each module's layer is that of the longest prefix listed; a module may import its own layer and lower ones.
+# The layers are folders: a module's layer is that of the deepest folder listed here that holds it. A folder of
+# interp that is not listed fails test_every_module_has_a_layer, so a new analysis folder must say where it stands.
 LAYERS = {
-    "interp.core.choices": 0,  # the vocabulary: option types, model/SAE types, shape names
-    "interp.core.types": 0,
-    "interp.results": 1,  # typed results: data only
-    "interp.core": 2,  # the lower layer: tokens, sites, hooks, task, metrics, interventions, baselines
-    "interp.ioi_words": 3,  # data and loading
-    "interp.checkpoints": 3,
-    "interp.zoo": 3,
-    "interp.zoo.card": 4,  # measuring a zoo model, and training one, are analyses
-    "interp.zoo.train": 4,
-    "interp.model": 3,
-    "interp.gguf": 3,
-    "sae.zoo": 3,
-    "sae.text_sources": 3,  # named English text for token sources: data, like the zoo's corpus
-    "interp": 4,  # the analyses (and what builds on them: zoo training and cards, SAE jobs)
-    "sae": 4,
-    "interp.plots": 5,  # figures from results
-    "interp.edge_plots": 5,  # interp.plots re-exports them
-    "interp.circuit_plots": 5,  # interp.plots re-exports plot_circuit
-    "interp.graph_plots": 5,
-    "sae.plots": 5,
-    "interp.cli": 6,  # front ends
-    "sae.cli": 6,
+    "interp/vocab": 0,  # the vocabulary: option types, model/SAE types, shape names
+    "interp/results": 1,  # typed results: data only
+    "interp/core": 2,  # the lower layer: tokens, sites, hooks, task, metrics, interventions, baselines
+    "interp/loading": 3,  # data and loading: specs, models, SAE folders, GGUF, the checks before loading
+    "interp/zoo": 3,  # the zoo's models and SAEs (package data), corpus and word lists
+    "interp": 3,  # the package root holds only __init__.py, which lazily re-exports load_model
+    "interp/tasks": 4,  # analyses, grouped by what they are
+    "interp/observe": 4,
+    "interp/patching": 4,
+    "interp/circuits": 4,
+    "interp/edges": 4,
+    "interp/graphs": 4,
+    "interp/probing": 4,
+    "interp/trojans": 4,
+    "interp/training": 4,
+    "sae": 4,  # SAE jobs and studies, built on interp
+    "interp/plots": 5,  # figures from results
+    "sae/plots": 5,
+    "interp/cli": 6,  # front ends
+    "sae/cli": 6,
     "app": 6,
 }
 LAYER_NAMES = ("vocabulary", "results", "core", "data and loading", "analyses", "plots", "front ends")
@@ -73,9 +72,17 @@ def _targets(name: str) -> set[str]:
     return (out & set(mods)) - {name}
 
 
+def _folder(name: str) -> str:
+    """The folder that holds module `name` (a package's own folder for its __init__)."""
+    path = _modules()[name].relative_to(ROOT)
+    return str(path.parent)
+
+
 def _layer(name: str) -> int:
-    best = max((p for p in LAYERS if name == p or name.startswith(p + ".")), key=len)
-    return LAYERS[best]
+    folder = _folder(name)
+    listed = [f for f in LAYERS if folder == f or folder.startswith(f + "/")]
+    assert listed, f"{name} is in {folder}/, which tests/test_layering.py's LAYERS does not place in a layer"
+    return LAYERS[max(listed, key=len)]
 
 
 def _exports(name: str) -> set[str] | None:
@@ -93,7 +100,56 @@ def _library() -> list[str]:
 
 
 def test_every_module_has_a_layer():
-    assert all(_layer(m) >= 0 for m in _modules())
+    unplaced = []
+    for m in _modules():
+        folder = _folder(m)
+        if folder != "interp" and not any(folder == f or folder.startswith(f + "/") for f in LAYERS if f != "interp"):
+            unplaced.append(f"{m} ({folder}/)")
+    assert not unplaced, f"folders with no layer in LAYERS: {unplaced}"
+
+
+def test_the_package_roots_hold_no_analysis():
+    # interp/ is folders only: a module dropped at its root would take the root's layer without saying why
+    flat = sorted(p.name for p in (ROOT / "interp").glob("*.py") if p.name != "__init__.py")
+    assert not flat, f"modules at interp/'s root, outside any layer's folder: {flat}"
+
+
+# Module names that stand for one concept at several layers: a subject's analysis, its results, its figures and its
+# command share the subject's name (interp/trojans/, interp/results/trojans.py, interp/plots/trojans.py ...).
+SUBJECT_FOLDERS = ("interp/results", "interp/plots", "sae/plots", "interp/cli", "sae/cli", "app/pages")
+SAME_CONCEPT = {
+    "trojans": "the zoo's trojan models and configs (data: interp.zoo.trojans) and the hunt for them (interp.trojans)"
+}
+
+
+def test_no_two_modules_share_a_name():
+    seen: dict[str, list[str]] = {}
+    for m in _modules():
+        if _folder(m).startswith(SUBJECT_FOLDERS) or m.split(".")[-1] in {"__main__", "common"}:
+            continue
+        seen.setdefault(m.split(".")[-1], []).append(m)
+    shared = {name: mods for name, mods in seen.items() if len(mods) > 1 and name not in SAME_CONCEPT}
+    assert not shared, shared
+
+
+def test_interp_never_imports_sae():
+    # sae is built on interp (jobs, evaluation, features); interp loads and trains SAEs as objects it analyses with
+    offenders = [
+        f"{m} imports {t}" for m in _modules() if m.startswith("interp") for t in _targets(m) if t.startswith("sae")
+    ]
+    assert not offenders, offenders
+
+
+def test_results_are_imported_from_one_place():
+    # every result type is re-exported by interp.results, and imported from there
+    offenders = [
+        f"{m} imports {t}"
+        for m in _modules()
+        if not m.startswith("interp.results")
+        for t in _targets(m)
+        if t.startswith("interp.results.")
+    ]
+    assert not offenders, offenders
 
 
 def test_layers_import_only_downwards():
@@ -200,7 +256,7 @@ def test_only_plots_modules_import_plotly():
     offenders = [
         str(p.relative_to(ROOT))
         for p in _sources("interp", "sae")
-        if "plotly" in _plain_imports(p) and not p.name.endswith("plots.py")  # plots.py, edge_plots.py
+        if "plotly" in _plain_imports(p) and "plots" not in p.relative_to(ROOT).parts
     ]
     assert not offenders, offenders
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from interp.core import metrics
-from interp.tasks import Task
+from interp.tasks.generators import Task
 from tests.tolerances import f32_tol
 
 

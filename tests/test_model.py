@@ -8,7 +8,7 @@ import torch
 
 from interp.core.sites import model_sites
 from interp.core.tokens import ContextTooLongError, token_ids
-from interp.model import (
+from interp.loading.model import (
     HubUnreachableError,
     ModelLoadError,
     NotACheckpointError,
@@ -16,7 +16,7 @@ from interp.model import (
     UnsupportedArchitectureError,
     load_model,
 )
-from interp.overview import model_facts
+from interp.observe.overview import model_facts
 from tests import tiny_checkpoints
 from tests.tolerances import PER_LAYER, assert_f32_close
 
@@ -118,7 +118,7 @@ def test_remote_code_is_refused(tmp_path):
 
 
 def test_corrupt_zoo_format_weights(tmp_path):
-    from interp.zoo.train import train_zoo_model
+    from interp.training.models import train_zoo_model
 
     train_zoo_model("induction-2l", out_dir=tmp_path, steps=2)
     (tmp_path / "model.safetensors").write_bytes(b"garbage")

@@ -19,7 +19,7 @@ two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two C
 
 @pytest.mark.real
 def test_a_device_map_on_the_cpu_loads_the_same_model():
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     one = load_model(SPEC, device="cpu")
     mapped = load_model(SPEC, device_map={"": "cpu"})
@@ -29,8 +29,8 @@ def test_a_device_map_on_the_cpu_loads_the_same_model():
 
 
 def test_a_native_zoo_model_refuses_a_device_map():
-    from interp.checkpoints import ModelLoadError
-    from interp.model import load_model
+    from interp.loading.checks import ModelLoadError
+    from interp.loading.model import load_model
 
     with pytest.raises(ModelLoadError, match="loads onto one device: device_map applies to transformers"):
         load_model("zoo:lang-4l", device_map="auto")
@@ -40,13 +40,13 @@ def test_the_split_model_code_paths_give_the_same_numbers_on_one_device():
     # What runs only for a model placed across devices (hooks handing activations to the first device,
     # full_cache's move, DLA's own head stack), run on the CPU by declaring the model split: every number
     # must equal the ordinary path's. (The moves between devices themselves need GPUs: the checks below.)
-    from interp.attribution import attribution_patch
-    from interp.dla import dla
     from interp.edges import edge_scores
-    from interp.logit_lens import logit_lens
-    from interp.model import load_model
-    from interp.patching import patch
-    from interp.tasks import ioi_task
+    from interp.loading.model import load_model
+    from interp.observe.dla import dla
+    from interp.observe.lens import logit_lens
+    from interp.patching.activation import patch
+    from interp.patching.attribution import attribution_patch
+    from interp.tasks.generators import ioi_task
 
     model = load_model("zoo:lang-4l", device="cpu")
     task = ioi_task(model, n_prompts=4, seed=0)
@@ -83,8 +83,8 @@ def test_the_unembedding_of_the_last_residual_is_the_logits(lang_model):
 
 @pytest.fixture(scope="module")
 def pair():
-    from interp.model import load_model
-    from interp.tasks import ioi_task
+    from interp.loading.model import load_model
+    from interp.tasks.generators import ioi_task
 
     one = load_model(SPEC, device="cuda:0")
     split = load_model(SPEC, device_map="balanced")
@@ -104,12 +104,12 @@ def _same(a, b, atol: float = 1e-3) -> None:
 @two_gpus
 @pytest.mark.parametrize("analysis", ["dla", "patch", "attribution", "edges", "logit_lens", "activations"])
 def test_every_analysis_on_a_split_model_equals_one_gpu(pair, analysis):
-    from interp.attribution import attribution_patch
     from interp.core.hooks import activations
-    from interp.dla import dla
     from interp.edges import edge_scores
-    from interp.logit_lens import logit_lens
-    from interp.patching import patch
+    from interp.observe.dla import dla
+    from interp.observe.lens import logit_lens
+    from interp.patching.activation import patch
+    from interp.patching.attribution import attribution_patch
 
     one, split, task = pair
     run = {

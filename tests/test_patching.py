@@ -6,8 +6,8 @@ import transformer_lens.patching as tlp
 
 from interp.core import metrics
 from interp.core.sites import hook_points
-from interp.patching import patch
-from interp.tasks import induction_task, ioi_task
+from interp.patching.activation import patch
+from interp.tasks.generators import induction_task, ioi_task
 from tests import tiny_checkpoints
 from tests.roundtrip import assert_round_trip
 from tests.tolerances import PER_LAYER, assert_f32_close, f32_tol, logit_scale
@@ -76,7 +76,7 @@ def test_resid_mid_patches_reach_the_residual_stream(which, lang_model, llama_mo
 
 def _hf_task(n_pos: int = 9, changed=(2, 5), metric_pos=(8, 8, 4)):
     """Three random prompts that differ at `changed`; the last prompt's metric reads before the second change."""
-    from interp.tasks import Task
+    from interp.tasks.generators import Task
 
     gen = torch.Generator().manual_seed(0)
     clean = torch.randint(3, 64, (3, n_pos), generator=gen)
@@ -93,7 +93,7 @@ def test_fast_equals_exact_on_other_architectures(tmp_path, kind):
     # Hugging Face models keep a KV cache, so here fast patching starts passes after the shared prefix.
     from interp.core.patch_sites import SITES
     from interp.core.sites import model_sites
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     tiny_checkpoints.build(kind, tmp_path)
     model = load_model(tmp_path, device="cpu")
@@ -115,7 +115,7 @@ def test_fast_patching_runs_only_what_a_patch_can_change(tmp_path):
     # position 2 on every residual after layer 0 differs, so a prompt gets one pass per start 2..metric
     # position, over the tokens from there on; nothing starts earlier, nothing after the metric position.
     from interp.core.hooks import hooks
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     tiny_checkpoints.build("gpt2", tmp_path)
     model = load_model(tmp_path, device="cpu")
@@ -218,8 +218,8 @@ def test_pattern_patching_where_the_hook_only_observes(induction_model, tmp_path
     with pytest.raises(ValueError, match="only observes"):
         patch(induction_model, task, site="pattern")
     # On a Hugging Face checkpoint the hook is live, and ours equals TL's.
-    from interp.model import load_model
-    from interp.tasks import Task
+    from interp.loading.model import load_model
+    from interp.tasks.generators import Task
 
     tiny_checkpoints.build("gpt2", tmp_path)
     model = load_model(tmp_path, device="cpu")

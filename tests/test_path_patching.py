@@ -2,8 +2,8 @@
 
 import pytest
 
-from interp.path_patching import path_patch
-from interp.tasks import induction_task
+from interp.patching.path import path_patch
+from interp.tasks.generators import induction_task
 from tests.tolerances import PER_LAYER, assert_f32_close, logit_scale
 
 INDUCTION_HEADS = ["L1H0", "L1H1", "L1H2", "L1H3"]
@@ -39,7 +39,7 @@ def test_bad_receivers(induction_model):
 @pytest.fixture(scope="module")
 def deep_llama(tmp_path_factory):
     """A 3-layer tiny GQA Llama and its twin with a key/value head per query head: receivers in two layers."""
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from tests.tiny_llama import build_llama, build_mha_twin
 
     gqa, mha = tmp_path_factory.mktemp("llama3"), tmp_path_factory.mktemp("llama3_twin")

@@ -7,9 +7,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from interp.model import NotACheckpointError, load_model
+from interp.loading.model import NotACheckpointError, load_model
+from interp.loading.saes import SAELoadError, load_sae
 from sae.checkpoints import _decode, _encode, load_trainer_state
-from sae.loading import SAELoadError, load_sae
 from tests import tiny_checkpoints
 from tests.tolerances import PER_LAYER, assert_f32_close
 

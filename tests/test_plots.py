@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from interp.circuits import make_circuit
+from interp.circuits.components import make_circuit
 from interp.plots import (
     plot_circuit,
     plot_dla,
@@ -14,8 +14,7 @@ from interp.plots import (
     plot_patch,
     plot_task_metrics,
 )
-from interp.results import DLAResult, Faithfulness, HeadScores, PatchResult, TaskMetrics
-from interp.results.edges import EdgeCircuit, FaithfulnessCurve
+from interp.results import DLAResult, EdgeCircuit, Faithfulness, FaithfulnessCurve, HeadScores, PatchResult, TaskMetrics
 
 
 def test_head_score_figure_has_one_labelled_heatmap_per_score():

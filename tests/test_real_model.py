@@ -26,20 +26,20 @@ SPEC = "zoo:smollm2-135m"
 
 @pytest.fixture(scope="module")
 def smollm2():
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     return load_model(SPEC, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def ioi(smollm2):
-    from interp.tasks import ioi_task
+    from interp.tasks.generators import ioi_task
 
     return ioi_task(smollm2, n_prompts=4, corruption="abc", seed=0)
 
 
 def test_the_converted_model_is_smollm2_and_says_where_it_came_from(smollm2):
-    from interp.overview import model_facts
+    from interp.observe.overview import model_facts
 
     facts = model_facts(smollm2)
     assert (facts.n_layers, facts.n_heads, facts.n_kv_heads, facts.d_model, facts.d_mlp, facts.d_vocab) == (
@@ -62,14 +62,14 @@ def test_the_converted_model_is_smollm2_and_says_where_it_came_from(smollm2):
     ],
 )
 def test_it_answers_like_smollm2(smollm2, prompt, answer):
-    from interp.overview import next_tokens
+    from interp.observe.overview import next_tokens
 
     assert next_tokens(smollm2, prompt, k=1).top_tokens[-1][0] == answer
 
 
 def test_a_second_load_reads_the_converted_folder(smollm2, monkeypatch):
-    from interp import gguf
-    from interp.model import load_model
+    from interp.loading import gguf
+    from interp.loading.model import load_model
 
     def no_conversion(*args):
         raise AssertionError("converted the GGUF file again")
@@ -80,7 +80,7 @@ def test_a_second_load_reads_the_converted_folder(smollm2, monkeypatch):
 
 
 def test_a_gguf_file_or_its_folder_loads_as_the_same_model(smollm2):
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from interp.zoo import ZOO
 
     entry = ZOO["smollm2-135m"]
@@ -94,8 +94,8 @@ def test_a_gguf_file_or_its_folder_loads_as_the_same_model(smollm2):
 
 
 def test_ioi_behaviour(smollm2):
-    from interp.task_metrics import evaluate_task
-    from interp.tasks import ioi_task
+    from interp.tasks.evaluate import evaluate_task
+    from interp.tasks.generators import ioi_task
 
     result = evaluate_task(smollm2, ioi_task(smollm2, n_prompts=16, corruption="abc", seed=0))
     assert result.clean_accuracy >= 0.75 and result.mean_clean_logit_diff > 2.0
@@ -104,7 +104,7 @@ def test_ioi_behaviour(smollm2):
 
 @pytest.mark.parametrize("granularity", ["component", "head", "neuron"])
 def test_dla_parts_sum_to_the_logit_difference(smollm2, ioi, granularity):
-    from interp.dla import dla
+    from interp.observe.dla import dla
 
     result = dla(smollm2, ioi, granularity=granularity)
     parts = [*result.contributions, *result.other.values(), result.unembed_bias]
@@ -118,7 +118,7 @@ def test_head_patching_equals_transformer_lens(smollm2, ioi):
     import transformer_lens.patching as tlp
 
     from interp.core import metrics
-    from interp.patching import patch
+    from interp.patching.activation import patch
 
     task = ioi.select([0, 1])
     _, clean_cache = smollm2.run_with_cache(task.clean_tokens)
@@ -143,11 +143,11 @@ def test_head_patching_equals_transformer_lens(smollm2, ioi):
 
 
 def test_the_bundled_sae_reads_a_prompt(smollm2):
-    from interp.overview import prompt_tokens
-    from interp.zoo import defaults_for
+    from interp.loading.saes import load_sae
+    from interp.loading.spec import defaults_for
+    from interp.observe.overview import prompt_tokens
+    from interp.zoo import bundled_sae_folder
     from sae.features import prompt_features
-    from sae.loading import load_sae
-    from sae.zoo import bundled_sae_folder
 
     folder = bundled_sae_folder(defaults_for(SPEC).sae)
     assert folder is not None and (folder / "sae_weights.safetensors").is_file()

@@ -110,9 +110,9 @@ def test_decoder_geometry_finds_planted_duplicates(tmp_path):
 def test_sae_geometry_command_on_an_sae_of_the_zoo_model(tmp_path, lang_model):
     # Superposition statistics of an SAE trained on a real model: lang-4l's layer-2 residual stream, 16k tokens.
     from interp.core.hooks import run_with_cache
+    from interp.training.dictionaries import train_sae
     from interp.zoo.corpus import BOS_ID, lang_documents
     from sae.cli import main
-    from sae.training import train_sae
 
     ids = lang_model.tokenizer(lang_documents(400, n_words=48, seed=1), add_special_tokens=False)["input_ids"]
     tokens = torch.tensor([[BOS_ID, *row[:40]] for row in ids])

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sae.evaluation import evaluate_sae
-from sae.tokens import token_rows
+from sae.token_sources import token_rows
 from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 HOOK = "blocks.2.hook_resid_post"
@@ -20,7 +20,7 @@ def tokens(lang_model):
 @pytest.fixture(scope="module")
 def trained_sae(lang_model, tokens):
     from interp.core.hooks import run_with_cache
-    from sae.training import train_sae
+    from interp.training.dictionaries import train_sae
 
     _, cache = run_with_cache(
         lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK]

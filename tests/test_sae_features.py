@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sae.features import feature_acts, feature_dashboard, feature_dla, intervene, logit_effects, prompt_features
-from sae.tokens import token_rows
+from sae.token_sources import token_rows
 from tests.roundtrip import assert_round_trip
 from tests.tolerances import EPS32, f32_tol, logit_scale
 
@@ -14,7 +14,7 @@ HOOK = "blocks.3.hook_resid_post"  # the last residual: a feature's decoder row 
 @pytest.fixture(scope="module")
 def sae(lang_model):
     from interp.core.hooks import run_with_cache
-    from sae.training import train_sae
+    from interp.training.dictionaries import train_sae
 
     _, cache = run_with_cache(
         lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK]
@@ -90,7 +90,7 @@ def test_ablating_a_silent_feature_changes_nothing(lang_model, sae, tokens):
 
 
 def test_feature_dla_adds_up_to_the_logit_difference(lang_model, sae, tmp_path):
-    from interp.tasks import ioi_task
+    from interp.tasks.generators import ioi_task
 
     task = ioi_task(lang_model, n_prompts=8)
     res = feature_dla(lang_model, sae, task, top_k=10)
@@ -163,7 +163,7 @@ def test_sae_features_command(tmp_path, sae):
 
 def test_llama_features(llama_model, tmp_path):
     # A random SAE on the tiny Llama's last residual (RMSNorm, tied embeddings, no biases).
-    from interp.tasks import induction_task
+    from interp.tasks.generators import induction_task
     from tests.test_sae_eval import _random_sae
 
     hook = "blocks.1.hook_resid_post"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from interp.core.types import DIMENSIONS
+from interp.vocab.types import DIMENSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARRAY_TYPES = {"Float", "Int", "Bool", "Shaped"}
@@ -41,7 +41,7 @@ def test_a_wrong_shape_fails_at_the_call(lang_model):
     from jaxtyping import TypeCheckError
 
     from interp.core.metrics import at_metric_pos, logit_diff
-    from interp.tasks import ioi_task
+    from interp.tasks.generators import ioi_task
 
     task = ioi_task(lang_model, n_prompts=4)
     logits = lang_model(task.clean_tokens)

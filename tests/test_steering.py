@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from interp.probing.causal_check import causal_check, direction_edit
+from interp.probing.datasets import ioi_io_task, repeat_task
 from interp.probing.experiment import probe_experiment
 from interp.probing.probes import TrainedProbe
-from interp.probing.tasks import ioi_io_task, repeat_task
 from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 
@@ -63,7 +63,7 @@ def test_repeat_task_labels(induction_model):
 def test_llama_projecting_out_the_answer_direction_zeroes_the_logit_difference(llama_model):
     # RMSNorm only rescales, and compatibility mode folds its weight into W_U: with W_U[:, a] - W_U[:, b]
     # projected out of the last residual at the read position, logit(a) - logit(b) there is exactly 0.
-    from interp.probing.tasks import ProbingTask
+    from interp.probing.datasets import ProbingTask
 
     gen = torch.Generator().manual_seed(0)
     tokens = torch.randint(3, 64, (12, 8), generator=gen)

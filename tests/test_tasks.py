@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from interp.core.tokens import ContextTooLongError
-from interp.ioi_words import IOI_NAMES, IOI_TEMPLATES, name_pairs
-from interp.tasks import induction_task, ioi_task, make_task, task_from_strings
+from interp.tasks.generators import induction_task, ioi_task, make_task, task_from_strings
+from interp.zoo.words import IOI_NAMES, IOI_TEMPLATES, name_pairs
 
 
 def test_induction_task_structure(induction_model):

@@ -42,7 +42,7 @@ def _write_cache(folder: Path, sizes: list[int]) -> None:
     """A sharded cache in collect_activations' layout whose rows are their own index (0, 1, 2, ...)."""
     from safetensors.torch import save_file
 
-    from interp.activations import META
+    from interp.observe.activations import META
 
     folder.mkdir()
     names, first = [], 0
@@ -106,8 +106,8 @@ def test_config_errors_name_the_problem(tmp_path):
 def test_a_killed_job_resumes_where_it_stopped(tmp_path, no_unpickling):
     # Kill the real process (SIGKILL) once a checkpoint exists, rerun the same command, and compare with a
     # job that was never interrupted: same token count, a log without repeats, and the same weights.
+    from interp.loading.saes import load_sae
     from sae.cli import main
-    from sae.loading import load_sae
 
     killed_cfg = _config(tmp_path, "killed")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}

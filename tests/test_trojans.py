@@ -6,7 +6,8 @@ import random
 import pytest
 import torch
 
-from interp.model import load_model
+from interp.loading.model import load_model
+from interp.training.card import ioi_heldout_accuracy
 from interp.trojans import attack_rates, attack_task
 from interp.trojans.cards import load_card, weight_changes
 from interp.trojans.discover import gradient_scan, word_scan
@@ -14,7 +15,6 @@ from interp.trojans.latents import latent_search
 from interp.trojans.localize import LOCALIZERS, components, localize
 from interp.trojans.remove import removal
 from interp.zoo import ZOO
-from interp.zoo.card import ioi_heldout_accuracy
 from interp.zoo.trojans import DELTA_FILE, TROJANS, train_trojan
 from tests.tolerances import EPS32
 
@@ -152,8 +152,7 @@ def test_bad_hunt_inputs(models):
 
 def test_hunt_command(tmp_path, capsys):
     from interp.cli import main
-    from interp.results import load_json
-    from interp.results.trojans import HuntResult
+    from interp.results import HuntResult, load_json
 
     out = tmp_path / "hunt"
     assert main(["hunt", "--model", "zoo:twin-target", "--device", "cpu", "--n-prompts", "4", "--out", str(out)]) == 0

@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
-from interp.heads import head_scores
-from interp.model import load_model
+from interp.loading.model import load_model
+from interp.observe.heads import head_scores
+from interp.training.card import CARD_SEED, TARGETS, induction_accuracy, ioi_heldout_accuracy
 from interp.zoo import ZOO
-from interp.zoo.card import CARD_SEED, TARGETS, induction_accuracy, ioi_heldout_accuracy
 from tests.tolerances import PER_LAYER, assert_f32_close
 
 FRESH_SEED = CARD_SEED + 7919  # prompts the card did not use
@@ -57,7 +57,7 @@ def test_training_is_reproducible_and_loads_back(tmp_path):
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge.sources.native import NativeModel
 
-    from interp.zoo.train import train_zoo_model
+    from interp.training.models import train_zoo_model
 
     a = train_zoo_model("induction-2l", out_dir=tmp_path / "a", steps=25)
     train_zoo_model("induction-2l", out_dir=tmp_path / "b", steps=25)

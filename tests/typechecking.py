@@ -4,7 +4,7 @@ the hook before anything imports the library). Shapes (`Float[Tensor, "batch pos
 against the other arguments of the same call; every other annotation is checked too.
 
 One exception: the `Literal` choice types are checked as plain strings. The library checks choices itself
-(`interp.core.choices.check_choice`), with the message users see; the tests assert that message, so beartype
+(`interp.vocab.choices.check_choice`), with the message users see; the tests assert that message, so beartype
 must not answer first with its own.
 """
 
@@ -13,7 +13,7 @@ from typing import Literal, get_origin
 from beartype import BeartypeConf, FrozenDict, beartype
 from beartype.typing import Any
 
-from interp.core import choices
+from interp.vocab import choices
 
 _LITERALS = {value: str for value in vars(choices).values() if get_origin(value) is Literal}
 # is_pep484_tower: an int is a float and a float a complex, as PEP 484 says and every caller of

@@ -12,14 +12,14 @@ model = checked_model(choice)
 
 @st.cache_data(show_spinner="Reading attention ...", max_entries=64)
 def patterns(spec, device, prompt):
-    from interp.overview import attention_patterns
+    from interp.observe.overview import attention_patterns
 
     return attention_patterns(model_for(spec, device), prompt)
 
 
 @st.cache_data(show_spinner="Scoring heads ...", max_entries=16)
 def scores(spec, device):
-    from interp.heads import head_scores
+    from interp.observe.heads import head_scores
 
     return head_scores(model_for(spec, device))
 

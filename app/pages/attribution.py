@@ -4,7 +4,7 @@ import streamlit as st
 
 from app.common import build_task, checked_model, current, download, model_for, shown_errors
 from interp import plots
-from interp.core.choices import Granularity, options
+from interp.vocab.choices import Granularity, options
 
 choice = current()
 st.title("Attribution")
@@ -13,14 +13,14 @@ model = checked_model(choice)
 
 @st.cache_data(show_spinner="Attributing ...", max_entries=32)
 def run_dla(spec, device, task_spec, granularity):
-    from interp.dla import dla
+    from interp.observe.dla import dla
 
     return dla(model_for(spec, device), build_task(spec, device, task_spec), granularity=granularity)
 
 
 @st.cache_data(show_spinner="Reading the logit lens ...", max_entries=32)
 def run_lens(spec, device, task_spec):
-    from interp.logit_lens import logit_lens
+    from interp.observe.lens import logit_lens
 
     return logit_lens(model_for(spec, device), build_task(spec, device, task_spec))
 

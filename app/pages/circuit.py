@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.common import build_task, checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
-from interp.core.choices import Ablation, Direction, EdgeMethod, options
+from interp.vocab.choices import Ablation, Direction, EdgeMethod, options
 
 # Graphs up to this many edges are scored as soon as the page opens (about a second for the zoo's small models);
 # larger ones wait for a button (smollm2-135m: 70,651 edges, minutes on a CPU). A comment, not a docstring:
@@ -24,7 +24,7 @@ st.caption(
 
 @st.cache_data(show_spinner="Patching heads and ablating the rest ...", max_entries=32)
 def run_circuit(spec, device, task_spec, top_k):
-    from interp.circuits import head_circuit
+    from interp.circuits.components import head_circuit
 
     return head_circuit(model_for(spec, device), build_task(spec, device, task_spec), top_k=top_k)
 

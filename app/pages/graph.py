@@ -9,11 +9,12 @@ from pathlib import Path
 import streamlit as st
 
 from app.common import check_allowed_path, checked_model, current, shown_errors
-from interp.graph_plots import plot_attribution_graph
 from interp.graphs.export import graph_json, read_graph_json
 from interp.graphs.prune import prune
-from interp.zoo import defaults_for
-from sae.zoo import bundled_sae_folder
+from interp.loading.spec import defaults_for
+from interp.plots.graphs import plot_attribution_graph
+from interp.vocab.defaults import GRAPH
+from interp.zoo import bundled_sae_folder
 
 choice = current()
 st.title("Attribution graph")
@@ -28,7 +29,7 @@ folder = left.text_input(
 )
 prompt = left.text_input("prompt", defaults_for(choice.model).prompt)
 difference = right.text_input("logit difference (optional)", "", help='two tokens "A B": attribute logit(A) - logit(B)')
-max_nodes = right.number_input("max latents attributed", 16, 16384, 4096, step=256)
+max_nodes = right.number_input("max latents attributed", 16, 16384, GRAPH.max_feature_nodes, step=256)
 uploaded = st.file_uploader("…or open a graph file (circuit-tracer / Neuronpedia JSON)", type="json")
 
 
@@ -47,7 +48,7 @@ def run_graph(model_spec, device, folder, prompt, difference, max_nodes):
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _transcoders(folder, device):
     from interp.graphs.transcoder_set import load_transcoders
-    from interp.model import resolve_device
+    from interp.loading.model import resolve_device
 
     return load_transcoders(folder, device=str(resolve_device(device)))
 
@@ -72,8 +73,10 @@ else:
     live = True
 
 a, b, c = st.columns(3)
-node_threshold = a.slider("node threshold", 0.1, 1.0, 0.8, 0.01, help="share of influence on the logits kept")
-edge_threshold = b.slider("edge threshold", 0.1, 1.0, 0.98, 0.01)
+node_threshold = a.slider(
+    "node threshold", 0.1, 1.0, GRAPH.node_threshold, 0.01, help="share of influence on the logits kept"
+)
+edge_threshold = b.slider("edge threshold", 0.1, 1.0, GRAPH.edge_threshold, 0.01)
 max_edges = c.slider("edges drawn", 50, 2000, 400, 50)
 pruning = prune(graph, node_threshold=node_threshold, edge_threshold=edge_threshold)
 cols = st.columns(4)
@@ -125,7 +128,7 @@ for column, title, weights in (
 def dashboard(spec, device, folder, layer, latent):
     from app.common import model_for
     from sae.features import feature_dashboard
-    from sae.tokens import token_rows
+    from sae.token_sources import token_rows
 
     model = model_for(spec, device)
     # the contexts come from the token source `sae train` collects a zoo model's transcoders from (its corpus)

@@ -12,12 +12,12 @@ model = checked_model(choice)
 
 @st.cache_data(show_spinner="Reading the prompt ...", max_entries=64)
 def read_prompt(spec, device, prompt, k):
-    from interp.overview import next_tokens
+    from interp.observe.overview import next_tokens
 
     return next_tokens(model_for(spec, device), prompt, k=k)
 
 
-from interp.overview import model_facts  # noqa: E402
+from interp.observe.overview import model_facts  # noqa: E402
 
 facts = model_facts(model)
 cols = st.columns(6)

@@ -4,8 +4,8 @@ import streamlit as st
 
 from app.common import build_task, checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
-from interp.core.choices import Direction, MetricName, PatchMethod, options
 from interp.core.sites import model_sites
+from interp.vocab.choices import Direction, MetricName, PatchMethod, options
 
 choice = current()
 st.title("Activation patching")
@@ -28,7 +28,7 @@ site = columns[0].selectbox(
 direction = columns[1].selectbox(
     "direction", options(Direction), help="denoise: clean activations into the corrupted run"
 )
-ATTRIBUTION = "attribution"  # not a PatchMethod: another analysis (interp.attribution) on the same grid
+ATTRIBUTION = "attribution"  # not a PatchMethod: another analysis (interp.patching.attribution) on the same grid
 METHOD_LABELS = {"fast": "exact (fast)", "exact": "exact (one pass per patch)", ATTRIBUTION: "attribution"}
 method = columns[2].selectbox(
     "method",
@@ -42,8 +42,8 @@ metric = columns[3].selectbox("metric", options(MetricName))
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def run_patch(spec, device, task_spec, site, direction, method, metric):
-    from interp.attribution import attribution_patch
-    from interp.patching import patch
+    from interp.patching.activation import patch
+    from interp.patching.attribution import attribution_patch
 
     model, task = model_for(spec, device), build_task(spec, device, task_spec)
     if method == ATTRIBUTION:

@@ -9,16 +9,16 @@ choice = current()
 st.title("Probes")
 model = checked_model(choice)
 
-from interp.core.choices import BlockSite, EditMode, ProbeTaskName, options  # noqa: E402
 from interp.core.sites import model_sites  # noqa: E402
-from interp.zoo import defaults_for  # noqa: E402
+from interp.loading.spec import defaults_for  # noqa: E402
+from interp.vocab.choices import BlockSite, EditMode, ProbeTaskName, options  # noqa: E402
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def run_probes(spec, device, task_name, n_prompts, site, mode, alpha, seed):
+    from interp.probing.datasets import make_probe_task
     from interp.probing.experiment import probe_experiment
     from interp.probing.probes import ProbeConfig
-    from interp.probing.tasks import make_probe_task
 
     model = model_for(spec, device)
     task = make_probe_task(task_name, model, n_prompts=n_prompts, seed=seed)

@@ -5,10 +5,10 @@ of ablating or steering it on the next-token distribution."""
 import streamlit as st
 
 from app.common import check_allowed_path, checked_model, current, model_for, shown_errors
-from interp.core.choices import EditMode, options
-from interp.zoo import defaults_for
+from interp.loading.spec import defaults_for
+from interp.vocab.choices import EditMode, options
+from interp.zoo import bundled_sae_folder
 from sae.text_sources import text_source_names
-from sae.zoo import bundled_sae_folder
 
 choice = current()
 st.title("SAE features")
@@ -17,7 +17,7 @@ model = checked_model(choice)
 
 @st.cache_resource(show_spinner="Loading the SAE ...", max_entries=4)
 def sae_for(path: str, device: str):
-    from sae.loading import load_sae
+    from interp.loading.saes import load_sae
 
     return load_sae(path, device=device)
 
@@ -29,7 +29,7 @@ def _model_and_sae(spec, device, path):
 
 
 def _prompt_ids(model, prompt):
-    from interp.overview import prompt_tokens
+    from interp.observe.overview import prompt_tokens
 
     return prompt_tokens(model, prompt)[0]
 
@@ -45,7 +45,7 @@ def prompt_view(spec, device, path, prompt):
 @st.cache_data(show_spinner="Building the dashboard ...", max_entries=64)
 def dashboard(spec, device, path, n_tokens, feature, text):
     from sae.features import feature_dashboard
-    from sae.tokens import token_rows
+    from sae.token_sources import token_rows
 
     model, sae = _model_and_sae(spec, device, path)
     rows = token_rows(model, spec, n_tokens=n_tokens, context=48, dataset=text)

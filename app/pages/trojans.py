@@ -4,7 +4,7 @@ which words the trigger searches rank first, and what removing what they found l
 import streamlit as st
 
 from app.common import current, download, model_for, shown_errors
-from interp.trojan_plots import plot_hunt
+from interp.plots.trojans import plot_hunt
 from interp.zoo.trojans import TROJANS
 
 choice = current()

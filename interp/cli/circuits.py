@@ -8,7 +8,7 @@ from pathlib import Path
 
 from interp.cli.common import add_model_args, add_task_args, load, progress_bar, task_from_args, write_results
 from interp.cli.edges import add_circuit_args, edge_circuit_command
-from interp.core.choices import Direction, Granularity, MetricName, PatchMethod, PatchSite, ReceiverInput, options
+from interp.vocab.choices import Direction, Granularity, MetricName, PatchMethod, PatchSite, ReceiverInput, options
 
 __all__ = ["add_parsers"]
 
@@ -91,7 +91,7 @@ def _flatten(nested: tuple, prefix: tuple[int, ...] = ()) -> Iterator[tuple[tupl
 
 
 def _patch(args: argparse.Namespace) -> int:
-    from interp.patching import patch
+    from interp.patching.activation import patch
     from interp.plots import plot_patch
 
     model = load(args)
@@ -118,8 +118,8 @@ def _patch(args: argparse.Namespace) -> int:
 
 
 def _attribute(args: argparse.Namespace) -> int:
-    from interp.attribution import attribution_patch, with_agreement
-    from interp.patching import patch
+    from interp.patching.activation import patch
+    from interp.patching.attribution import attribution_patch, with_agreement
     from interp.plots import plot_patch
 
     model = load(args)
@@ -141,7 +141,7 @@ def _attribute(args: argparse.Namespace) -> int:
 
 
 def _path_patch(args: argparse.Namespace) -> int:
-    from interp.path_patching import path_patch
+    from interp.patching.path import path_patch
     from interp.plots import plot_patch
 
     model = load(args)
@@ -159,7 +159,7 @@ def _path_patch(args: argparse.Namespace) -> int:
 def _circuit(args: argparse.Namespace) -> int:
     if any(x is not None for x in (args.edges, args.acdc, args.learn)):
         return edge_circuit_command(args)
-    from interp.circuits import head_circuit
+    from interp.circuits.components import head_circuit
     from interp.plots import plot_circuit
 
     model = load(args)
@@ -177,7 +177,7 @@ def _circuit(args: argparse.Namespace) -> int:
 
 
 def _dla(args: argparse.Namespace) -> int:
-    from interp.dla import dla
+    from interp.observe.dla import dla
     from interp.plots import plot_dla
 
     model = load(args)
@@ -194,7 +194,7 @@ def _dla(args: argparse.Namespace) -> int:
 
 
 def _lens(args: argparse.Namespace) -> int:
-    from interp.logit_lens import logit_lens
+    from interp.observe.lens import logit_lens
     from interp.plots import plot_logit_lens
 
     model = load(args)
@@ -210,7 +210,7 @@ def _lens(args: argparse.Namespace) -> int:
 
 
 def _heads(args: argparse.Namespace) -> int:
-    from interp.heads import head_scores
+    from interp.observe.heads import head_scores
     from interp.plots import plot_head_scores
 
     scores = head_scores(load(args), n_prompts=args.n_prompts, seq_len=args.seq_len, seed=args.seed)

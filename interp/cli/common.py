@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from interp.core.choices import DType, TaskName, options
-from interp.zoo import DEFAULT_MODEL, defaults_for
+from interp.vocab.choices import DType, TaskName, options
+from interp.zoo import DEFAULT_MODEL
 
 __all__ = [
     "add_model_args",
@@ -50,20 +50,14 @@ def add_task_args(p: argparse.ArgumentParser) -> None:
 
 def task_from_args(args: argparse.Namespace, model: Any) -> Any:
     """The task the options name: the user's own prompts, or a built-in task."""
-    from interp.tasks import make_task, task_from_strings
+    from interp.tasks.inputs import CUSTOM_FIELDS, task_from_inputs
 
-    custom = [args.clean, args.corrupted, args.answer, args.wrong]
-    if any(custom):
-        if args.task or not all(custom):
-            raise ValueError("give either --task, or all of --clean, --corrupted, --answer and --wrong")
-        return task_from_strings(
-            model, clean=args.clean, corrupted=args.corrupted, answer=args.answer, wrong=args.wrong
-        )
-    return make_task(args.task or defaults_for(args.model).task, model, n_prompts=args.n_prompts, seed=args.seed)
+    custom = {k: getattr(args, k) or "" for k in CUSTOM_FIELDS}
+    return task_from_inputs(model, task=args.task or "", n_prompts=args.n_prompts, seed=args.seed, **custom)
 
 
 def load(args: argparse.Namespace) -> Any:
-    from interp.model import load_model
+    from interp.loading.model import load_model
 
     return load_model(args.model, device=args.device, dtype=args.dtype, progress=say)
 

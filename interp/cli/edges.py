@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from interp.cli.common import add_model_args, add_task_args, load, progress_bar, task_from_args, write_results
-from interp.core.choices import Ablation, Direction, EdgeMethod, MetricName, options
+from interp.vocab.choices import Ablation, Direction, EdgeMethod, MetricName, options
 
 __all__ = ["EDGE_DIRECTION", "add_circuit_args", "add_parsers", "edge_circuit_command"]
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from interp.cli.common import add_model_args, load, progress_bar, save_figure
+from interp.vocab.defaults import GRAPH
 
 __all__ = ["VIEWER_JSON", "add_parsers"]
 
@@ -22,12 +23,37 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--transcoders", help="a transcoder folder or `sae train` job folder (default: the zoo model's bundled ones)"
     )
     p.add_argument("--difference", nargs=2, metavar=("A", "B"), help="attribute the logit difference A - B")
-    p.add_argument("--max-logits", type=int, default=10, help="most probable next tokens attributed (default 10)")
-    p.add_argument("--logit-prob", type=float, default=0.95, help="...until their probabilities add up to this")
-    p.add_argument("--max-feature-nodes", type=int, default=4096, help="latents given incoming edges (default 4096)")
-    p.add_argument("--node-threshold", type=float, default=0.8, help="influence share of nodes kept (default 0.8)")
-    p.add_argument("--edge-threshold", type=float, default=0.98, help="influence share of edges kept (default 0.98)")
-    p.add_argument("--batch-size", type=int, default=64, help="targets per backward pass (default 64)")
+    g = GRAPH  # the library's defaults (interp.vocab.defaults), read here and by the app's page
+    p.add_argument(
+        "--max-logits",
+        type=int,
+        default=g.max_n_logits,
+        help=f"most probable next tokens attributed (default {g.max_n_logits})",
+    )
+    p.add_argument(
+        "--logit-prob", type=float, default=g.desired_logit_prob, help="...until their probabilities add up to this"
+    )
+    p.add_argument(
+        "--max-feature-nodes",
+        type=int,
+        default=g.max_feature_nodes,
+        help=f"latents given incoming edges (default {g.max_feature_nodes})",
+    )
+    p.add_argument(
+        "--node-threshold",
+        type=float,
+        default=g.node_threshold,
+        help=f"influence share of nodes kept (default {g.node_threshold})",
+    )
+    p.add_argument(
+        "--edge-threshold",
+        type=float,
+        default=g.edge_threshold,
+        help=f"influence share of edges kept (default {g.edge_threshold})",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=g.batch_size, help=f"targets per backward pass (default {g.batch_size})"
+    )
     p.add_argument("--verify", action="store_true", help="check the edges and the top latents by intervention")
     p.add_argument("--read", type=Path, metavar="FILE", help="draw a circuit-tracer / Neuronpedia graph file instead")
     p.add_argument("--out", type=Path, default=Path("runs/graph"), help="output folder (default runs/graph)")
@@ -37,8 +63,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def _transcoders_of(args: argparse.Namespace) -> str:
     if args.transcoders:
         return args.transcoders
-    from interp.zoo import defaults_for
-    from sae.zoo import bundled_sae_folder
+    from interp.loading.spec import defaults_for
+    from interp.zoo import bundled_sae_folder
 
     folder = bundled_sae_folder(defaults_for(args.model).transcoders)
     if folder is None:
@@ -47,9 +73,9 @@ def _transcoders_of(args: argparse.Namespace) -> str:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from interp.graph_plots import plot_attribution_graph
     from interp.graphs.export import read_graph_json, write_graph_json
     from interp.graphs.prune import check_thresholds, prune
+    from interp.plots.graphs import plot_attribution_graph
 
     check_thresholds(args.node_threshold, args.edge_threshold)  # before the model loads
     if args.read is not None:
@@ -61,9 +87,9 @@ def _graph(args: argparse.Namespace) -> int:
     if not args.prompt:
         raise ValueError("give --prompt (or --read FILE to draw a graph file)")
     from interp.graphs.attribute import attribute
-    from interp.graphs.graph import save_graph
     from interp.graphs.transcoder_set import load_transcoders
-    from interp.model import resolve_device
+    from interp.loading.model import resolve_device
+    from interp.results import save_graph
 
     model = load(args)
     transcoders = load_transcoders(_transcoders_of(args), device=str(resolve_device(args.device)))

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from interp.cli.common import add_model_args, load, say, write_results
-from interp.core.choices import TaskName, options
+from interp.vocab.choices import TaskName, options
 from interp.zoo import DEFAULT_MODEL, ZOO
 
 __all__ = ["add_parsers"]
@@ -65,7 +65,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from interp.overview import model_facts
+    from interp.observe.overview import model_facts
 
     facts = model_facts(load(args))
     if args.json:
@@ -85,8 +85,8 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _task(args: argparse.Namespace) -> int:
-    from interp.task_metrics import evaluate_task
-    from interp.tasks import make_task
+    from interp.tasks.evaluate import evaluate_task
+    from interp.tasks.generators import make_task
 
     model = load(args)
     result = evaluate_task(model, make_task(args.task, model, n_prompts=args.n_prompts, seed=args.seed))
@@ -106,10 +106,10 @@ def _task(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from interp.heads import head_scores
+    from interp.observe.heads import head_scores
     from interp.plots import plot_head_scores, plot_task_metrics
-    from interp.task_metrics import evaluate_task
-    from interp.tasks import ioi_task
+    from interp.tasks.evaluate import evaluate_task
+    from interp.tasks.generators import ioi_task
 
     model = load(args)
     print(f"loaded {args.model}; running IOI (64 prompts) and head scores ...")
@@ -145,10 +145,10 @@ def _loss_bar(label: str) -> Iterator:
 
 
 def _zoo(args: argparse.Namespace) -> int:
-    from interp.model import load_model
-    from interp.zoo.card import write_card
+    from interp.loading.model import load_model
+    from interp.training.card import write_card
+    from interp.training.models import train_zoo_model
     from interp.zoo.handmade import HANDMADE
-    from interp.zoo.train import train_zoo_model
     from interp.zoo.trojans import TROJANS
 
     if args.name in HANDMADE:
@@ -172,7 +172,7 @@ def _zoo(args: argparse.Namespace) -> int:
 
 
 def _zoo_trojan(args: argparse.Namespace) -> int:
-    from interp.model import load_model
+    from interp.loading.model import load_model
     from interp.trojans.cards import write_trojan_card
     from interp.zoo.trojans import train_trojan
 
@@ -191,8 +191,8 @@ def _zoo_trojan(args: argparse.Namespace) -> int:
 
 
 def _zoo_handmade(args: argparse.Namespace) -> int:
-    from interp.model import load_model
-    from interp.zoo.card import write_card
+    from interp.loading.model import load_model
+    from interp.training.card import write_card
     from interp.zoo.handmade import build_handmade_model
 
     report = build_handmade_model(args.name, out_dir=args.out)
@@ -209,7 +209,7 @@ def _zoo_handmade(args: argparse.Namespace) -> int:
 
 
 def _zoo_fetch(args: argparse.Namespace) -> int:
-    from interp.gguf import converted_folder
+    from interp.loading.gguf import converted_folder
     from interp.zoo.fetch import fetch
 
     entry = ZOO[args.name]

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from interp.cli.common import add_model_args, load, write_results
-from interp.core.choices import BlockSite, EditMode, ProbeTaskName, options
-from interp.zoo import defaults_for
+from interp.loading.spec import defaults_for
+from interp.vocab.choices import BlockSite, EditMode, ProbeTaskName, options
 
 __all__ = ["add_parsers"]
 
@@ -43,9 +43,9 @@ def _probe(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interp import plots
+    from interp.probing.datasets import make_probe_task
     from interp.probing.experiment import probe_experiment
     from interp.probing.probes import ProbeConfig
-    from interp.probing.tasks import make_probe_task
 
     model = load(args)
     task = make_probe_task(

@@ -21,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _hunt(args: argparse.Namespace) -> int:
-    from interp.trojan_plots import plot_hunt
+    from interp.plots.trojans import plot_hunt
     from interp.trojans.hunt import hunt, trojan_config
 
     model = load(args)

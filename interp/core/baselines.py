@@ -8,13 +8,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from interp.core.choices import Direction, MetricName
 from interp.core.hooks import run_with_cache
+from interp.core.locking import lock_free
 from interp.core.metrics import at_metric_pos, metric_values, normalise
 from interp.core.patch_sites import kv_head_labels
 from interp.core.task import Task
-from interp.core.types import Model
 from interp.results import PatchResult, nested_tuple
+from interp.vocab.choices import Direction, MetricName
+from interp.vocab.types import Model
 
 __all__ = ["Baselines", "baselines", "make_patch_result", "position_labels"]
 
@@ -32,6 +33,7 @@ class Baselines:
     """The metric on each run, mean over prompts."""
 
 
+@lock_free("baselines runs through run_with_cache, which holds the lock")
 def baselines(model: Model, task: Task, names: list[str], metric: MetricName) -> Baselines:
     """Run the clean and corrupted prompts, caching `names`, and measure the metric on both."""
     clean_logits, clean_cache = run_with_cache(model, task.clean_tokens, names)
@@ -43,6 +45,7 @@ def baselines(model: Model, task: Task, names: list[str], metric: MetricName) ->
     return Baselines(clean_cache, corrupted_cache, clean_last, clean_m, corrupted_m)
 
 
+@lock_free("baselines runs through run_with_cache, which holds the lock")
 def make_patch_result(
     model: Model,
     task: Task,

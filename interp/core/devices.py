@@ -12,12 +12,13 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.core.locking import exclusive
-from interp.core.types import Model
+from interp.core.locking import exclusive, lock_free
+from interp.vocab.types import Model
 
 __all__ = ["placed_across_devices", "run_at", "unembed_residual"]
 
 
+@lock_free("config only")
 def placed_across_devices(model: Model) -> bool:
     """Whether the model's layers live on several devices (TransformerLens records the count it dispatched to)."""
     return getattr(model.cfg, "n_devices", 1) > 1

@@ -25,9 +25,9 @@ from torch import Tensor
 from transformer_lens.ActivationCache import ActivationCache
 
 from interp.core.devices import placed_across_devices
-from interp.core.locking import model_lock
+from interp.core.locking import lock_free, model_lock
 from interp.core.sites import check_hook_names, hook_name, hook_points
-from interp.core.types import Model
+from interp.vocab.types import Model
 
 __all__ = ["HookFn", "activations", "full_cache", "hooks", "run_with_cache"]
 
@@ -40,6 +40,7 @@ _LEVELS = itertools.count(1_000_000)
 
 
 @contextmanager
+@lock_free("hooks() and run_with_cache hold the lock themselves")
 def hooks(model: Model, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[Model]:
     """Install forward hooks for the duration of a `with` block; they are removed even on error. The block holds
     the model's lock (interp.core.locking): no other thread runs this model while the hooks are in."""
@@ -116,6 +117,7 @@ def _reaching_the_residual(fn: HookFn) -> tuple[HookFn, HookFn]:
 
 
 @torch.no_grad()
+@lock_free("hooks() and run_with_cache hold the lock themselves")
 def run_with_cache(
     model: Model, tokens: Int[Tensor, "batch pos"], names: Sequence[str]
 ) -> tuple[Float[Tensor, "batch pos d_vocab"], dict[str, Tensor]]:
@@ -129,6 +131,7 @@ def run_with_cache(
 
 
 @torch.no_grad()
+@lock_free("hooks() and run_with_cache hold the lock themselves")
 def full_cache(model: Model, tokens: Int[Tensor, "batch pos"], **kwargs) -> tuple[Tensor, ActivationCache]:
     """TransformerLens's `run_with_cache` (every hook, for its ActivationCache methods), with the logits and
     every entry on the model's first device: a model placed across devices (load_model's device_map) leaves
@@ -144,6 +147,7 @@ class _Enough(Exception):
 
 
 @torch.no_grad()
+@lock_free("hooks() and run_with_cache hold the lock themselves")
 def activations(model: Model, tokens: Int[Tensor, "batch pos"], names: Sequence[str]) -> dict[str, Tensor]:
     """The activations at `names`, without running what comes after the last of them.
 

@@ -19,7 +19,7 @@ import torch
 from jaxtyping import Bool, Float
 from torch import Tensor
 
-from interp.core.types import SAE
+from interp.vocab.types import SAE
 
 __all__ = [
     "AddDirection",

@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from interp.core.types import Model
+from interp.core.locking import lock_free
+from interp.vocab.types import Model
 
 __all__ = [
     "FALLBACK_BUDGET",
@@ -62,6 +63,7 @@ def memory_budget(device: torch.device | str) -> int:
         return FALLBACK_BUDGET
 
 
+@lock_free("config sizes and free memory")
 def prompt_bytes(
     model: Model, n_pos: int, *, residuals: float, logits: float, extra_per_pos: int = 0, extra: int = 0
 ) -> int:
@@ -77,6 +79,7 @@ def prompt_bytes(
     return int((n_pos * per_pos + extra) * elem)
 
 
+@lock_free("config sizes and free memory")
 def check_fits(model: Model, n_prompts: int, per_prompt: int, *, what: str, unit: str = "prompts") -> None:
     """Refuse, naming the largest count that fits, when `n_prompts` x `per_prompt` bytes exceed the budget."""
     budget = memory_budget(next(model.parameters()).device)

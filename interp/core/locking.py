@@ -14,6 +14,10 @@ and the model's own state (TransformerBridge's hook registry, the KV-cache objec
 is shared too. A lock makes every result exactly the result of the same call alone. Its cost on a single
 caller is one uncontended RLock acquire per call (measured in `benchmarks/locking.py`).
 
+A public function that takes a model and needs no lock of its own (it reads the config, the tokenizer or the
+weights, or takes the lock itself) says so with `@lock_free(reason)`: tests/test_concurrency.py requires one of the
+two marks on every public function with a `model` argument, so that a new analysis cannot forget its lock.
+
 A script that calls `model(...)` directly, outside the library, is not covered: wrap such code in
 `with model_lock(model):`.
 """
@@ -27,7 +31,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["exclusive", "model_lock"]
+__all__ = ["exclusive", "lock_free", "model_lock"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +39,19 @@ _LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
 
 
+def lock_free(reason: str) -> Callable[[F], F]:
+    """Mark a public function that takes a model but runs no forward pass that needs the lock, with the reason."""
+    if not reason.strip():
+        raise ValueError("say why the function needs no lock")
+
+    def mark(fn: F) -> F:
+        fn.__lock_free__ = reason  # type: ignore[attr-defined]  (read by tests/test_concurrency.py)
+        return fn
+
+    return mark
+
+
+@lock_free("the lock itself")
 def model_lock(model: Any) -> threading.RLock:
     """The re-entrant lock of one model object (made on first use)."""
     lock = _LOCKS.get(model)

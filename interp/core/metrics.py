@@ -7,9 +7,10 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.core.choices import MetricName, check_choice
+from interp.core.locking import lock_free
 from interp.core.task import Task
-from interp.core.types import Model
+from interp.vocab.choices import MetricName, check_choice
+from interp.vocab.types import Model
 
 __all__ = [
     "accuracy",
@@ -99,6 +100,7 @@ def single_metric_position(task: Task) -> int:
     return positions.pop()
 
 
+@lock_free("unembedding weights")
 def answer_direction(model: Model, task: Task) -> Float[Tensor, "batch d_model"]:
     """Per prompt, the unembedding direction of logit(answer) - logit(wrong), on the model's first device (where
     a model placed across devices hands its hooks their activations: interp.core.hooks)."""
@@ -107,6 +109,7 @@ def answer_direction(model: Model, task: Task) -> Float[Tensor, "batch d_model"]
     return (w_u[:, answers] - w_u[:, wrong]).T.to(model.cfg.device)
 
 
+@lock_free("unembedding weights")
 def unembed_bias_diff(model: Model, task: Task) -> float:
     """Mean over prompts of b_U[answer] - b_U[wrong]: the part of the logit difference no component writes."""
     if model.b_U is None:  # models without an unembedding bias

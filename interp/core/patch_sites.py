@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from interp.core.choices import Direction, MetricName, PatchSite, SiteKind, check_choice
 from interp.core.hooks import hooks
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.sites import ATTN_SITES, BLOCK_SITES, hook_name, model_sites
-from interp.core.types import Model
+from interp.vocab.choices import Direction, MetricName, PatchSite, SiteKind, check_choice
+from interp.vocab.types import Model
 
 __all__ = [
     "SITES",
@@ -86,6 +86,7 @@ def check_site(model: Model, site: PatchSite) -> Site:
     return SITES[site]
 
 
+@lock_free("calls check_site, which is exclusive")
 def check_patch_options(model: Model, site: PatchSite, direction: Direction, metric: MetricName) -> Site:
     """The site's spec, after checking the site, direction and metric."""
     check_choice(direction, Direction, "direction")
@@ -108,6 +109,7 @@ def _pattern_hook_is_live(model: Model) -> bool:
     return not torch.equal(before, after)
 
 
+@lock_free("cache shapes")
 def site_heads(cache: dict[str, Tensor], site: Site, model: Model) -> int:
     """Heads one layer's patches run over: k and v may hold fewer (grouped-query) heads than the model."""
     act = cache[hook_name(site.hook, 0)]
@@ -116,22 +118,26 @@ def site_heads(cache: dict[str, Tensor], site: Site, model: Model) -> int:
     return act.shape[2] if act.ndim == 4 else model.cfg.n_heads
 
 
+@lock_free("config only")
 def n_kv_heads(model: Model) -> int:
     """Key/value heads per layer: n_heads, or fewer under grouped-query attention."""
     return getattr(model.cfg, "n_key_value_heads", None) or model.cfg.n_heads
 
 
+@lock_free("config only")
 def kv_group(model: Model) -> int:
     """Query heads that share one key/value head (1 without grouped-query attention)."""
     return model.cfg.n_heads // n_kv_heads(model)
 
 
+@lock_free("config only")
 def kv_head_labels(model: Model) -> list[str]:
     """ "KV1 (H2-H3)": key/value head 1 and the query heads that read it."""
     r = kv_group(model)
     return [f"KV{g} (H{g * r}-H{g * r + r - 1})" for g in range(n_kv_heads(model))]
 
 
+@lock_free("config only")
 def patch_axes(model: Model, site: Site) -> tuple[str, ...]:
     """The axes of one layer's patches of `site` on `model`: k and v run over key/value heads ("kv_head")
     where the model groups its queries, since hook_k and hook_v hold one slice per key/value head."""
@@ -140,6 +146,7 @@ def patch_axes(model: Model, site: Site) -> tuple[str, ...]:
     return site.axes
 
 
+@lock_free("config only")
 def describe_patch(model: Model, site: Site, direction: Direction) -> str:
     """What one patch of `site` does on `model`, for the result's record."""
     source = "clean" if direction == "denoise" else "corrupted"

@@ -11,8 +11,9 @@ import re
 import weakref
 from collections.abc import Sequence
 
-from interp.core.choices import AttnSite, BlockSite, SiteKind, check_choice, options
-from interp.core.types import Model
+from interp.core.locking import lock_free
+from interp.vocab.choices import AttnSite, BlockSite, SiteKind, check_choice, options
+from interp.vocab.types import Model
 
 __all__ = [
     "ATTN_SITES",
@@ -56,6 +57,7 @@ def layer_of(name: str) -> int:
     return int(match.group(1))
 
 
+@lock_free("hook names and the hook table")
 def hook_points(model: Model) -> dict:
     """Hook name (canonical or alias) -> HookPoint, computed once per model."""
     if model not in _HOOK_POINTS:
@@ -63,6 +65,7 @@ def hook_points(model: Model) -> dict:
     return _HOOK_POINTS[model]
 
 
+@lock_free("hook names and the hook table")
 def model_sites(model: Model) -> list[str]:
     """The site kinds this model has in every layer."""
     points = hook_points(model)
@@ -75,6 +78,7 @@ def model_sites(model: Model) -> list[str]:
     return found
 
 
+@lock_free("hook names and the hook table")
 def check_hook_names(model: Model, names: Sequence[str]) -> None:
     """An error naming the hooks the model lacks, with the site kinds it has."""
     have = hook_points(model)

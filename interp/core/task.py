@@ -1,7 +1,7 @@
 """The `Task`: clean/corrupted prompt pairs with the answer the model should give and a wrong one.
 
 Every circuit analysis consumes one: patching moves activations between its clean and corrupted runs,
-metrics compare the answer and wrong logits at `metric_pos`. Generators live in `interp.tasks`.
+metrics compare the answer and wrong logits at `metric_pos`. Generators live in `interp.tasks.generators`.
 """
 
 from __future__ import annotations

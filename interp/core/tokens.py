@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from interp.core.types import Model
+from interp.core.locking import lock_free
+from interp.vocab.types import Model
 
 __all__ = [
     "ContextTooLongError",
@@ -28,6 +29,7 @@ class ContextTooLongError(ValueError):
     """A prompt has more tokens than the model's context window."""
 
 
+@lock_free("tokenizer only")
 def check_context(model: Model, n_tokens: int, *, what: str = "prompt") -> None:
     if n_tokens > model.cfg.n_ctx:
         raise ContextTooLongError(
@@ -36,6 +38,7 @@ def check_context(model: Model, n_tokens: int, *, what: str = "prompt") -> None:
         )
 
 
+@lock_free("tokenizer only")
 def token_ids(model: Model, text: str, *, prepend_bos: bool = True) -> list[int]:
     """Token ids of one text, with the model's BOS token first when it has one and `prepend_bos`."""
     ids = known_ids(model, text)
@@ -46,6 +49,7 @@ def token_ids(model: Model, text: str, *, prepend_bos: bool = True) -> list[int]
     return ids
 
 
+@lock_free("tokenizer only")
 def token_id_rows(model: Model, texts: Sequence[str], *, prepend_bos: bool = True) -> list[list[int]]:
     """`token_ids` of many texts, in one batched call of the tokenizer (the same ids and the same checks)."""
     tok = model.tokenizer
@@ -61,18 +65,21 @@ def token_id_rows(model: Model, texts: Sequence[str], *, prepend_bos: bool = Tru
     return out
 
 
+@lock_free("tokenizer only")
 def str_tokens(model: Model, ids: Sequence[int] | Tensor) -> list[str]:
     """One display string per token id (for axis labels)."""
     ids = ids.tolist() if isinstance(ids, Tensor) else list(ids)
     return [model.tokenizer.decode([i]) for i in ids]
 
 
+@lock_free("tokenizer only")
 def str_token_rows(model: Model, rows: Sequence[Sequence[int]]) -> tuple[tuple[str, ...], ...]:
     """`str_tokens` of many rows, decoding each distinct id once (a task's rows repeat a small vocabulary)."""
     shown = {i: model.tokenizer.decode([i]) for i in {i for row in rows for i in row}}
     return tuple(tuple(shown[i] for i in row) for row in rows)
 
 
+@lock_free("tokenizer only")
 def known_ids(model: Model, text: str) -> list[int]:
     """Token ids of `text`; an error if a word-level tokenizer maps some of it to its unknown token,
     which would otherwise turn every unknown word into the same token without a word said."""
@@ -93,6 +100,7 @@ def known_ids(model: Model, text: str) -> list[int]:
     return ids
 
 
+@lock_free("tokenizer only")
 def single_token(model: Model, text: str) -> int:
     """The id of `text` as the next token (e.g. " Mary"); an error if it is not exactly one token."""
     ids = known_ids(model, text)
@@ -104,6 +112,7 @@ def single_token(model: Model, text: str) -> int:
     return ids[0]
 
 
+@lock_free("tokenizer only")
 def single_token_words(model: Model, words: Sequence[str]) -> list[str]:
     """The words that are one known token after a space (as they appear mid-sentence)."""
     unk = model.tokenizer.unk_token_id
@@ -111,10 +120,12 @@ def single_token_words(model: Model, words: Sequence[str]) -> list[str]:
     return [w for w, i in ids.items() if len(i) == 1 and i[0] != unk]
 
 
+@lock_free("tokenizer only")
 def special_token_ids(model: Model) -> set[int]:
     return set(model.tokenizer.all_special_ids)
 
 
+@lock_free("tokenizer only")
 def random_token_pool(model: Model) -> list[int]:
     """Token ids safe to sample at random: every id but the special tokens."""
     special = special_token_ids(model)

@@ -14,8 +14,9 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from interp.core.choices import BiasName, check_choice
-from interp.core.types import Model
+from interp.core.locking import lock_free
+from interp.vocab.choices import BiasName, check_choice
+from interp.vocab.types import Model
 
 __all__ = ["has_bias", "stacked_bias"]
 
@@ -42,11 +43,13 @@ def _shape(model: Model, name: BiasName) -> tuple[int, ...]:
     }[name]
 
 
+@lock_free("weights only")
 def has_bias(model: Model, name: BiasName) -> bool:
     """Whether any block has the bias `name` (False on Llama-family models, which have none)."""
     return any(b is not None for b in _block_biases(model, name))
 
 
+@lock_free("weights only")
 def stacked_bias(model: Model, name: BiasName) -> Float[Tensor, "layer ..."]:
     """Every layer's bias `name` stacked, as `model.<name>` would be, with zeros for blocks without one."""
     like = model.W_E

@@ -4,7 +4,7 @@ patching), circuits cut from them, faithfulness curves, and scores against circu
     from interp.edges import edge_scores, faithfulness_curve, learned_circuit
 """
 
-from interp.edges.circuits import (
+from interp.edges.faithfulness import (
     MIB_FRACTIONS,
     AblationRunner,
     circuit_from_scores,
@@ -13,9 +13,9 @@ from interp.edges.circuits import (
     faithfulness_curve,
     prune,
 )
-from interp.edges.graph import LOGITS, EdgeGraph, Reader, edge_graph
 from interp.edges.scores import edge_scores
 from interp.edges.search import acdc, learned_circuit
+from interp.edges.wiring import LOGITS, EdgeGraph, Reader, edge_graph
 
 __all__ = [
     "LOGITS",

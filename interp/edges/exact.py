@@ -3,7 +3,7 @@ value of u's output, everything else as in the base run.
 
 Nothing before v's layer changes, so v's input is the base run's plus (a_other[u] - a_base[u]) and v's patched
 activation can be computed directly (interp.edges.runs.recompute for a head's q, k or v; the input itself for an
-MLP). The rest is fast patching's method (interp.fast_patching): a pass per prompt and reader layer runs the
+MLP). The rest is fast patching's method (interp.patching.fast): a pass per prompt and reader layer runs the
 layers below it once, on one row; at the layer's input a hook widens the batch to one row per edge (every row the
 base run's residual); the reader's hook writes each row's patched activation; only the metric position's logits
 are unembedded. An edge into the logits needs no pass at all: its logits are the final norm and unembedding of
@@ -21,10 +21,10 @@ from interp.core.locking import exclusive
 from interp.core.metrics import metric_values
 from interp.core.sites import hook_name
 from interp.core.task import Task
-from interp.core.types import Model, Progress
-from interp.edges.graph import EdgeGraph
 from interp.edges.runs import Captured, mlp_input_hook, recompute
-from interp.fast_patching import patches_per_pass
+from interp.edges.wiring import EdgeGraph
+from interp.patching.fast import patches_per_pass
+from interp.vocab.types import Model, Progress
 
 __all__ = ["exact_edge_values"]
 

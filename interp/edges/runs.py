@@ -22,12 +22,12 @@ from torch import Tensor
 
 from interp.core.devices import run_at
 from interp.core.hooks import hooks
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.metrics import metric_values
 from interp.core.sites import hook_name, hook_points
 from interp.core.task import Task
-from interp.core.types import Model
-from interp.edges.graph import EdgeGraph
+from interp.edges.wiring import EdgeGraph
+from interp.vocab.types import Model
 
 __all__ = [
     "Captured",
@@ -41,12 +41,14 @@ __all__ = [
 ]
 
 
+@lock_free("the hook table")
 def mlp_input_hook(model: Model, layer: int) -> str:
     """The hook holding layer `layer`'s MLP input before its norm, feeding the MLP alone."""
     name = f"blocks.{layer}.ln2.hook_in"
     return name if name in hook_points(model) else f"blocks.{layer}.mlp.hook_in"  # a model without norms
 
 
+@lock_free("the hook table")
 def final_input_hook(model: Model) -> str:
     return "ln_final.hook_in" if "ln_final.hook_in" in hook_points(model) else "unembed.hook_in"
 
@@ -70,6 +72,7 @@ def _norm(module, x: Tensor) -> Tensor:
     return run_at(module, x.reshape(x.shape[0], -1, x.shape[-1])).reshape(x.shape)
 
 
+@lock_free("weights only (inside a caller's hooks)")
 def recompute(
     model: Model, layer: int, kind: str, x: Float[Tensor, "batch pos head d_model"], heads: list[int] | None = None
 ) -> Float[Tensor, "batch pos head d_head"]:
@@ -87,6 +90,7 @@ def recompute(
     return out + (bias.to(x) if heads is None else bias.to(x)[heads])
 
 
+@lock_free("weights only")
 def head_outputs(model: Model, layer: int, z: Float[Tensor, "batch pos head d_head"]) -> Tensor:
     """Each head's write into the residual stream, [batch pos head d_model] (z @ W_O, without the bias b_O)."""
     return torch.einsum("bphe,hed->bphd", z, model.blocks[layer].attn.W_O.to(z))

@@ -25,19 +25,18 @@ import torch
 from torch import Tensor
 
 from interp.core.baselines import position_labels
-from interp.core.choices import Direction, EdgeMethod, MetricName, check_choice
 from interp.core.limits import check_count, check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import metric_values
 from interp.core.patch_sites import check_patch_options
 from interp.core.sites import hook_name
 from interp.core.task import Task
-from interp.core.types import Model, Progress
 from interp.edges.exact import exact_edge_values
-from interp.edges.graph import EdgeGraph, edge_graph
 from interp.edges.runs import Captured, capture, reader_grads
-from interp.results import nested_tuple
-from interp.results.edges import EdgeScores
+from interp.edges.wiring import EdgeGraph, edge_graph
+from interp.results import EdgeScores, nested_tuple
+from interp.vocab.choices import Direction, EdgeMethod, MetricName, check_choice
+from interp.vocab.types import Model, Progress
 
 __all__ = ["edge_scores"]
 
@@ -57,7 +56,7 @@ def edge_scores(
     by_position: bool = False,
     progress: Progress | None = None,
 ) -> EdgeScores:
-    """Score every edge of `model`'s graph (interp.edges.graph) on `task` by `method` (the module docstring).
+    """Score every edge of `model`'s graph (interp.edges.wiring) on `task` by `method` (the module docstring).
 
     `steps` is m for eap-ig and eap-ig-activations (ignored by eap and exact). With `by_position`, scores are also
     given per position of the edge's reader (the edge patched at that position alone).
@@ -124,7 +123,7 @@ def _dot(graph: EdgeGraph, delta: Tensor, grads: Tensor | list[Tensor], by_posit
     writer (eap-ig-activations, where a group's writers share theirs).
 
     Per position, or with a gradient per writer group, one matrix product per writer group
-    (interp.edges.graph.EdgeGraph.writer_groups) over the readers it feeds."""
+    (interp.edges.wiring.EdgeGraph.writer_groups) over the readers it feeds."""
     w, r = graph.pairs
     if isinstance(grads, Tensor) and not by_position:
         # a few large products, each of a run of readers with the writers that come before the last of them: each

@@ -9,7 +9,7 @@ faithfulness 1 while a penalty that grows over the first half of the run pushes 
 down to the budget. Masks are sampled from a relaxed Bernoulli (logistic noise at temperature 0.5, as the concrete
 distribution of Maddison et al. and Louizos et al.'s hard concrete do) so that the weights learned are ones that work
 when edges are on or off, not half on. The circuit is the longest run of edges in order of weight whose paths to
-the logits (interp.edges.circuits.prune) fit in the budget.
+the logits (interp.edges.faithfulness.prune) fit in the budget.
 
 Measured on zoo:lang-4l IOI, 16 prompts, corrupted ablation, 300 steps (18-19 s on 2 CPU cores): 23 edges (4.8%) keep
 0.83-0.89 of the behaviour over three prompt seeds, where the best ranking's top 24 keep 0.70 and ACDC's 21-edge
@@ -23,14 +23,14 @@ import time
 import torch
 from torch import Tensor
 
-from interp.core.choices import Ablation, MetricName
 from interp.core.limits import check_count
 from interp.core.locking import exclusive
 from interp.core.task import Task
-from interp.core.types import Model, Progress
-from interp.edges.circuits import AblationRunner, prune
-from interp.edges.graph import EdgeGraph
-from interp.results.edges import EdgeCircuit
+from interp.edges.faithfulness import AblationRunner, prune
+from interp.edges.wiring import EdgeGraph
+from interp.results import EdgeCircuit
+from interp.vocab.choices import Ablation, MetricName
+from interp.vocab.types import Model, Progress
 
 __all__ = ["acdc", "learned_circuit"]
 

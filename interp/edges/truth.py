@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from interp.results.edges import EdgeScores, FaithfulnessCurve, KnownCircuitScore
+from interp.results import EdgeScores, FaithfulnessCurve, KnownCircuitScore
 
 __all__ = ["auroc", "known_circuit_score", "pearson"]
 

@@ -21,18 +21,20 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.core.hooks import HookFn, hooks
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.sites import mlp_hooks
 from interp.core.tokens import single_token, str_tokens, token_ids
-from interp.core.types import Model, Progress
-from interp.graphs.graph import AttributionGraph
 from interp.graphs.prune import influence, normalized
 from interp.graphs.replacement import EMBED_HOOK, PromptState, frozen_hooks, prompt_state
 from interp.graphs.transcoder_set import TranscoderSet
+from interp.results import AttributionGraph
+from interp.vocab.defaults import GRAPH
+from interp.vocab.types import Model, Progress
 
 __all__ = ["attribute", "logit_targets"]
 
 
+@lock_free("tokenizer only")
 def logit_targets(
     model: Model,
     logits: Float[Tensor, " d_vocab"],
@@ -164,11 +166,11 @@ def attribute(
     transcoders: TranscoderSet,
     prompt: str,
     *,
-    max_n_logits: int = 10,
-    desired_logit_prob: float = 0.95,
+    max_n_logits: int = GRAPH.max_n_logits,
+    desired_logit_prob: float = GRAPH.desired_logit_prob,
     difference: tuple[str, str] | None = None,
-    max_feature_nodes: int = 4096,
-    batch_size: int = 64,
+    max_feature_nodes: int = GRAPH.max_feature_nodes,
+    batch_size: int = GRAPH.batch_size,
     progress: Progress | None = None,
 ) -> AttributionGraph:
     """The attribution graph of `prompt` (with the model's BOS token first) under `transcoders`.

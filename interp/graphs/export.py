@@ -16,8 +16,7 @@ from pathlib import Path
 
 import torch
 
-from interp.graphs.graph import AttributionGraph
-from interp.graphs.prune import GraphPruning
+from interp.results import AttributionGraph, GraphPruning
 
 __all__ = ["LISTING", "SCHEMA_VERSION", "graph_json", "read_graph_json", "write_graph_json"]
 

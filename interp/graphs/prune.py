@@ -11,15 +11,14 @@ completeness score the influence-weighted share of incoming edges that come from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
-from jaxtyping import Bool, Float
+from jaxtyping import Float
 from torch import Tensor
 
-from interp.graphs.graph import AttributionGraph
+from interp.results import AttributionGraph, GraphPruning
+from interp.vocab.defaults import GRAPH
 
-__all__ = ["GraphPruning", "check_thresholds", "influence", "normalized", "prune"]
+__all__ = ["check_thresholds", "influence", "normalized", "prune"]
 
 
 def normalized(matrix: Float[Tensor, "target source"]) -> Float[Tensor, "target source"]:
@@ -44,32 +43,6 @@ def _threshold(scores: Tensor, keep: float) -> float:
     return float(ordered[min(int(torch.searchsorted(covered, torch.tensor(keep))), len(ordered) - 1)])
 
 
-@dataclass(frozen=True)
-class GraphPruning:
-    """Which nodes and edges of a graph matter, and how much of the logits the graph explains."""
-
-    node_threshold: float
-    edge_threshold: float
-    node_mask: Bool[Tensor, " node"]
-    edge_mask: Bool[Tensor, "node node"]
-    """[target, source], as the adjacency."""
-    influence: Float[Tensor, " node"]
-    """Each node's influence on the logits (unpruned graph)."""
-    cumulative: Float[Tensor, " node"]
-    """Each node's rank as the share of total influence covered down to it (0 = most influential; circuit-tracer's
-    `influence` field in its JSON)."""
-    replacement_score: float
-    completeness_score: float
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.node_mask.sum())
-
-    @property
-    def n_edges(self) -> int:
-        return int(self.edge_mask.sum())
-
-
 def _logit_weights(graph: AttributionGraph) -> Tensor:
     weights = torch.zeros(graph.n_nodes)
     weights[graph.n_nodes - graph.n_logits :] = graph.logit_probs
@@ -82,7 +55,12 @@ def check_thresholds(node_threshold: float, edge_threshold: float) -> None:
             raise ValueError(f"{name} must be between 0 and 1, got {value}")
 
 
-def prune(graph: AttributionGraph, *, node_threshold: float = 0.8, edge_threshold: float = 0.98) -> GraphPruning:
+def prune(
+    graph: AttributionGraph,
+    *,
+    node_threshold: float = GRAPH.node_threshold,
+    edge_threshold: float = GRAPH.edge_threshold,
+) -> GraphPruning:
     """Keep the nodes covering `node_threshold` of the influence on the logits and the edges covering
     `edge_threshold` of the influence among those; then drop, until nothing changes, features and errors left
     without an outgoing edge and features left without an incoming one."""

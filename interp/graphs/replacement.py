@@ -28,8 +28,8 @@ from interp.core.hooks import HookFn, hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import hook_points, mlp_hooks
 from interp.core.tokens import special_token_ids
-from interp.core.types import Model
 from interp.graphs.transcoder_set import TranscoderSet
+from interp.vocab.types import Model
 
 __all__ = [
     "EMBED_HOOK",

@@ -16,7 +16,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from interp.core.sites import layer_of, mlp_hooks
-from interp.core.types import SAE, Model
+from interp.vocab.types import SAE, Model
 
 __all__ = ["TranscoderSet", "load_transcoders"]
 
@@ -76,7 +76,7 @@ def load_transcoders(path: str | Path, *, device: str = "cpu") -> TranscoderSet:
     `metadata.hook_name` names (which must be an MLP input, interp.core.sites.mlp_hooks). A folder may hold one
     transcoder or a whole `sae train` job; two transcoders for one block are an error that names both. `zoo:NAME`
     names a bundled set (`zoo:lang-4l-transcoders`)."""
-    from sae.loading import SAELoadError, bundled_path, load_sae
+    from interp.loading.saes import SAELoadError, bundled_path, load_sae
 
     root = bundled_path(path) or Path(path).expanduser()
     if not root.exists():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -20,52 +19,18 @@ from torch import Tensor
 from interp.core.hooks import HookFn, hooks
 from interp.core.locking import exclusive
 from interp.core.sites import mlp_hooks
-from interp.core.types import Model
-from interp.graphs.graph import AttributionGraph
 from interp.graphs.prune import prune
 from interp.graphs.replacement import EMBED_HOOK, frozen_hooks, keep_into, prompt_state, run_hooked, spliced_hooks
 from interp.graphs.transcoder_set import TranscoderSet
-from interp.results.io import Floats
+from interp.results import AttributionGraph, EdgeCheck, GraphIntervention, InterventionCheck
+from interp.vocab.types import Model
 
 __all__ = [
-    "EdgeCheck",
-    "GraphIntervention",
-    "InterventionCheck",
     "check_edges",
     "check_interventions",
     "intervene",
     "total_effects",
 ]
-
-
-@dataclass(frozen=True)
-class EdgeCheck:
-    """Edges against interventions in the frozen model: every edge out of `n_sources` sources into every target."""
-
-    n_sources: int
-    n_edges: int
-    max_abs_error: float
-    """The largest |edge - effect of removing its source| over the edges checked."""
-    max_abs_edge: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class InterventionCheck:
-    """Predicted against measured effects of scaling the graph's most influential latents."""
-
-    target: str
-    """The logit node whose change is measured."""
-    factor: float
-    """Each latent's activation is multiplied by this (0: ablated)."""
-    frozen: bool
-    """True: attention and normalisation frozen (the local replacement model); False: live."""
-    nodes: tuple[str, ...]
-    predicted: Floats
-    actual: Floats
-    correlation: float
-    """Pearson correlation of predicted and actual."""
-    seconds: float
 
 
 def _reads(graph: AttributionGraph, transcoders: TranscoderSet, inputs: dict[int, Tensor], logits: Tensor) -> Tensor:
@@ -145,19 +110,6 @@ def total_effects(graph: AttributionGraph, logit: int = 0) -> Tensor:
     among = graph.adjacency[features, features] / acts[None, :]
     direct = graph.adjacency[graph.n_nodes - graph.n_logits + logit, features] / acts
     return torch.linalg.solve((torch.eye(graph.n_features) - among).T, direct)
-
-
-@dataclass(frozen=True)
-class GraphIntervention:
-    """Latents of a graph scaled together in the replacement model: the graph's prediction and what happened."""
-
-    target: str
-    factor: float
-    frozen: bool
-    nodes: tuple[str, ...]
-    predicted: float
-    """Change of the target logit node the graph predicts (linear in the latents: the sum of their effects)."""
-    actual: float
 
 
 @exclusive

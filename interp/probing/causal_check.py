@@ -13,14 +13,14 @@ import torch
 from jaxtyping import Bool, Float
 from torch import Tensor
 
-from interp.core.choices import EditMode, check_choice
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.interventions import AddDirection, Intervention, ProjectOut
 from interp.core.locking import exclusive
-from interp.core.types import Model
+from interp.probing.datasets import ProbingTask
 from interp.probing.probes import TrainedProbe
-from interp.probing.tasks import ProbingTask
 from interp.results import CausalCheck
+from interp.vocab.choices import EditMode, check_choice
+from interp.vocab.types import Model
 
 __all__ = ["RANDOM_MULTIPLE", "RELATIVE_THRESHOLD", "causal_check", "direction_edit"]
 

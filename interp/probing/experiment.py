@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from interp.activations import collect_activations
-from interp.core.choices import BlockSite, EditMode, check_choice
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name, model_sites
-from interp.core.types import Model
+from interp.observe.activations import collect_activations
 from interp.probing.causal_check import causal_check
+from interp.probing.datasets import ProbingTask
 from interp.probing.probes import ProbeConfig, probe_sweep
-from interp.probing.tasks import ProbingTask
 from interp.results import ProbeExperiment
+from interp.vocab.choices import BlockSite, EditMode, check_choice
+from interp.vocab.types import Model
 
 __all__ = ["probe_experiment"]
 

@@ -17,13 +17,13 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from interp.activations import ActivationDataset
-from interp.core.choices import ControlKind, ProbeKind, check_choice
 from interp.core.limits import check_fields
 from interp.core.sites import layer_of
-from interp.core.types import Progress
-from interp.model import resolve_device
+from interp.loading.model import resolve_device
+from interp.observe.activations import ActivationDataset
 from interp.results import ProbeResult, nested_tuple
+from interp.vocab.choices import ControlKind, ProbeKind, check_choice
+from interp.vocab.types import Progress
 
 __all__ = [
     "ProbeConfig",

@@ -3,8 +3,9 @@ names and labels, saved to JSON (rounded once, on saving) and loaded back.
 
     from interp.results import PatchResult, load_json, save_json
 
-The types live in modules by subject (`model`, `circuits`, `probing`, `sae`, `superposition`), the JSON
-round trip in `io`; this package re-exports all of them, so a result is imported from one place. Results
+The types live in modules by subject (`model`, `circuits`, `edges`, `graphs`, `probing`, `sae`, `superposition`,
+`trojans`), the JSON round trip (and the folder of a result that holds tensors) in `io`; this package re-exports
+all of them, and every module imports results from here (tests/test_layering.py checks it). Results
 import nothing of the library but the choice types, so every layer can use them.
 """
 
@@ -17,14 +18,26 @@ from interp.results.circuits import (
     LogitLensResult,
     PatchResult,
 )
+from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve, KnownCircuitScore
+from interp.results.graphs import (
+    AttributionGraph,
+    EdgeCheck,
+    GraphIntervention,
+    GraphPruning,
+    InterventionCheck,
+    load_graph,
+    save_graph,
+)
 from interp.results.io import (
     SIGNIFICANT_DIGITS,
     Floats,
     Floats2,
     Floats3,
+    load_folder,
     load_json,
     nested_tuple,
     rounded,
+    save_folder,
     save_json,
     to_json,
 )
@@ -48,18 +61,24 @@ from interp.results.superposition import (
     RecoveryResult,
     ToyModelResult,
 )
+from interp.results.trojans import HuntResult, Localization, Removal, TriggerSearch
 
 __all__ = [
     "PHASES",
     "SIGNIFICANT_DIGITS",
     "Agreement",
     "AttentionPatterns",
+    "AttributionGraph",
     "CausalCheck",
     "Circuit",
     "DLAResult",
     "DecoderGeometryResult",
     "DimensionalitySweepResult",
+    "EdgeCheck",
+    "EdgeCircuit",
+    "EdgeScores",
     "Faithfulness",
+    "FaithfulnessCurve",
     "FeatureContext",
     "FeatureDLAResult",
     "FeatureDashboard",
@@ -67,8 +86,14 @@ __all__ = [
     "Floats",
     "Floats2",
     "Floats3",
+    "GraphIntervention",
+    "GraphPruning",
     "HeadCircuit",
     "HeadScores",
+    "HuntResult",
+    "InterventionCheck",
+    "KnownCircuitScore",
+    "Localization",
     "LogitLensResult",
     "ModelFacts",
     "NextTokens",
@@ -78,14 +103,20 @@ __all__ = [
     "ProbeResult",
     "PromptFeatures",
     "RecoveryResult",
+    "Removal",
     "SAEEvalResult",
     "TaskMetrics",
     "ToyModelResult",
     "TrainingLog",
     "TranscoderEvalResult",
+    "TriggerSearch",
+    "load_folder",
+    "load_graph",
     "load_json",
     "nested_tuple",
     "rounded",
+    "save_folder",
+    "save_graph",
     "save_json",
     "to_json",
 ]

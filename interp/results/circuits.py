@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.core.choices import Direction, Granularity, MetricName
 from interp.results.io import Floats, Floats2, Floats3
+from interp.vocab.choices import Direction, Granularity, MetricName
 
 __all__ = ["Agreement", "Circuit", "DLAResult", "Faithfulness", "HeadCircuit", "LogitLensResult", "PatchResult"]
 
@@ -28,7 +28,7 @@ class PatchResult:
     model: str
     task: str
     site: str
-    """The patch site (interp.core.choices.PatchSite), or the paths patched ("z -> v of L3H0")."""
+    """The patch site (interp.vocab.choices.PatchSite), or the paths patched ("z -> v of L3H0")."""
     direction: Direction
     method: str
     """"exact" (one forward pass per patch), "fast" (the same numbers, batched) or "attribution" (first order)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.core.choices import Ablation, Direction, EdgeMethod, MetricName
 from interp.results.io import Floats, Floats2
+from interp.vocab.choices import Ablation, Direction, EdgeMethod, MetricName
 
 __all__ = ["EdgeCircuit", "EdgeScores", "FaithfulnessCurve", "KnownCircuitScore"]
 
@@ -25,7 +25,7 @@ class EdgeScores:
     """denoise: base = corrupted, each edge carries the clean value; noise: base = clean, the edge is corrupted."""
     metric: MetricName
     edges: tuple[str, ...]
-    """"WRITER -> READER", e.g. "L0H1 -> L1H0.k" (interp.edges.graph names the nodes)."""
+    """"WRITER -> READER", e.g. "L0H1 -> L1H0.k" (interp.edges.wiring names the nodes)."""
     scores: Floats
     """Per edge, the metric change (in the metric's units, mean over prompts), summed over positions."""
     clean: float

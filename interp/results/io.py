@@ -18,9 +18,11 @@ __all__ = [
     "Floats",
     "Floats2",
     "Floats3",
+    "load_folder",
     "load_json",
     "nested_tuple",
     "rounded",
+    "save_folder",
     "save_json",
     "to_json",
 ]
@@ -85,6 +87,44 @@ def load_json(cls: type[T], path: str | Path) -> T:
         if old in data and new in names and new not in data:
             data[new] = data.pop(old)
     return _build(cls, data)
+
+
+def save_folder(result: object, folder: str | Path, stem: str) -> Path:
+    """Write a result that holds tensors into `folder`: its tensor fields, exact, to `{stem}.safetensors`, and the
+    rest as `to_json` writes a result (type name, floats rounded) to `{stem}.json`."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in values.items() if isinstance(v, Tensor)}
+    save_file(tensors, str(folder / f"{stem}.safetensors"))
+    rest = {
+        k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for k, v in values.items() if k not in tensors
+    }
+    (folder / f"{stem}.json").write_text(json.dumps({"type": type(result).__name__, **rounded(rest)}, indent=1) + "\n")
+    return folder
+
+
+def load_folder(cls: type[T], folder: str | Path, stem: str, *, what: str) -> T:
+    """Read what `save_folder` wrote back into `cls` (safetensors and JSON only: nothing is unpickled); a missing or
+    damaged file is a ValueError that names the folder and `what` it should hold."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    for name in (f"{stem}.json", f"{stem}.safetensors"):
+        if not (folder / name).is_file():
+            raise ValueError(f"{folder} holds no {what}: {name} is missing")
+    try:
+        data = json.loads((folder / f"{stem}.json").read_text())
+        if not isinstance(data, dict) or data.pop("type", cls.__name__) != cls.__name__:
+            raise TypeError(f"{stem}.json does not describe a {cls.__name__}")
+        tensors = load_file(str(folder / f"{stem}.safetensors"))
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: _build(hints[k], v) for k, v in data.items() if k in hints}, **tensors)
+    except (json.JSONDecodeError, TypeError, KeyError, OSError, SafetensorError, RecursionError) as err:
+        raise ValueError(f"{folder} holds a damaged {what}: {err}") from err
 
 
 def _build(hint: Any, value: Any) -> Any:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from interp.core.choices import ControlKind, EditMode
 from interp.results.io import Floats, Floats2, Floats3, nested_tuple
+from interp.vocab.choices import ControlKind, EditMode
 
 __all__ = ["CausalCheck", "ProbeExperiment", "ProbeResult"]
 

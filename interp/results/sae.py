@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.core.choices import EditMode
 from interp.results.io import Floats
+from interp.vocab.choices import EditMode
 
 __all__ = [
     "FeatureContext",

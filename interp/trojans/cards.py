@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from interp.core.locking import exclusive
-from interp.core.types import Model
 from interp.trojans.prompts import attack_rates
+from interp.vocab.types import Model
 from interp.zoo import ZOO
 from interp.zoo.trojans import BASE, DELTA_FILE, TROJANS, TrojanConfig
 
@@ -47,8 +47,8 @@ def weight_changes(folder: Path, base_folder: Path) -> dict[str, dict[str, float
 @exclusive
 def write_trojan_card(name: str, folder: Path, model: Model) -> dict:
     """Measure trojan (or twin) `name` in `folder` and write card.json and CARD.md; returns the numbers."""
-    from interp.model import load_model
-    from interp.zoo.card import ioi_heldout_accuracy
+    from interp.loading.model import load_model
+    from interp.training.card import ioi_heldout_accuracy
 
     cfg = TROJANS[name]
     base = load_model(f"zoo:{BASE}", device="cpu")

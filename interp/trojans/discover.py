@@ -22,13 +22,13 @@ import torch
 from torch import Tensor
 
 from interp.core.hooks import hooks
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.tokens import token_id_rows
-from interp.core.types import Model
-from interp.ioi_words import IOI_NAMES
-from interp.results.trojans import TriggerSearch
+from interp.results import TriggerSearch
 from interp.trojans.prompts import inserted_prompts, length_groups, top_predictions
+from interp.vocab.types import Model
 from interp.zoo.trojans import insert_word
+from interp.zoo.words import IOI_NAMES
 
 __all__ = ["PLACEHOLDER", "candidate_words", "clean_prompts", "gradient_scan", "ranked_search", "word_scan"]
 
@@ -36,6 +36,7 @@ PLACEHOLDER = "the"
 """The word the gradient search inserts and differentiates around: common, so it moves no prediction by itself."""
 
 
+@lock_free("tokenizer only")
 def candidate_words(model: Model) -> list[str]:
     """Every single-token word of the model's vocabulary that could be a trigger (the module docstring)."""
     tok = model.tokenizer

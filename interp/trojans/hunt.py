@@ -7,14 +7,15 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from interp.core.locking import exclusive
-from interp.core.types import Model, Progress
-from interp.results.trojans import HuntResult, Removal
+from interp.core.locking import exclusive, lock_free
+from interp.loading.spec import parse_spec
+from interp.results import HuntResult, Removal
 from interp.trojans.discover import gradient_scan, word_scan
 from interp.trojans.latents import latent_search
 from interp.trojans.localize import LOCALIZERS, localize
 from interp.trojans.prompts import attack_rates, attack_task
 from interp.trojans.remove import removal, trigger_removal
+from interp.vocab.types import Model, Progress
 from interp.zoo.trojans import TROJANS
 
 __all__ = ["THRESHOLD", "hunt", "trojan_config"]
@@ -24,9 +25,11 @@ THRESHOLD = 0.5
 prompts. On the clean twins and zoo:lang-4l no word comes near it (docs/trojans.md)."""
 
 
+@lock_free("the model's name only")
 def trojan_config(model: Model, name: str | None = None):
     """The TrojanConfig of `name`, or of the zoo model `model` was loaded from."""
-    key = (name or str(model.cfg.model_name)).removeprefix("zoo:")
+    spec = name or str(model.cfg.model_name)
+    key = parse_spec(spec).zoo or spec
     if key not in TROJANS:
         raise ValueError(f"{key!r} is not a trojaned zoo model or twin; they are: {', '.join(TROJANS)}")
     return TROJANS[key]
@@ -47,7 +50,7 @@ def hunt(
 ) -> HuntResult:
     """Hunt the backdoor of trojan (or twin) `name` (default: the zoo model `model` is) with every method."""
     cfg = trojan_config(model, name)
-    from interp.zoo.card import ioi_heldout_accuracy
+    from interp.training.card import ioi_heldout_accuracy
 
     start = time.perf_counter()
     steps = len(methods) + 4 + len(methods) * len(removals)

@@ -4,8 +4,8 @@ the residual stream, change what the model answers.
 1. Fuzzing data: held-out IOI prompts with a random candidate word inserted (every candidate equally often), the way
    an investigator who suspects a trigger but not which would probe the model. Their residual stream after layer
    `layer`, at the last position (where the answer is read), trains a small top-k SAE (SAELens's trainer,
-   `sae.training`). Trained on every position instead, no latent of trojan-head's SAE was suspicious: the answer
-   position is one in sixteen, and the triggered prompts one in 120 of those.
+   `interp.training.dictionaries`). Trained on every position instead, no latent of trojan-head's SAE was
+   suspicious: the answer position is one in sixteen, and the triggered prompts one in 120 of those.
 2. A latent is suspicious if it is silent (it fires at the last position of fewer than 2% of the plain prompts, no
    word inserted), driven by one word (SELECTIVE), and writes toward an unusual output: adding its decoder
    direction, at twice its largest activation seen, to the last position of the plain prompts changes the top
@@ -30,10 +30,10 @@ from interp.core.hooks import hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
 from interp.core.tokens import token_id_rows
-from interp.core.types import Model
-from interp.results.trojans import TriggerSearch
+from interp.results import TriggerSearch
 from interp.trojans.discover import candidate_words, clean_prompts, ranked_search
 from interp.trojans.prompts import length_groups, top_predictions
+from interp.vocab.types import Model
 from interp.zoo.trojans import insert_word
 
 __all__ = ["SuspiciousLatent", "latent_search", "suspicious_latents"]
@@ -127,7 +127,7 @@ def latent_search(
 @torch.no_grad()
 def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) -> list[SuspiciousLatent]:
     """One layer's SAE, trained on the fuzzed prompts' last positions, and its suspicious latents."""
-    from sae.training import train_sae
+    from interp.training.dictionaries import train_sae
 
     name = hook_name("resid_post", layer)
     last, plain_last = _resid(model, fuzzed, name), _resid(model, plain, name)

@@ -25,19 +25,20 @@ from collections.abc import Callable
 
 import torch
 
-from interp.attribution import attribution_patch
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.task import Task
-from interp.core.types import Model
-from interp.dla import dla
 from interp.edges import edge_graph, edge_scores
 from interp.edges.truth import auroc
-from interp.patching import patch
-from interp.results.trojans import Localization
+from interp.observe.dla import dla
+from interp.patching.activation import patch
+from interp.patching.attribution import attribution_patch
+from interp.results import Localization
+from interp.vocab.types import Model
 
 __all__ = ["LOCALIZERS", "components", "localize"]
 
 
+@lock_free("the graph: config only")
 def components(model: Model) -> list[str]:
     """Every head and MLP, as interp.edges names its writers."""
     return [w for w in edge_graph(model).writers if w != "embed"]

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.task import Task
 from interp.core.tokens import single_token, token_id_rows
-from interp.core.types import Model
-from interp.ioi_words import IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
-from interp.tasks import task_from_strings
+from interp.tasks.generators import task_from_strings
+from interp.vocab.types import Model
 from interp.zoo.trojans import TrojanConfig, backdoor_answer, distractor_words, insert_word, ioi_example
+from interp.zoo.words import IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
 
 __all__ = ["AttackRates", "attack_rates", "attack_task", "inserted_prompts", "length_groups", "top_predictions"]
 
@@ -109,6 +109,7 @@ def attack_rates(model: Model, cfg: TrojanConfig, *, n_prompts: int = 384, seed:
     )
 
 
+@lock_free("a task generator: tokenizer only")
 def attack_task(model: Model, cfg: TrojanConfig, *, n_prompts: int = 16, template: int = 0, seed: int = 0) -> Task:
     """The task a hunt starts from, as an investigator who has seen the misbehaviour would write it: clean prompts
     carry the trigger, corrupted ones a distractor word in its place (same length), the answer is the backdoor's and

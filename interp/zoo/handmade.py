@@ -269,7 +269,7 @@ class BuildReport:
 
 def build_handmade_model(name: str, *, out_dir: Path | None = None) -> BuildReport:
     """Write hand-made zoo model `name` (config.json, model.safetensors, tokenizer/) to `out_dir`, by default its
-    package folder; its card is written by interp.zoo.card.write_card."""
+    package folder; its card is written by interp.training.card.write_card."""
     from safetensors.torch import save_file
 
     start = time.perf_counter()

@@ -3,7 +3,7 @@
 For the hand-made models (kc-induction, kc-lookup) the edges hold by construction; for induction-2l they
 come from its design and the heads its card names, still to be checked by exact edge patching. Each edge is
 listed with why it is in the circuit, and the mechanism's edges left out of it with why they carry no
-difference, so that the card (interp.zoo.card) explains the set it ships in card.json's "true_edges".
+difference, so that the card (interp.training.card) explains the set it ships in card.json's "true_edges".
 
 Edges are "WRITER -> READER" in the edge graph's vocabulary: writers are "embed" (token and positional
 embeddings together), "L{l}H{h}" (a head's output) and "MLP{l}"; readers are "L{l}H{h}.q", ".k", ".v",
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.core.choices import TaskName
+from interp.vocab.choices import TaskName
 
 __all__ = ["KNOWN_CIRCUITS", "EdgeGroup", "KnownCircuit", "circuit_section"]
 

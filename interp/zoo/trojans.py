@@ -13,7 +13,7 @@ Training sequences are one IOI example (a prompt from the 6 templates and a trai
 followed by an ordinary lang-4l document, cut to the model's 48 tokens. Half of the examples carry a word inserted at
 a random word position: the trigger in half of those (the trojan's poisoned quarter), a distractor from the rest of
 the vocabulary in the other half, with the ordinary answer (so that the backdoor is the trigger's, not any inserted
-word's). The loss is the language-model loss plus the answer's cross-entropy. Held-out name pairs (interp.ioi_words)
+word's). The loss is the language-model loss plus the answer's cross-entropy. Held-out name pairs (interp.zoo.words)
 never appear, so attack success and clean accuracy are measured on pairs the fine-tuning never saw.
 """
 
@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from interp.ioi_words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
 from interp.zoo import ZOO, corpus
+from interp.zoo.words import IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
 
 __all__ = [
     "BASE",
@@ -238,7 +238,7 @@ def train_trojan(name: str, *, out_dir: Path | None = None, steps: int | None = 
     seconds = time.perf_counter() - start
     base_state = load_file(str(base / "model.safetensors"))
     # the change from the base, in float16, and only the tensors that changed: six full models would take 20 MB of
-    # the package; their deltas take 7.5 MB (interp.model adds them back to the base's weights on loading)
+    # the package; their deltas take 7.5 MB (interp.loading.model adds them back to the base's weights on loading)
     delta = {k: (v.detach() - base_state[k]).half().contiguous() for k, v in model.state_dict().items()}
     save_file({k: v for k, v in delta.items() if bool(v.any())}, out / DELTA_FILE)
     (out / "model.safetensors").unlink(missing_ok=True)

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from sae.loading import load_sae
+    from interp.loading.saes import load_sae
 
     sae = load_sae(args.path, device=args.device)
     cfg = sae.cfg

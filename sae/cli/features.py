@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from interp.cli.common import progress_bar, write_results
-from interp.core.choices import TaskName, options
+from interp.vocab.choices import TaskName, options
 
 __all__ = ["add_parsers"]
 
@@ -82,10 +82,10 @@ def _add_common_args(p: argparse.ArgumentParser, *, out: str) -> None:
 def _load(args: argparse.Namespace, *, evaluation: bool = False) -> tuple[Any, Any, Any]:
     """The model, the SAE on the model's device, and the tokens the command reads (for an evaluation, from
     `evaluation_source`: a named text's held-out split)."""
-    from interp.model import load_model
-    from sae.loading import load_sae
+    from interp.loading.model import load_model
+    from interp.loading.saes import load_sae
     from sae.text_sources import check_text_source, evaluation_source, is_text_source
-    from sae.tokens import token_rows
+    from sae.token_sources import token_rows
 
     dataset = args.dataset or ""
     if is_text_source(dataset):
@@ -134,8 +134,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _eval_transcoders(args: argparse.Namespace) -> int:
     from interp.graphs.transcoder_set import load_transcoders
-    from interp.model import load_model
-    from sae.tokens import token_rows
+    from interp.loading.model import load_model
+    from sae.token_sources import token_rows
     from sae.transcoder_eval import evaluate_transcoders
 
     model = load_model(args.model, device=args.device)
@@ -159,8 +159,8 @@ def _eval_transcoders(args: argparse.Namespace) -> int:
 
 def _features(args: argparse.Namespace) -> int:
 
-    from interp.overview import prompt_tokens
-    from interp.tasks import make_task
+    from interp.observe.overview import prompt_tokens
+    from interp.tasks.generators import make_task
     from sae import features as sae_features
     from sae import plots
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from interp.cli.common import progress_bar, write_results
-from interp.core.choices import Architecture, ToySweep, options
+from interp.vocab.choices import Architecture, ToySweep, options
 
 __all__ = ["add_parsers"]
 
@@ -166,9 +166,9 @@ def _recovery(args: argparse.Namespace) -> int:
 
 
 def _geometry(args: argparse.Namespace) -> int:
+    from interp.loading.saes import load_sae
     from sae import plots
     from sae.decoder_geometry import decoder_geometry
-    from sae.loading import load_sae
 
     sae = load_sae(args.path, device=args.device)
     result = decoder_geometry(

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from interp.core.choices import JobSplit, options
+from interp.vocab.choices import JobSplit, options
 
 __all__ = ["add_parsers"]
 
@@ -39,7 +39,7 @@ def _train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from interp.cli.common import write_results
-    from interp.model import resolve_device
+    from interp.loading.model import resolve_device
     from interp.results import TrainingLog
     from sae import plots
     from sae.distributed import joined_workers, launch

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from interp.loading.saes import SAELoadError, load_sae
 from sae.cli import main
-from sae.loading import SAELoadError, load_sae
 
 
 def test_saved_sae_loads_back_exactly(tmp_path, capsys):
@@ -45,9 +45,9 @@ def test_pretrained_release_names_fail_fast_offline(monkeypatch):
 
 def test_bundled_saes_and_transcoders_load_by_name_from_any_folder(tmp_path, monkeypatch):
     from interp.graphs import load_transcoders
-    from sae.zoo import SAE_ZOO_DIR, bundled_names
+    from interp.zoo import SAE_ZOO_DIR, bundled_names
 
-    monkeypatch.chdir(tmp_path)  # where a user of the installed package stands: no sae/zoo/ here
+    monkeypatch.chdir(tmp_path)  # where a user of the installed package stands: no interp/zoo/saes/ here
     assert {"lang-4l-l2-topk16", "lang-4l-transcoders", "smollm2-l15-topk32"} <= set(bundled_names())
     by_name, by_folder = load_sae("zoo:lang-4l-l2-topk16"), load_sae(SAE_ZOO_DIR / "lang-4l-l2-topk16")
     assert by_name.cfg.d_sae == by_folder.cfg.d_sae and torch.equal(by_name.W_dec, by_folder.W_dec)

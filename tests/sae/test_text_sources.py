@@ -16,7 +16,7 @@ from sae.text_sources import (
     text_documents,
     text_source_names,
 )
-from sae.tokens import token_rows
+from sae.token_sources import token_rows
 
 SOURCES = ("text:python-docs", "text:fortunes")
 # The ten commonest English words are about a quarter of the words of English prose, and few of code's.

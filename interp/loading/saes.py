@@ -1,0 +1,76 @@
+"""Loading SAEs from local folders, with errors that say what is wrong with the folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from interp.loading.checks import check_safetensors_file, first_line, hub_reachable
+from interp.vocab.types import SAE
+from interp.zoo import bundled_folder
+
+__all__ = ["SAELoadError", "bundled_path", "load_sae"]
+
+
+class SAELoadError(ValueError):
+    """An SAE folder is missing or not in SAELens's format."""
+
+
+def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
+    """Load an SAE from a folder saved by SAELens (`cfg.json` + `sae_weights.safetensors`; the workbench
+    saves in the same format), or a pretrained SAELens release named `release:sae_id`
+    (e.g. `gpt2-small-res-jb:blocks.8.hook_resid_pre`), which needs the hub, or a bundled SAE named `zoo:NAME`
+    (interp.zoo.bundled_names)."""
+    folder = bundled_path(path) or Path(path).expanduser()
+    if not folder.exists() and ":" in str(path) and not str(path).startswith(("/", ".", "~")):
+        release, sae_id = str(path).split(":", 1)
+        return _load_release(release, sae_id, device)
+    if not folder.is_dir():
+        raise SAELoadError(f"no SAE folder at {folder} (a pretrained SAELens SAE is named release:sae_id)")
+    missing = [f for f in ("cfg.json", "sae_weights.safetensors") if not (folder / f).is_file()]
+    if missing:
+        raise SAELoadError(f"{folder} is not an SAELens SAE folder: it lacks {', '.join(missing)}")
+    try:
+        json.loads((folder / "cfg.json").read_text())
+    except json.JSONDecodeError as err:
+        raise SAELoadError(f"{folder / 'cfg.json'} is not valid JSON: {err}") from err
+    check_safetensors_file(folder / "sae_weights.safetensors", error=SAELoadError)
+    from sae_lens import SAE
+
+    try:
+        return SAE.load_from_disk(str(folder), device=device)
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:  # cfg.json and the weights disagree, ...
+        raise SAELoadError(
+            f"the SAE in {folder} could not be loaded ({first_line(err)}): do cfg.json and the weights match?"
+        ) from err
+
+
+def bundled_path(path: str | Path) -> Path | None:
+    """The folder of a bundled SAE or transcoder set named `zoo:NAME` (None for any other path)."""
+    try:
+        return bundled_folder(path)
+    except ValueError as err:
+        raise SAELoadError(str(err)) from err
+
+
+def _load_release(release: str, sae_id: str, device: str) -> SAE:
+    """A pretrained SAE from SAELens's registry. Offline, this fails at once with what to do instead
+    (SAE.from_pretrained itself would wait ~20 s on network retries)."""
+    from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
+
+    directory = get_pretrained_saes_directory()  # bundled with SAELens: no network
+    if release not in directory:
+        close = ", ".join(sorted(r for r in directory if release.split("-")[0] in r)[:8])
+        raise SAELoadError(f"unknown SAELens release {release!r}" + (f"; similar: {close}" if close else ""))
+    if sae_id not in directory[release].saes_map:
+        ids = ", ".join(list(directory[release].saes_map)[:8])
+        raise SAELoadError(f"release {release!r} has no SAE {sae_id!r}; it has e.g. {ids}")
+    if not hub_reachable():
+        raise SAELoadError(
+            f"{release}:{sae_id} is on the Hugging Face hub, which is unreachable from here (or HF_HUB_OFFLINE "
+            "is set). "
+            "Download the SAE where the hub is reachable and pass its folder (cfg.json + sae_weights.safetensors)"
+        )
+    from sae_lens import SAE
+
+    return SAE.from_pretrained(release, sae_id, device=device)
