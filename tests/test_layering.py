@@ -17,7 +17,6 @@ LAYERS = {
     "interp/core": 2,  # the lower layer: tokens, sites, hooks, task, metrics, interventions, baselines
     "interp/loading": 3,  # data and loading: specs, models, SAE folders, GGUF, the checks before loading
     "interp/zoo": 3,  # the zoo's models and SAEs (package data), corpus and word lists
-    "interp": 3,  # the package root holds only __init__.py, which lazily re-exports load_model
     "interp/tasks": 4,  # analyses, grouped by what they are
     "interp/observe": 4,
     "interp/patching": 4,
@@ -34,6 +33,7 @@ LAYERS = {
     "sae/cli": 6,
     "app": 6,
 }
+ROOT_MODULES = {"interp": 3}  # interp/__init__.py lazily re-exports load_model; nothing else sits at interp's root
 LAYER_NAMES = ("vocabulary", "results", "core", "data and loading", "analyses", "plots", "front ends")
 
 
@@ -78,11 +78,17 @@ def _folder(name: str) -> str:
     return str(path.parent)
 
 
+def _placing(folder: str) -> str | None:
+    """The deepest folder of LAYERS that holds `folder` (None: no layer)."""
+    return max((f for f in LAYERS if folder == f or folder.startswith(f + "/")), key=len, default=None)
+
+
 def _layer(name: str) -> int:
-    folder = _folder(name)
-    listed = [f for f in LAYERS if folder == f or folder.startswith(f + "/")]
-    assert listed, f"{name} is in {folder}/, which tests/test_layering.py's LAYERS does not place in a layer"
-    return LAYERS[max(listed, key=len)]
+    if name in ROOT_MODULES:
+        return ROOT_MODULES[name]
+    placing = _placing(_folder(name))
+    assert placing, f"{name} is in {_folder(name)}/, which tests/test_layering.py's LAYERS does not place in a layer"
+    return LAYERS[placing]
 
 
 def _exports(name: str) -> set[str] | None:
@@ -100,11 +106,7 @@ def _library() -> list[str]:
 
 
 def test_every_module_has_a_layer():
-    unplaced = []
-    for m in _modules():
-        folder = _folder(m)
-        if folder != "interp" and not any(folder == f or folder.startswith(f + "/") for f in LAYERS if f != "interp"):
-            unplaced.append(f"{m} ({folder}/)")
+    unplaced = [f"{m} ({_folder(m)}/)" for m in _modules() if m not in ROOT_MODULES and _placing(_folder(m)) is None]
     assert not unplaced, f"folders with no layer in LAYERS: {unplaced}"
 
 

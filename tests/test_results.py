@@ -16,7 +16,7 @@ def test_head_scores_round_trip_and_top_heads(tmp_path):
     loaded = load_json(HeadScores, save_json(scores, tmp_path / "h.json"))
     assert loaded == scores
     assert loaded.top_heads("induction", 2) == [("L1H1", 0.8), ("L1H0", 0.3)]
-    with pytest.raises(ValueError, match="not a TaskMetrics"):
+    with pytest.raises(ValueError, match="holds a HeadScores, not a TaskMetrics"):
         load_json(TaskMetrics, tmp_path / "h.json")
 
 

@@ -28,7 +28,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--max-logits",
         type=int,
         default=g.max_n_logits,
-        help=f"most probable next tokens attributed (default {g.max_n_logits})",
+        help="most probable next tokens attributed (default %(default)s)",
     )
     p.add_argument(
         "--logit-prob", type=float, default=g.desired_logit_prob, help="...until their probabilities add up to this"
@@ -37,22 +37,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--max-feature-nodes",
         type=int,
         default=g.max_feature_nodes,
-        help=f"latents given incoming edges (default {g.max_feature_nodes})",
+        help="latents given incoming edges (default %(default)s)",
     )
     p.add_argument(
         "--node-threshold",
         type=float,
         default=g.node_threshold,
-        help=f"influence share of nodes kept (default {g.node_threshold})",
+        help="influence share of nodes kept (default %(default)s)",
     )
     p.add_argument(
         "--edge-threshold",
         type=float,
         default=g.edge_threshold,
-        help=f"influence share of edges kept (default {g.edge_threshold})",
+        help="influence share of edges kept (default %(default)s)",
     )
     p.add_argument(
-        "--batch-size", type=int, default=g.batch_size, help=f"targets per backward pass (default {g.batch_size})"
+        "--batch-size", type=int, default=g.batch_size, help="targets per backward pass (default %(default)s)"
     )
     p.add_argument("--verify", action="store_true", help="check the edges and the top latents by intervention")
     p.add_argument("--read", type=Path, metavar="FILE", help="draw a circuit-tracer / Neuronpedia graph file instead")

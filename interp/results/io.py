@@ -79,14 +79,22 @@ def load_json(cls: type[T], path: str | Path) -> T:
     """Read a result written by `save_json` back into `cls` (nested results and tuples rebuilt from the field
     types). Files of earlier versions load too: renamed keys are read under their new names, and keys the
     class no longer has (the SAE results' `kind`) are skipped."""
-    data = json.loads(Path(path).read_text())
-    if data.pop("type", cls.__name__) != cls.__name__:
-        raise ValueError(f"{path} holds a {data.get('type')}, not a {cls.__name__}")
+    return _result(cls, json.loads(Path(path).read_text()), path)
+
+
+def _result(cls: type[T], data: Any, where: str | Path, **tensors: Tensor) -> T:
+    """`cls` from parsed JSON (and, for a result saved by `save_folder`, its tensors): the type name checked,
+    renamed keys read under their new names, keys the class no longer has skipped."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} holds no result: its JSON is not an object")
+    saved = data.pop("type", cls.__name__)
+    if saved != cls.__name__:
+        raise ValueError(f"{where} holds a {saved}, not a {cls.__name__}")
     names = {f.name for f in dataclasses.fields(cls)}
     for old, new in RENAMED.items():
         if old in data and new in names and new not in data:
             data[new] = data.pop(old)
-    return _build(cls, data)
+    return _build(cls, data | tensors)  # a tensor passes through _build as it is
 
 
 def save_folder(result: object, folder: str | Path, stem: str) -> Path:
@@ -118,11 +126,8 @@ def load_folder(cls: type[T], folder: str | Path, stem: str, *, what: str) -> T:
             raise ValueError(f"{folder} holds no {what}: {name} is missing")
     try:
         data = json.loads((folder / f"{stem}.json").read_text())
-        if not isinstance(data, dict) or data.pop("type", cls.__name__) != cls.__name__:
-            raise TypeError(f"{stem}.json does not describe a {cls.__name__}")
         tensors = load_file(str(folder / f"{stem}.safetensors"))
-        hints = typing.get_type_hints(cls)
-        return cls(**{k: _build(hints[k], v) for k, v in data.items() if k in hints}, **tensors)
+        return _result(cls, data, folder / f"{stem}.json", **tensors)
     except (json.JSONDecodeError, TypeError, KeyError, OSError, SafetensorError, RecursionError) as err:
         raise ValueError(f"{folder} holds a damaged {what}: {err}") from err
 
