@@ -1,4 +1,4 @@
-"""Measure the named text sources (`sae.text_sources`): documents, characters and tokens of each split.
+"""Measure the named text sources (`interp.zoo.texts`): documents, characters and tokens of each split.
 
     .venv/bin/python benchmarks/text_sources.py [--gpt2 FOLDER]
 
@@ -30,7 +30,7 @@ def _tokens(tokenizer, documents) -> tuple[int, int]:
 def main() -> None:
     from transformers import AutoTokenizer
 
-    from sae.text_sources import HELDOUT, SOURCES, TEXT_PREFIX, text_documents
+    from interp.zoo.texts import HELDOUT, SOURCES, TEXT_PREFIX, text_documents
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gpt2", type=Path, help="a GPT-2 tokenizer folder (vocab.json + merges.txt, or tokenizer.json)")

@@ -4,7 +4,7 @@ A token source is one string:
 
 - empty (or "zoo"): a zoo model's own generated corpus (a fresh seed, not its training seed);
 - `text:NAME` (`text:python-docs`, `text:fortunes`): named English text installed from package registries,
-  and `text:NAME/heldout`, its held-out split (`sae.text_sources` says what each holds). Its documents are
+  and `text:NAME/heldout`, its held-out split (`interp.zoo.texts` says what each holds). Its documents are
   taken in an order shuffled by `seed`, so that a few thousand tokens sample the whole source;
 - `FILE.txt`: plain text, tokenized with the model's tokenizer;
 - `FILE.jsonl`: one JSON object per line; its `text_column` ("text") is tokenized;
@@ -39,7 +39,7 @@ from torch import Tensor
 from interp.core.locking import lock_free
 from interp.loading.spec import defaults_for
 from interp.vocab.types import Model
-from sae.text_sources import is_text_source, text_documents
+from interp.zoo.texts import is_text_source, text_documents
 
 __all__ = ["HUB_PREFIX", "HUB_TIMEOUT_S", "check_hub_dataset", "rows_of", "token_rows"]
 

@@ -31,7 +31,7 @@ from interp.core.limits import check_fields
 from interp.core.sites import mlp_hooks
 from interp.training.dictionaries import SPARSITY_FIELD
 from interp.vocab.choices import JobArchitecture, TranscoderArchitecture, check_choice
-from sae.text_sources import HELDOUT, check_text_source, is_text_source
+from interp.zoo.texts import HELDOUT, check_text_source, is_text_source
 
 __all__ = ["SAESpec", "TrainJobConfig", "expand_sweep", "is_transcoder"]
 

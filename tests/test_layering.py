@@ -26,6 +26,9 @@ LAYERS = {
     "interp/probing": 4,
     "interp/trojans": 4,
     "interp/training": 4,
+    "interp/generation": 4,
+    "interp/steering": 4,
+    "interp/editing": 4,
     "sae": 4,  # SAE jobs and studies, built on interp
     "interp/plots": 5,  # figures from results
     "sae/plots": 5,

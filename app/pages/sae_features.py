@@ -8,7 +8,7 @@ from app.common import check_allowed_path, checked_model, current, model_for, sh
 from interp.loading.spec import defaults_for
 from interp.vocab.choices import EditMode, options
 from interp.zoo import bundled_sae_folder
-from sae.text_sources import text_source_names
+from interp.zoo.texts import text_source_names
 
 choice = current()
 st.title("SAE features")

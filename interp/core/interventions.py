@@ -12,8 +12,9 @@ model's computation that a result should describe.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import torch
 from jaxtyping import Bool, Float
@@ -30,6 +31,7 @@ __all__ = [
     "SetHeads",
     "SetSlice",
     "SpliceSAE",
+    "Steer",
     "Zero",
     "describe",
 ]
@@ -62,8 +64,18 @@ class Intervention:
     """Base class: a hook function `fn(activation, hook=None) -> activation` with a readable repr and
     field-wise equality (tensors compared by value)."""
 
+    positionwise: ClassVar[bool] = False
+    """True when the edit treats every position alike and holds no tensor shaped for one prompt length: generation
+    (interp.generation) applies it to the new tokens too. False (a patch source, a mean, a positions mask): it is
+    shaped for the prompt, and generation applies it to the prompt's positions only."""
+
     def __call__(self, act: Tensor, hook: Any = None) -> Tensor:
         raise NotImplementedError
+
+    def at_positions(self, positions: Tensor) -> Intervention:
+        """This edit for an activation whose [batch, pos] positions along each prompt are `positions` (a chunk of a
+        generation with a KV cache, or a left-padded batch whose pad positions are negative)."""
+        return self
 
     def __repr__(self) -> str:
         shown = (f"{f.name}={describe(getattr(self, f.name))}" for f in fields(self) if f.repr)
@@ -142,6 +154,8 @@ class MeanAblate(Intervention):
 class Zero(Intervention):
     """Replace the activation by zeros (zero ablation)."""
 
+    positionwise = True
+
     def __call__(self, act: Tensor, hook: Any = None) -> Tensor:
         return torch.zeros_like(act)
 
@@ -196,16 +210,75 @@ class SpliceSAE(Intervention):
     edits: tuple[tuple[int, float], ...] = ()
     """(latent, value) pairs: value 0.0 ablates the latent, another value steers it there at every position."""
     keep_error: bool = True
+    how: Literal["set", "add"] = "set"
+    """"set" clamps each edited latent to its value (Neuronpedia's steering by clamping); "add" adds the value to
+    the latent's activation wherever it is."""
+
+    positionwise = True
+
+    def __post_init__(self) -> None:
+        if self.how not in ("set", "add"):
+            raise ValueError(f"how must be 'set' or 'add', not {self.how!r}")
+        for latent, value in self.edits:
+            if not 0 <= latent < self.sae.cfg.d_sae:
+                raise ValueError(f"latent {latent} is out of range: the SAE has {self.sae.cfg.d_sae} latents")
+            if not math.isfinite(value):
+                raise ValueError(f"latent {latent}'s value is {value}; give a finite number")
 
     def __call__(self, act: Tensor, hook: Any = None) -> Tensor:
+        if act.shape[-1] != self.sae.cfg.d_in:
+            where = getattr(hook, "name", "this hook")
+            raise ValueError(f"the SAE reads width {self.sae.cfg.d_in} but {where} has width {act.shape[-1]}")
         feats = self.sae.encode(act.to(self.sae.device))
         edited = feats
         if self.edits:
             edited = feats.clone()
             for latent, value in self.edits:
-                edited[..., latent] = value
+                edited[..., latent] = value + (feats[..., latent] if self.how == "add" else 0.0)
         out = self.sae.decode(edited).to(act)
         if not self.keep_error:
             return out
         error = act - self.sae.decode(feats).to(act)
         return out + error
+
+
+@_value
+class Steer(Intervention):
+    """Add `strength` x `vector` to a [batch, pos, d] activation at every position from `from_position` on (counted
+    along each prompt's own tokens: the first token is 0). Activation addition's and CAA's edit; the vector
+    carries its own scale (interp.steering.SteeringVector.intervention sets it)."""
+
+    vector: Float[Tensor, " d_model"]
+    strength: float
+    from_position: int = 0
+    positions: Tensor | None = field(default=None, repr=False, compare=False)
+    """[batch, pos] positions of the activation this edit will see (set by `at_positions`); None: 0, 1, 2, ..."""
+
+    positionwise = True
+
+    def __post_init__(self) -> None:
+        if self.vector.ndim != 1:
+            raise ValueError(f"a steering vector is one vector; this one has shape {tuple(self.vector.shape)}")
+        if not math.isfinite(self.strength):
+            raise ValueError(f"strength is {self.strength}; give a finite number")
+        if self.from_position < 0:
+            raise ValueError(f"from_position is {self.from_position}; give 0 or more")
+
+    def at_positions(self, positions: Tensor) -> Steer:
+        return Steer(self.vector, self.strength, self.from_position, positions)
+
+    def __call__(self, act: Tensor, hook: Any = None) -> Tensor:
+        _check_resid(act, hook)
+        if act.shape[-1] != self.vector.shape[0]:
+            where = getattr(hook, "name", "this hook")
+            raise ValueError(
+                f"the steering vector has width {self.vector.shape[0]} but {where} has width {act.shape[-1]}: "
+                "it was made on another model or site"
+            )
+        change = self.strength * self.vector.to(act)
+        if self.positions is None:
+            if self.from_position == 0:
+                return act + change
+            where = torch.arange(act.shape[1], device=act.device) >= self.from_position
+            return act + change * where[None, :, None].to(act)
+        return act + change * (self.positions.to(act.device) >= self.from_position)[..., None].to(act)

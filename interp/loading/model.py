@@ -44,6 +44,7 @@ from interp.zoo import ZOO, zoo_name
 
 # The loading errors are part of this module's surface: callers catch them from here.
 __all__ = [
+    "EDIT_STEM",
     "HubUnreachableError",
     "ModelLoadError",
     "NotACheckpointError",
@@ -234,6 +235,8 @@ def _load_local(path: Path, device: torch.device | _Placement, dtype: torch.dtyp
 
     if _is_native_folder(path):
         return _load_native_folder(path, device, dtype)
+    if (path / EDIT_STEM).with_suffix(".json").is_file():
+        return _load_edited(path, device, dtype, progress)
     gguf = path if path.suffix == ".gguf" and path.is_file() else None
     if gguf is None and path.is_dir() and not (path / "config.json").is_file():
         gguf = gguf_in_folder(path)
@@ -256,6 +259,31 @@ def _load_local(path: Path, device: torch.device | _Placement, dtype: torch.dtyp
     # read by interp.observe.overview.model_facts: a dequantized model says so, and from which quantization
     bridge.cfg.weights_source = weights_source(path) or f"float checkpoint folder {path}"
     return bridge
+
+
+EDIT_STEM = "edit"
+"""An edited model's folder (interp.editing.save_edited_model) holds edit.json and edit.safetensors: a KnowledgeEdit."""
+
+
+def _load_edited(folder: Path, device: torch.device | _Placement, dtype: torch.dtype, progress=None) -> Model:
+    """The base model the folder's edit names, loaded as any spec, with the edit's low-rank changes added."""
+    from interp.core.weight_edits import add_low_rank
+    from interp.results import KnowledgeEdit, load_folder
+
+    try:
+        edit = load_folder(KnowledgeEdit, folder, EDIT_STEM, what="knowledge edit")
+    except ValueError as err:
+        raise NotACheckpointError(str(err)) from err
+    base = parse_spec(edit.model)
+    if base.kind == "path" and base.path.resolve() == folder.resolve():
+        raise NotACheckpointError(f"the edit in {folder} names its own folder as its base")
+    model = load_model(edit.model, device=device if not isinstance(device, _Placement) else "auto", dtype=dtype)
+    try:
+        add_low_rank(model, edit.layers, edit.left, edit.right)
+    except ValueError as err:
+        raise NotACheckpointError(f"the edit in {folder} does not fit {edit.model}: {err}") from err
+    model.cfg.weights_source = f"{getattr(model.cfg, 'weights_source', edit.model)}, edited: {edit}"
+    return model
 
 
 def _official_name(spec: str) -> str | None:

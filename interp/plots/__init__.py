@@ -6,6 +6,7 @@
 
 from interp.plots.circuits import plot_circuit
 from interp.plots.edges import plot_edge_circuit, plot_faithfulness_curve, plot_faithfulness_curves
+from interp.plots.editing import plot_causal_trace, plot_edit, plot_steering
 from interp.plots.graphs import graph_layout, plot_attribution_graph
 from interp.plots.model import plot_attention, plot_head_scores, plot_next_tokens, plot_task_metrics
 from interp.plots.patching import plot_dla, plot_logit_lens, plot_patch
@@ -22,9 +23,11 @@ __all__ = [
     "plot_attention",
     "plot_attribution_graph",
     "plot_causal_check",
+    "plot_causal_trace",
     "plot_circuit",
     "plot_dla",
     "plot_edge_circuit",
+    "plot_edit",
     "plot_faithfulness_curve",
     "plot_faithfulness_curves",
     "plot_head_scores",
@@ -36,5 +39,6 @@ __all__ = [
     "plot_probe_accuracy",
     "plot_probe_direction_cosines",
     "plot_probe_selectivity",
+    "plot_steering",
     "plot_task_metrics",
 ]

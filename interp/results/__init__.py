@@ -3,9 +3,9 @@ names and labels, saved to JSON (rounded once, on saving) and loaded back.
 
     from interp.results import PatchResult, load_json, save_json
 
-The types live in modules by subject (`model`, `circuits`, `edges`, `graphs`, `probing`, `sae`, `superposition`,
-`trojans`), the JSON round trip (and the folder of a result that holds tensors) in `io`; this package re-exports
-all of them, and every module imports results from here (tests/test_layering.py checks it). Results
+The types live in modules by subject (`model`, `circuits`, `editing`, `edges`, `graphs`, `probing`, `sae`,
+`superposition`, `trojans`), the JSON round trip (and the folder of a result that holds tensors) in `io`; this
+package re-exports all of them, and every module imports results from here (tests/test_layering.py checks it). Results
 import nothing of the library but the choice types, so every layer can use them.
 """
 
@@ -19,6 +19,17 @@ from interp.results.circuits import (
     PatchResult,
 )
 from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve, KnownCircuitScore
+from interp.results.editing import (
+    CausalTrace,
+    EditEvaluation,
+    FactRecall,
+    FactScore,
+    Generation,
+    KnowledgeEdit,
+    SteeringEvaluation,
+    SteeringRow,
+    SteeringVector,
+)
 from interp.results.graphs import (
     AttributionGraph,
     EdgeCheck,
@@ -70,6 +81,7 @@ __all__ = [
     "AttentionPatterns",
     "AttributionGraph",
     "CausalCheck",
+    "CausalTrace",
     "Circuit",
     "DLAResult",
     "DecoderGeometryResult",
@@ -77,6 +89,9 @@ __all__ = [
     "EdgeCheck",
     "EdgeCircuit",
     "EdgeScores",
+    "EditEvaluation",
+    "FactRecall",
+    "FactScore",
     "Faithfulness",
     "FaithfulnessCurve",
     "FeatureContext",
@@ -86,12 +101,14 @@ __all__ = [
     "Floats",
     "Floats2",
     "Floats3",
+    "Generation",
     "GraphIntervention",
     "GraphPruning",
     "HeadCircuit",
     "HeadScores",
     "HuntResult",
     "InterventionCheck",
+    "KnowledgeEdit",
     "KnownCircuitScore",
     "Localization",
     "LogitLensResult",
@@ -105,6 +122,9 @@ __all__ = [
     "RecoveryResult",
     "Removal",
     "SAEEvalResult",
+    "SteeringEvaluation",
+    "SteeringRow",
+    "SteeringVector",
     "TaskMetrics",
     "ToyModelResult",
     "TrainingLog",

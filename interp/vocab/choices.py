@@ -35,6 +35,7 @@ __all__ = [
     "ProbeKind",
     "ProbeTaskName",
     "ReceiverInput",
+    "ResidSite",
     "SiteKind",
     "TaskName",
     "ToySweep",
@@ -55,6 +56,8 @@ BlockSite = Literal["resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out
 AttnSite = Literal["z", "q", "k", "v", "pattern"]
 """Sites inside attention, per head: blocks.L.attn.hook_<site>."""
 SiteKind = Literal[BlockSite, AttnSite]
+ResidSite = Literal["resid_pre", "resid_mid", "resid_post"]
+"""The residual stream's sites: where steering vectors are made and added."""
 PatchSite = Literal[SiteKind, "z_pos"]
 """What activation patching can patch: a site kind, or z_pos (each head's output at each position)."""
 EdgeMethod = Literal["eap", "eap-ig", "eap-ig-activations", "exact"]

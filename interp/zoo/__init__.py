@@ -66,7 +66,7 @@ class ModelDefaults:
     """How many task prompts the app starts with: fewer for a model whose forward pass is slow on a CPU."""
     text: str = "zoo"
     """The token source SAE dashboards and evaluation read by default: "zoo" (a zoo model's own generated corpus)
-    or a named text (sae.text_sources)."""
+    or a named text (interp.zoo.texts)."""
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def _load(args: argparse.Namespace, *, evaluation: bool = False) -> tuple[Any, A
     `evaluation_source`: a named text's held-out split)."""
     from interp.loading.model import load_model
     from interp.loading.saes import load_sae
-    from sae.text_sources import check_text_source, evaluation_source, is_text_source
+    from interp.zoo.texts import check_text_source, evaluation_source, is_text_source
     from sae.token_sources import token_rows
 
     dataset = args.dataset or ""

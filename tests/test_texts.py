@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from sae import text_sources
-from sae.text_sources import (
+from interp.zoo import texts as text_sources
+from interp.zoo.texts import (
     SHARED_WORDS,
     check_text_source,
     evaluation_source,
