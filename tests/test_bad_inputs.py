@@ -67,6 +67,7 @@ def _placeholders(tmp: Path, command: str) -> str:
     if "{junk_gguf}" in command:
         (tmp / "model.gguf").write_bytes(b"PK\x03\x04 a zip file named .gguf")
         command = command.replace("{junk_gguf}", str(tmp / "model.gguf"))
+    command = command.replace("{zoo_folder}", str(ROOT / "interp" / "zoo" / "lang-4l"))
     command = command.replace("{unwritable}", "/proc/interp-results")  # /proc takes no new folders, even as root
     if "{pickle_model}" in command:
         hf = tiny_checkpoints.build("gpt2", tmp / "pickled")

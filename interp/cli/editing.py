@@ -4,6 +4,7 @@ evaluation, causal tracing, and knowledge edits (interp.generation, interp.steer
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from interp.cli.common import add_model_args, load, progress_bar, write_results
@@ -33,6 +34,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", type=int, required=True, help="the residual stream before this layer")
     p.add_argument("--concept", default="weddings", help="the concept whose lexicon scores the generations")
     p.add_argument("--strengths", type=float, nargs="+", help="the sweep (default 0.25 0.5 1 2)")
+    p.add_argument("--prompts", type=Path, help="prompts to steer from, one per line (default: six open questions)")
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--out", type=Path, required=True, help="folder for the vector and its evaluation")
     p.set_defaults(handler=_steer)
@@ -54,7 +56,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", help="the new answer")
     p.add_argument("--paraphrase", action="append", default=[], help="another prompt for the fact (scored)")
     p.add_argument("--facts", type=Path, help="a JSON Lines fact file to edit in one batch instead")
-    p.add_argument("--layers", type=int, nargs="+", help="MLP layers edited (default: one, at 20%% of the depth)")
+    p.add_argument(
+        "--layers", type=int, nargs="+", help="MLP layers edited (default: one, at 20%% of the depth, rounded down)"
+    )
     p.add_argument("--out", type=Path, required=True, help="a new folder for the edited model and its evaluation")
     p.set_defaults(handler=_edit)
 
@@ -78,6 +82,8 @@ def _generate(args: argparse.Namespace) -> int:
     from interp.generation import generate
     from interp.steering import load_vector, steer_hooks
 
+    if not math.isfinite(args.strength):
+        raise ValueError(f"strength is {args.strength}; give a finite number")
     model = load(args)
     edits = []
     if args.steer is not None:
@@ -103,9 +109,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _steer(args: argparse.Namespace) -> int:
     from interp.plots import plot_steering
-    from interp.steering import PROMPTS, STRENGTHS, concept, diffmean_vector, evaluate_steering, save_vector
+    from interp.steering import STRENGTHS, concept, diffmean_vector, evaluate_steering, save_vector
 
     c = concept(args.concept)
+    for s in args.strengths or ():
+        if not math.isfinite(s):  # before the vector is made: the sweep would refuse it only after
+            raise ValueError(f"strength {s} is not a finite number")
     positive = _lines(args.positive) if args.positive else list(c.positive)
     negative = _lines(args.negative) if args.negative else list(c.negative)
     model = load(args)
@@ -119,7 +128,7 @@ def _steer(args: argparse.Namespace) -> int:
             model,
             vector,
             concept_name=c.name,
-            prompts=PROMPTS,
+            prompts=_lines(args.prompts) if args.prompts else None,
             strengths=args.strengths or STRENGTHS,
             max_new_tokens=args.max_new_tokens,
             progress=progress,
@@ -154,9 +163,19 @@ def _trace(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace) -> int:
-    from interp.editing import EditConfig, Fact, edit_facts, evaluate_edit, load_facts, neighbours, save_edited_model
+    from interp.editing import (
+        EditConfig,
+        Fact,
+        check_edit_folder,
+        edit_facts,
+        evaluate_edit,
+        load_facts,
+        neighbours,
+        save_edited_model,
+    )
     from interp.plots import plot_edit
 
+    check_edit_folder(args.model, args.out)  # before any work: an edit never overwrites a model
     if args.facts is not None:
         facts = list(load_facts(args.facts))
     elif args.prompt and args.subject and args.target:

@@ -15,6 +15,7 @@ __all__ = [
     "check_context",
     "known_ids",
     "random_token_pool",
+    "readable",
     "single_token",
     "single_token_words",
     "special_token_ids",
@@ -130,3 +131,18 @@ def random_token_pool(model: Model) -> list[int]:
     """Token ids safe to sample at random: every id but the special tokens."""
     special = special_token_ids(model)
     return [i for i in range(model.cfg.d_vocab) if i not in special]
+
+
+@lock_free("tokenizer only")
+def readable(model: Model, texts: Sequence[str]) -> list[str]:
+    """The texts the model's tokenizer writes without unknown words (a zoo model's word vocabulary reads few English
+    sentences); an empty text counts as readable."""
+    kept = []
+    for text in texts:
+        try:
+            if text:
+                known_ids(model, text)
+            kept.append(text)
+        except ValueError:
+            pass
+    return kept

@@ -3,7 +3,7 @@ MLP keys' statistics (`keys`), ROME and MEMIT edits (`rome`), their evaluation (
 folder (`edited`)."""
 
 from interp.editing.assess import UNRELATED, evaluate_edit, recall_facts
-from interp.editing.edited import save_edited_model
+from interp.editing.edited import check_edit_folder, save_edited_model
 from interp.editing.facts import FACTS_FILE, Fact, answer_ids, load_facts, neighbours, subject_positions
 from interp.editing.keys import key_second_moment
 from interp.editing.rome import EditConfig, edit_facts, memit_update, rome_update
@@ -17,6 +17,7 @@ __all__ = [
     "Fact",
     "answer_ids",
     "causal_trace",
+    "check_edit_folder",
     "edit_facts",
     "evaluate_edit",
     "key_second_moment",

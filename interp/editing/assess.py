@@ -15,11 +15,12 @@ from collections.abc import Sequence
 import torch
 
 from interp.core.locking import exclusive
-from interp.core.tokens import token_ids
+from interp.core.tokens import readable, token_ids
 from interp.core.weight_edits import low_rank_added
 from interp.editing.facts import Fact, answer_ids
 from interp.generation.generate import generate
 from interp.generation.scoring import perplexity
+from interp.loading.spec import defaults_for
 from interp.results import EditEvaluation, FactRecall, FactScore, KnowledgeEdit
 from interp.vocab.types import Model
 
@@ -72,12 +73,15 @@ def evaluate_edit(
     facts: Sequence[Fact],
     *,
     neighbours: Sequence[Fact] = (),
-    unrelated: Sequence[str] = UNRELATED,
+    unrelated: Sequence[str] | None = None,
     max_new_tokens: int = 24,
 ) -> EditEvaluation:
     """Score `edit` (made on this model for `facts`, each carrying its new target) on the facts' prompts and
     paraphrases, on `neighbours` (other facts whose answers must stay) and `unrelated` prompts, and on free generation
-    about each subject."""
+    about each subject. `unrelated` None: the UNRELATED prompts the model's tokenizer can read, else its default
+    prompt."""
+    if unrelated is None:
+        unrelated = readable(model, UNRELATED) or [defaults_for(model).prompt]
     if edit.model != model.cfg.model_name:
         raise ValueError(f"the edit was made on {edit.model}, not on {model.cfg.model_name}")
     start = time.perf_counter()

@@ -10,25 +10,33 @@ from interp.loading.model import EDIT_STEM
 from interp.loading.spec import parse_spec
 from interp.results import KnowledgeEdit, save_folder
 
-__all__ = ["save_edited_model"]
+__all__ = ["check_edit_folder", "save_edited_model"]
 
 MODEL_FILES = ("config.json", "model.safetensors", "delta.safetensors", f"{EDIT_STEM}.json")
+
+
+def check_edit_folder(base_spec: str, folder: str | Path) -> None:
+    """Refuse a folder that is the base model's own, or that holds a model already (an edit never overwrites)."""
+    folder = Path(folder)
+    base = parse_spec(base_spec)
+    if base.path is not None and base.path.resolve() == folder.resolve():
+        what = "the zoo model's" if base.entry is not None else "the base model's"
+        raise ValueError(f"{folder} is {what} own folder: write the edited model to a new folder")
+    if base.entry is not None and base.entry.folder.resolve() == folder.resolve():
+        raise ValueError(f"{folder} is the zoo model's own folder: write the edited model to a new folder")
+    held = [name for name in MODEL_FILES if (folder / name).exists()]
+    if held:
+        raise ValueError(f"{folder} already holds a model ({', '.join(held)}); write the edited model to a new folder")
 
 
 def save_edited_model(edit: KnowledgeEdit, folder: str | Path) -> Path:
     """Write the edit into `folder` (new, or empty of model files), with a README saying what it is. A base given by
     path is recorded as an absolute path, so the folder loads from anywhere."""
     folder = Path(folder)
+    check_edit_folder(edit.model, folder)
     base = parse_spec(edit.model)
     if base.kind == "path":
-        if base.path.resolve() == folder.resolve():
-            raise ValueError(f"{folder} is the base model's own folder: write the edited model to a new folder")
         edit = replace(edit, model=str(base.path.resolve()))
-    if base.kind == "zoo" and base.entry is not None and base.entry.folder.resolve() == folder.resolve():
-        raise ValueError(f"{folder} is the zoo model's own folder: write the edited model to a new folder")
-    held = [name for name in MODEL_FILES if (folder / name).exists()]
-    if held:
-        raise ValueError(f"{folder} already holds a model ({', '.join(held)}); write the edited model to a new folder")
     save_folder(edit, folder, EDIT_STEM)
     (folder / "README.md").write_text(
         f"# An edited model\n\n{edit}\n\nBase: `{edit.model}` (loaded as it is, then changed).\n"

@@ -31,7 +31,7 @@ from torch import Tensor
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
-from interp.core.tokens import token_ids
+from interp.core.tokens import readable, token_ids
 from interp.core.weight_edits import low_rank_added, mlp_key_hook, mlp_out_weight
 from interp.editing.facts import Fact, answer_ids, subject_positions
 from interp.editing.keys import KEY_TOKENS, key_second_moment
@@ -61,7 +61,8 @@ class EditConfig:
     clamp: float = 4.0
     """|delta| is kept at or below this multiple of |value|."""
     preserve: float = 15_000.0
-    """MEMIT's lambda: the weight of the old keys' second moment against the new keys."""
+    """MEMIT's lambda: the weight of the old keys' second moment against the new keys (MEMIT's value for GPT-J; it
+    held 4 SmolLM2 facts over layers 4-8, but kept a zoo model's MLP from moving: tests/test_knowledge_editing.py)."""
     n_key_tokens: int = KEY_TOKENS
     prefixes: tuple[str, ...] = PREFIXES
 
@@ -75,10 +76,11 @@ class EditConfig:
 
 
 def default_layer(n_layers: int) -> int:
-    """An early-middle MLP: 20% of the depth. ROME edited GPT-2 XL at layer 17 of 48 (35%). On SmolLM2 (30 layers)
-    Turkey -> Ankara edited at layer 4, 6 or 8 became top-1 on its prompt and on 2 of 3 paraphrases; at 8 it also
-    moved "The capital of Spain is" from Barcelona to Madrid, at 6 (this rule's choice) it moved no neighbour."""
-    return max(0, round(0.2 * n_layers))
+    """An early-middle MLP: 20% of the depth, rounded down. ROME edited GPT-2 XL at layer 17 of 48 (35%). On SmolLM2
+    (30 layers) Turkey -> Ankara edited at layer 4, 6 or 8 became top-1 on its prompt and on 2 of 3 paraphrases; at 8
+    it also moved "The capital of Spain is" from Barcelona to Madrid, at 6 (this rule's choice) no neighbour. On
+    zoo:lang-4l only MLP 0 reaches the answer from a name's position: an edit at layer 1 or 2 left it unmoved."""
+    return int(0.2 * n_layers)
 
 
 def rome_update(c: Tensor, key: Tensor, delta: Tensor) -> tuple[Tensor, Tensor]:
@@ -178,7 +180,7 @@ class _Contexts:
     def of(cls, model: Model, fact: Fact, prefixes: Sequence[str]) -> _Contexts:
         answer = answer_ids(model, fact.prompt, fact.target)
         rows, subject_last, answer_at = [], [], []
-        for prefix in prefixes:
+        for prefix in readable(model, prefixes) or [""]:  # a zoo model reads none but the empty one
             text = prefix + fact.prompt
             ids = token_ids(model, text, prepend_bos=model.cfg.default_prepend_bos)
             subject_last.append(subject_positions(model, text, fact.subject)[-1])

@@ -55,8 +55,11 @@ def plot_steering(evaluation: SteeringEvaluation) -> go.Figure:
         textposition="top center",
         name=f"steering ({evaluation.method})",
     )
+    baselines = {r.label: r for r in evaluation.rows if r.label in ("none", "prompting")}
     for label, symbol in (("none", "circle-open"), ("prompting", "star")):
-        r = evaluation.row(label)
+        if label not in baselines:  # no prompting row for a model that cannot read the instruction
+            continue
+        r = baselines[label]
         fig.add_scatter(
             x=[r.perplexity], y=[r.concept_score], mode="markers", marker={"size": 14, "symbol": symbol}, name=label
         )

@@ -109,7 +109,10 @@ class SteeringEvaluation:
     seconds: float
 
     def row(self, label: str) -> SteeringRow:
-        return next(r for r in self.rows if r.label == label)
+        for r in self.rows:
+            if r.label == label:
+                return r
+        raise KeyError(f"no row {label!r}; rows: {', '.join(r.label for r in self.rows)}")
 
 
 @dataclass(frozen=True)

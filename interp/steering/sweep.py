@@ -22,8 +22,10 @@ from functools import cache
 from pathlib import Path
 
 from interp.core.locking import exclusive
+from interp.core.tokens import readable
 from interp.generation.generate import generate
 from interp.generation.scoring import perplexity
+from interp.loading.spec import defaults_for
 from interp.results import Generation, SteeringEvaluation, SteeringRow, SteeringVector
 from interp.steering.vectors import steer_hooks
 from interp.vocab.types import Model, Progress
@@ -134,7 +136,7 @@ def evaluate_steering(
     vector: SteeringVector,
     *,
     concept_name: str,
-    prompts: Sequence[str],
+    prompts: Sequence[str] | None = None,
     strengths: Sequence[float] = STRENGTHS,
     max_new_tokens: int = 32,
     chat: bool | None = None,
@@ -142,8 +144,11 @@ def evaluate_steering(
 ) -> SteeringEvaluation:
     """Generate greedily from `prompts` with no intervention, with the prompting baseline ("{prompt}\\n\\nTalk about
     {topic}."), and with the vector at each strength; score each set (see the module's docstring). `chat` (default:
-    whether the model has a chat template) wraps every prompt as a user turn."""
+    whether the model has a chat template) wraps every prompt as a user turn. `prompts` None: PROMPTS, or the model's
+    default prompt where its vocabulary cannot read them."""
     c = concept(concept_name)
+    if prompts is None:  # a zoo model's word vocabulary reads none of PROMPTS: its own default prompt then
+        prompts = readable(model, PROMPTS) or [defaults_for(model).prompt]
     if not prompts:
         raise ValueError("no prompts to steer: give at least one")
     for s in strengths:
