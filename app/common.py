@@ -21,7 +21,7 @@ import streamlit as st
 
 from interp.loading.spec import defaults_for
 from interp.vocab.choices import DeviceChoice, TaskName, options
-from interp.zoo import DEFAULT_MODEL, ZOO
+from interp.zoo import DEFAULT_MODEL, ZOO, bundled_sae_folder
 
 __all__ = [
     "OTHER",
@@ -32,12 +32,14 @@ __all__ = [
     "TaskSpec",
     "allowed_roots",
     "build_task",
+    "bundled_sae",
     "check_allowed_path",
     "checked_model",
     "current",
     "download",
     "model_for",
     "progress_bar",
+    "sae_for",
     "serves",
     "shown_errors",
     "sidebar",
@@ -118,6 +120,18 @@ def model_for(spec: str, device: str) -> Any:
     from interp.loading.model import load_model
 
     return load_model(spec, device=device)
+
+
+@st.cache_resource(show_spinner="Loading the SAE ...", max_entries=4)
+def sae_for(path: str, device: str) -> Any:
+    from interp.loading.saes import load_sae
+
+    return load_sae(path, device=device)
+
+
+def bundled_sae(spec: str) -> Path | None:
+    """The folder of the SAE bundled with a model (a zoo model's `defaults.sae`), or None when it has none."""
+    return bundled_sae_folder(defaults_for(spec).sae)
 
 
 def build_task(spec: str, device: str, task: TaskSpec) -> Any:

@@ -57,6 +57,9 @@ PAGES = {
         st.Page("pages/sae_features.py", title="SAE features", icon=":material/scatter_plot:"),
         st.Page("pages/superposition.py", title="Superposition", icon=":material/hub:"),
     ],
+    "Editing": [
+        st.Page("pages/steer_edit.py", title="Steer & edit", icon=":material/tune:"),
+    ],
 }
 
 st.set_page_config(page_title="Interpretability workbench", layout="wide")

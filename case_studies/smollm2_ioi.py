@@ -26,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import plotly.graph_objects as go
 import torch
+from figures import save_png  # case_studies/figures.py: run as a script, this folder is on the path
 
 from interp import load_model
 from interp.circuits.components import circuit_from_result, faithfulness
@@ -118,23 +119,6 @@ def head_roles(
         else:
             roles[h] = "unclassified"
     return roles
-
-
-def save_png(fig: go.Figure, path: Path, *, width: int = 1000, height: int | None = None) -> str:
-    """The figure as a PNG, drawn by plotly.js in headless chromium (no kaleido download)."""
-    from playwright.sync_api import sync_playwright
-
-    height = height or fig.layout.height or 500
-    fig.update_layout(width=width, height=height)
-    html = fig.to_html(include_plotlyjs=True, full_html=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": width + 40, "height": height + 40})
-        page.set_content(html)
-        page.wait_for_selector(".main-svg")
-        page.locator(".plotly-graph-div").first.screenshot(path=str(path))
-        browser.close()
-    return path.name
 
 
 def heatmap(values, x, y, title: str, *, zmid: float | None = 0.0, colorscale: str = "RdBu") -> go.Figure:

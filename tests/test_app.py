@@ -23,6 +23,7 @@ PAGES = [
     "pages/probes.py",
     "pages/sae_features.py",
     "pages/superposition.py",
+    "pages/steer_edit.py",  # its own file: tests/test_app_steer_edit.py
 ]
 
 

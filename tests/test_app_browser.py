@@ -32,6 +32,7 @@ PAGES = {
     "probes": ("probes", 3),
     "sae_features": ("sae_features", 3),
     "superposition": ("superposition", 2),
+    "steer_edit": ("steer_edit", 0),  # generations as text; the sweep, trace and edit wait for their buttons
 }
 FIGURE = '[data-testid="stPlotlyChart"]:has(.main-svg)'  # a chart plotly has drawn
 PAGE_TIMEOUT_MS = 240_000
@@ -196,3 +197,38 @@ def test_two_sessions_patching_at_once_get_their_solo_results(server):
         expected = json.loads(to_json(alone))
         for key in ("site", "direction", "method", "raw", "normalized", "clean", "corrupted"):
             assert downloaded[key] == expected[key], key
+
+
+@pytest.mark.real
+def test_steer_and_edit_on_smollm2(server):
+    """The Steer & edit page on the real model, as a user drives it: the three generations side by side, then the
+    default fact (Turkey: Istanbul -> Ankara) traced and edited; the screenshot shows the before/after table."""
+    from playwright.sync_api import sync_playwright
+
+    shots = SHOTS / "smollm2"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 3000})
+        if server.fresh:  # Streamlit serves a page's own URL as a bare script until app/main.py has run once
+            page.goto(f"{server.url}/?model=zoo:smollm2-135m")
+            page.locator(FIGURE).first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+            server.fresh = False
+        page.goto(f"{server.url}/steer_edit?model=zoo:smollm2-135m")
+        code = page.locator('[data-testid="stCode"]')
+        page.wait_for_function("document.querySelectorAll('[data-testid=\"stCode\"]').length >= 3",
+                               timeout=PAGE_TIMEOUT_MS)  # fmt: skip
+        assert len({code.nth(i).inner_text() for i in range(3)}) == 3  # plain, steered and prompted all differ
+        for button, n_figures in (("Trace", 1), ("Edit", 2)):
+            page.get_by_role("button", name=button, exact=True).click()
+            page.wait_for_function(f"document.querySelectorAll('{FIGURE}').length >= {n_figures}",
+                                   timeout=PAGE_TIMEOUT_MS)  # fmt: skip
+        # the before/after table drawn and the page settled (no spinner, no element left stale from the last run)
+        page.locator('[data-testid="stDataFrame"] canvas').first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function("!document.querySelector('[data-testid=\"stSpinner\"], [data-stale=\"true\"]')",
+                               timeout=PAGE_TIMEOUT_MS)  # fmt: skip
+        page.screenshot(path=str(shots / "steer_edit_edited.png"))
+        assert page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0
+        efficacy = page.locator('[data-testid="stMetric"]').filter(has_text="efficacy")
+        assert "1.00" in efficacy.inner_text()
+        browser.close()

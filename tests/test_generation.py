@@ -59,7 +59,7 @@ def test_kv_cache_and_padding_give_the_same_tokens_as_rerunning(llama_model):
     rerun = generate(llama_model, "w3 w9 w4 w12", max_new_tokens=4, interventions=patch, kv_cache=False)
     assert cached.new_tokens == rerun.new_tokens
     plain = generate(llama_model, "w3 w9 w4 w12", max_new_tokens=4)
-    with pytest.raises(ValueError, match="shaped for one prompt length"):
+    with pytest.raises(ValueError, match="shaped for one batch of prompts of one length"):
         generate(llama_model, ["w3 w9 w4 w12", "w5"], max_new_tokens=2, interventions=patch)
     assert plain.interventions == () and "SetSlice" in cached.interventions[0]
 

@@ -4,22 +4,14 @@ of ablating or steering it on the next-token distribution."""
 
 import streamlit as st
 
-from app.common import check_allowed_path, checked_model, current, model_for, shown_errors
+from app.common import bundled_sae, check_allowed_path, checked_model, current, model_for, sae_for, shown_errors
 from interp.loading.spec import defaults_for
 from interp.vocab.choices import EditMode, options
-from interp.zoo import bundled_sae_folder
 from interp.zoo.texts import text_source_names
 
 choice = current()
 st.title("SAE features")
 model = checked_model(choice)
-
-
-@st.cache_resource(show_spinner="Loading the SAE ...", max_entries=4)
-def sae_for(path: str, device: str):
-    from interp.loading.saes import load_sae
-
-    return load_sae(path, device=device)
 
 
 def _model_and_sae(spec, device, path):
@@ -60,7 +52,7 @@ def edit(spec, device, path, prompt, feature, mode, value):
     return intervene(model, sae, _prompt_ids(model, prompt), feature, mode=mode, value=value)
 
 
-default = bundled_sae_folder(defaults_for(choice.model).sae)
+default = bundled_sae(choice.model)
 path = st.text_input(
     "SAE folder (SAELens format) or release:sae_id",
     value=str(default) if default else "",

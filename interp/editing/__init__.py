@@ -6,7 +6,7 @@ from interp.editing.assess import UNRELATED, evaluate_edit, recall_facts
 from interp.editing.edited import check_edit_folder, save_edited_model
 from interp.editing.facts import FACTS_FILE, Fact, answer_ids, load_facts, neighbours, subject_positions
 from interp.editing.keys import key_second_moment
-from interp.editing.rome import EditConfig, edit_facts, memit_update, rome_update
+from interp.editing.rome import EditConfig, default_layer, edit_facts, memit_update, rome_update
 from interp.editing.tracing import TRACE_SITES, causal_trace
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "answer_ids",
     "causal_trace",
     "check_edit_folder",
+    "default_layer",
     "edit_facts",
     "evaluate_edit",
     "key_second_moment",

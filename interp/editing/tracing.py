@@ -104,6 +104,7 @@ def causal_trace(
         corrupted_prob=corrupted_prob,
         noise=sigma,
         n_samples=n_samples,
+        window=window,
     )
 
 

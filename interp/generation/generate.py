@@ -64,11 +64,19 @@ def generate(
     longest = max(len(r) for r in rows)
     check_context(model, longest + max_new_tokens, what=f"a prompt ({longest} tokens) with {max_new_tokens} new tokens")
     start = time.perf_counter()
-    cached = _has_kv_cache(model) if kv_cache is None else kv_cache
-    if cached and not _has_kv_cache(model):
+    offered = _has_kv_cache(model)
+    cached = offered if kv_cache is None else kv_cache
+    if cached and not offered:
         raise ValueError(f"{model.cfg.model_name} keeps no KV cache (a native model): use kv_cache=None or False")
+    shaped = [iv for _, iv in interventions if not iv.positionwise]
+    lengths = sorted({len(r) for r in rows})
+    if shaped and (len(lengths) > 1 or len(rows) > batch_size):
+        raise ValueError(
+            f"{shaped[0]!r} is shaped for one batch of prompts of one length, but there are {len(rows)} prompts of "
+            f"{lengths} tokens; give prompts of one token length (at most batch_size), or generate them one at a time"
+        )
+    ends = _end_ids(model)
     new: list[list[int]] = [[] for _ in rows]
-    why: list[str] = ["length"] * len(rows)
     batches = _batches(rows, batch_size, by_length=not cached)
     steps = len(batches) * max_new_tokens
 
@@ -77,24 +85,18 @@ def generate(
             progress(done, steps)
 
     for b, batch in enumerate(batches):
-        lengths = {len(rows[i]) for i in batch}
-        if len(lengths) > 1 and any(not iv.positionwise for _, iv in interventions):
-            shaped = next(repr(iv) for _, iv in interventions if not iv.positionwise)
-            raise ValueError(
-                f"{shaped} is shaped for one prompt length, but the prompts have {sorted(lengths)} tokens; "
-                "give prompts of one token length, or generate them one at a time"
-            )
         out = _generate_batch(
             model, [rows[i] for i in batch], batch, interventions, max_new_tokens, temperature, top_p, seed, cached,
-            lambda k, b=b: step(b * max_new_tokens + k),
+            ends, lambda k, b=b: step(b * max_new_tokens + k),
         )  # fmt: skip
         for i, ids in zip(batch, out):
             new[i] = ids
         step((b + 1) * max_new_tokens)
-    texts = []
+    texts, why = [], []
     for i, ids in enumerate(new):
-        text, new[i], why[i] = _cut(model, ids, stop, max_new_tokens)
+        text, new[i], reason = _cut(model, ids, stop, ends)
         texts.append(text)
+        why.append(reason)
     return Generation(
         model=model.cfg.model_name,
         prompts=tuple(prompts),
@@ -200,6 +202,7 @@ def _generate_batch(
     top_p: float,
     seed: int,
     cached: bool,
+    ends: set[int],
     step: Callable[[int], None],
 ) -> list[list[int]]:
     device = model.cfg.device
@@ -208,7 +211,6 @@ def _generate_batch(
     tokens = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=device)
     pads = torch.tensor([width - len(r) for r in rows])
     mask = (torch.arange(width)[None, :] >= pads[:, None]).long().to(device)
-    ends = _end_ids(model)
     gens = [torch.Generator().manual_seed(seed * 1_000_003 + i) for i in index]
     reach = _Reach(start=0, pads=pads, prompt_len=width)
     fwd = [(name, reach.hook(iv)) for name, iv in interventions]
@@ -259,16 +261,13 @@ def _end_ids(model: Model) -> set[int]:
     """Tokens that end a generation: the tokenizer's end-of-text, and a chat model's end-of-turn."""
     tok = model.tokenizer
     ends = {tok.eos_token_id} if tok.eos_token_id is not None else set()
-    for text in ("<|im_end|>", "<|eot_id|>", "<|end|>"):
-        ids = tok.convert_tokens_to_ids(text) if text in tok.get_vocab() else None
-        if ids is not None:
-            ends.add(ids)
+    vocab = tok.get_vocab()
+    ends.update(vocab[text] for text in ("<|im_end|>", "<|eot_id|>", "<|end|>") if text in vocab)
     return ends
 
 
-def _cut(model: Model, ids: list[int], stop: Sequence[str], max_new_tokens: int) -> tuple[str, list[int], str]:
+def _cut(model: Model, ids: list[int], stop: Sequence[str], ends: set[int]) -> tuple[str, list[int], str]:
     """The continuation's text cut before its first stop string or end token, the ids kept, and why it stopped."""
-    ends = _end_ids(model)
     if ids and ids[-1] in ends:
         return model.tokenizer.decode(ids[:-1]), ids, "eos"
     text = model.tokenizer.decode(ids)

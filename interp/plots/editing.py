@@ -35,7 +35,9 @@ def plot_causal_trace(trace: CausalTrace) -> go.Figure:
         title=(
             f"Causal trace of '{trace.prompt}' -> '{trace.target}' on {trace.model}"
             f"<br><sub>p(target): clean {trace.clean_prob:.3f}, subject noised {trace.corrupted_prob:.3f} "
-            f"(* subject tokens, noise sd {trace.noise:.3g}, {trace.n_samples} samples)</sub>"
+            f"(* subject tokens, noise sd {trace.noise:.3g}, {trace.n_samples} samples"
+            + (f"; MLP and attention restored {trace.window} layers at a time" if trace.window > 1 else "")
+            + ")</sub>"
         ),
         height=max(360, 14 * len(trace.layers) + 160),
         margin={"t": 100},

@@ -137,6 +137,9 @@ class CausalTrace:
     noise: float
     """The noise's standard deviation (3 x the embeddings' own, as Meng et al.)."""
     n_samples: int
+    window: int = 1
+    """MLP and attention outputs were restored at this many consecutive layers around each layer (the residual
+    stream at one)."""
 
 
 @dataclass(frozen=True)
