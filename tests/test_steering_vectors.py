@@ -160,3 +160,9 @@ def test_a_probe_direction_becomes_a_unit_vector_at_its_hook(lang_model):
     torch.testing.assert_close(vec.vector, unit)
     with pytest.raises(ValueError, match="does not fit"):
         probe_vector(lang_model, torch.ones(3), hook=hook)
+
+
+def test_one_word_prompts_make_a_vector(lang_model):
+    """Each text keeps at least one token after BOS and massive activations are left out of the mean."""
+    vec = diffmean_vector(lang_model, ["ball"], ["park"], layer=1)
+    assert vec.method == "contrast" and torch.isfinite(vec.vector).all() and float(vec.vector.norm()) > 0

@@ -78,7 +78,11 @@ class Intervention:
         return self
 
     def __repr__(self) -> str:
-        shown = (f"{f.name}={describe(getattr(self, f.name))}" for f in fields(self) if f.repr)
+        shown = (
+            f"{f.name}={describe(getattr(self, f.name))}"
+            for f in fields(self)
+            if f.repr and not (f.metadata.get("quiet_default") and getattr(self, f.name) == f.default)
+        )
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def __eq__(self, other: object) -> bool:
@@ -210,9 +214,10 @@ class SpliceSAE(Intervention):
     edits: tuple[tuple[int, float], ...] = ()
     """(latent, value) pairs: value 0.0 ablates the latent, another value steers it there at every position."""
     keep_error: bool = True
-    how: Literal["set", "add"] = "set"
-    """"set" clamps each edited latent to its value (Neuronpedia's steering by clamping); "add" adds the value to
-    the latent's activation wherever it is."""
+    how: Literal["set", "add"] = field(default="set", metadata={"quiet_default": True})
+    """"set" clamps each edited latent to its value (Neuronpedia's steering by clamping); "add" adds the value to the
+    latent's activation wherever it is. "set" is left out of the printed form, which results recorded before "add"
+    existed."""
 
     positionwise = True
 

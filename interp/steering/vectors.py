@@ -166,11 +166,13 @@ def _rows(model: Model, texts: list[str], hook: str, reduce: Reduce) -> Float[Te
     tokens = torch.tensor([r + [pad] * (width - len(r)) for r in ids])
     with torch.no_grad():
         act = activations(model, tokens, [hook])[hook].float().cpu()
-    real = torch.arange(width)[None, :] < torch.tensor([len(r) for r in ids])[:, None]
+    lengths = torch.tensor([len(r) for r in ids])
+    real = torch.arange(width)[None, :] < lengths[:, None]
     if bos:
-        real[:, 0] = False
+        real[:, 0] = lengths == 1  # BOS only where it is all a text has (an empty text is refused earlier)
     norms = act.norm(dim=-1)
-    real &= norms <= MASSIVE * norms[real].median()
+    kept = real & (norms <= MASSIVE * norms[real].median())
+    real = torch.where(kept.any(1, keepdim=True), kept, real)  # a text of massive tokens alone keeps them
     if reduce == "last":
         last = torch.tensor([len(r) - 1 for r in ids])
         return act[torch.arange(len(ids)), last]
