@@ -182,3 +182,30 @@ def test_edits_refuse_models_and_layers_without_an_mlp(lang_model, induction_mod
         edit_facts(induction_model, [FACT])
     with pytest.raises(ValueError, match="no facts"):
         edit_facts(lang_model, [])
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "neox", "llama"])
+def test_a_low_rank_change_moves_the_mlp_output_by_its_product_with_the_key(kind, tmp_path):
+    """On each family's tiny checkpoint (GPT-2's MLP projects through a transposed Conv1D): with W_out += A B, the
+    MLP's output at every position moves by A B k, k its key; the weights come back bit for bit."""
+    from interp.core.hooks import run_with_cache
+    from interp.core.weight_edits import add_low_rank, mlp_key_hook
+    from tests import tiny_checkpoints
+
+    tiny_checkpoints.build(kind, tmp_path / kind)
+    model = load_model(tmp_path / kind, device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    left = torch.randn(1, model.cfg.d_model, 2, generator=gen)
+    right = torch.randn(1, 2, model.cfg.d_mlp, generator=gen)
+    tokens = torch.tensor([[1, 5, 9, 12, 7]])
+    names = [mlp_key_hook(model, 1), "blocks.1.hook_mlp_out"]
+    _, before = run_with_cache(model, tokens, names)
+    kept = mlp_out_weight(model, 1).detach().clone()
+    with low_rank_added(model, [1], left, right):
+        _, after = run_with_cache(model, tokens, names)
+    moved = after[names[1]] - before[names[1]]
+    expected = before[names[0]] @ (left[0] @ right[0]).T
+    torch.testing.assert_close(moved, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
+    assert torch.equal(mlp_out_weight(model, 1), kept)
+    with pytest.raises(ValueError, match="2 layers for 1 left and 1 right factors"):
+        add_low_rank(model, [1, 2], left, right)

@@ -101,13 +101,13 @@ def test_rome_corrects_a_wrong_capital_without_moving_its_neighbours(smollm2, fa
     assert result.fluency_after <= 2 * result.fluency_before
 
 
-def test_memit_corrects_several_capitals_at_once(smollm2, facts):
+def test_memit_corrects_two_capitals_at_once(smollm2, facts):
     from interp.editing import EditConfig, edit_facts, evaluate_edit
 
-    wrong = [f for f in facts if f.relation == "capital" and f.subject in ("Turkey", "Spain", "Nigeria", "Pakistan")]
+    wrong = [f for f in facts if f.relation == "capital" and f.subject in ("Turkey", "Nigeria")]
     kept = [f for f in facts if f.relation == "capital" and f.subject in ("France", "Japan", "Italy", "Canada")]
     edit = edit_facts(smollm2, wrong, config=EditConfig(layers=(5, 6)))
-    assert edit.method == "memit" and edit.left.shape == (2, smollm2.cfg.d_model, 4)
+    assert edit.method == "memit" and edit.left.shape == (2, smollm2.cfg.d_model, 2)
     result = evaluate_edit(smollm2, edit, wrong, neighbours=kept)
     assert result.efficacy >= 0.75
     assert result.specificity >= 0.9

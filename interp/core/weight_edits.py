@@ -23,7 +23,8 @@ __all__ = ["add_low_rank", "low_rank_added", "mlp_key_hook", "mlp_out_weight"]
 
 @lock_free("reads the module tree only")
 def mlp_out_weight(model: Model, layer: int) -> Tensor:
-    """The [d_model, d_mlp] weight of layer `layer`'s MLP output projection (the parameter itself)."""
+    """The [d_model, d_mlp] weight of layer `layer`'s MLP output projection: the parameter itself, or a transposed
+    view of it (GPT-2), so that in-place changes reach the model."""
     if model.cfg.attn_only:
         raise ValueError(f"{model.cfg.model_name} is attention-only: it has no MLP to edit")
     if not 0 <= layer < model.cfg.n_layers:
@@ -32,7 +33,10 @@ def mlp_out_weight(model: Model, layer: int) -> Tensor:
     out = getattr(model.blocks[layer].mlp, "out", None)
     linear = getattr(out, "original_component", out)
     weight = getattr(linear, "weight", None)
-    if not isinstance(weight, Tensor) or weight.shape != (model.cfg.d_model, model.cfg.d_mlp):
+    shape = (model.cfg.d_model, model.cfg.d_mlp)
+    if isinstance(weight, Tensor) and type(linear).__name__ == "Conv1D" and weight.shape == shape[::-1]:
+        return weight.T  # GPT-2's Conv1D stores [in, out]: its transpose is a view, edited in place like the rest
+    if not isinstance(weight, Tensor) or weight.shape != shape:
         raise ValueError(f"{model.cfg.model_name}'s MLP {layer} has no [d_model, d_mlp] output projection to edit")
     return weight
 

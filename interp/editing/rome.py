@@ -212,7 +212,8 @@ def _optimise_value(model: Model, ctx: _Contexts, layer: int, config: EditConfig
     """delta: the vector that, added to MLP `layer`'s output at the subject's last token, makes the target likely."""
     device = model.cfg.device
     site = hook_name("mlp_out", layer)
-    essence_text = f"{ctx.fact.subject} is a"
+    # the KL term's prompt: "{subject} is a", or the subject alone for a vocabulary that cannot write "is a"
+    essence_text = (readable(model, [f"{ctx.fact.subject} is a"]) or [ctx.fact.subject])[0]
     essence = torch.tensor([token_ids(model, essence_text, prepend_bos=model.cfg.default_prepend_bos)], device=device)
     essence_at = subject_positions(model, essence_text, ctx.fact.subject)[-1]
     _, cache = run_with_cache(model, ctx.tokens, [site])
