@@ -59,6 +59,7 @@ LONGEST_FIRST = (
     "test_recovery.py",
     "test_toy_models.py",
     "test_real_model.py",
+    "test_real_editing.py",
 )
 """The files that take longest (each 1-3 minutes on a 2-core CPU, `--durations`), handed to the workers first: a
 file runs on one worker, and one begun last would keep its worker busy while the others sit idle. (pytest-xdist

@@ -202,7 +202,7 @@ def test_two_sessions_patching_at_once_get_their_solo_results(server):
 @pytest.mark.real
 def test_steer_and_edit_on_smollm2(server):
     """The Steer & edit page on the real model, as a user drives it: the three generations side by side, then the
-    default fact (Turkey: Istanbul -> Ankara) traced and edited; the screenshot shows the before/after table."""
+    default fact (Turkey: Istanbul -> Ankara) edited; the screenshot shows the before/after table."""
     from playwright.sync_api import sync_playwright
 
     shots = SHOTS / "smollm2"
@@ -219,10 +219,9 @@ def test_steer_and_edit_on_smollm2(server):
         page.wait_for_function("document.querySelectorAll('[data-testid=\"stCode\"]').length >= 3",
                                timeout=PAGE_TIMEOUT_MS)  # fmt: skip
         assert len({code.nth(i).inner_text() for i in range(3)}) == 3  # plain, steered and prompted all differ
-        for button, n_figures in (("Trace", 1), ("Edit", 2)):
-            page.get_by_role("button", name=button, exact=True).click()
-            page.wait_for_function(f"document.querySelectorAll('{FIGURE}').length >= {n_figures}",
-                                   timeout=PAGE_TIMEOUT_MS)  # fmt: skip
+        # Edit alone: tracing SmolLM2 (90 forward passes, about 30 s) is drawn by the AppTest on lang-4l
+        page.get_by_role("button", name="Edit", exact=True).click()
+        page.wait_for_function(f"document.querySelectorAll('{FIGURE}').length >= 1", timeout=PAGE_TIMEOUT_MS)
         # the before/after table drawn and the page settled (no spinner, no element left stale from the last run)
         page.locator('[data-testid="stDataFrame"] canvas').first.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
         page.wait_for_function("!document.querySelector('[data-testid=\"stSpinner\"], [data-stale=\"true\"]')",

@@ -36,8 +36,10 @@ def test_steer_makes_evaluates_and_saves_a_vector_that_generate_uses(tmp_path, c
     assert "steer 0.5" in capsys.readouterr().out
     gen = tmp_path / "gen"
     assert main(["generate", "--model", "zoo:lang-4l", "--device", "cpu", "--prompt", IOI, "--steer", str(out),
-                 "--strength", "3", "--max-new-tokens", "4", "--out", str(gen)]) == 0  # fmt: skip
+                 "--strength", "3", "--from-position", "2", "--max-new-tokens", "4", "--out", str(gen)]
+                ) == 0  # fmt: skip
     assert "Steer(" in load_json(Generation, gen / "result.json").interventions[0]
+    assert "from_position=2" in load_json(Generation, gen / "result.json").interventions[0]
 
 
 def test_trace_finds_the_model_s_own_answer_and_draws_it(tmp_path, capsys):

@@ -24,6 +24,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stop", action="append", default=[], help="stop at this text (repeat for several)")
     p.add_argument("--steer", type=Path, help="a steering vector's folder (written by `interp steer`)")
     p.add_argument("--strength", type=float, default=0.25, help="steering strength, x the typical activation norm")
+    p.add_argument(
+        "--from-position", type=int, default=0, help="steer from this position of each prompt on (default 0: all)"
+    )
     p.add_argument("--out", type=Path, default=Path("runs/generate"), help="output folder (default runs/generate)")
     p.set_defaults(handler=_generate)
 
@@ -84,10 +87,12 @@ def _generate(args: argparse.Namespace) -> int:
 
     if not math.isfinite(args.strength):
         raise ValueError(f"strength is {args.strength}; give a finite number")
+    if args.from_position < 0:
+        raise ValueError(f"from_position is {args.from_position}; give 0 or more")
     model = load(args)
     edits = []
     if args.steer is not None:
-        edits = steer_hooks(model, load_vector(args.steer), args.strength)
+        edits = steer_hooks(model, load_vector(args.steer), args.strength, from_position=args.from_position)
     with progress_bar("generating", "batch") as progress:
         result = generate(
             model,

@@ -125,7 +125,7 @@ def edit_facts(
     lefts, rights = [], []
     rome = len(facts) == 1 and len(layers) == 1
     for i, layer in enumerate(layers):
-        with low_rank_added(model, layers[:i], *_stacked(lefts, rights, len(facts))) if i else nullcontext():
+        with low_rank_added(model, layers[:i], *_stacked(lefts, rights)) if i else nullcontext():
             keys = torch.stack([_key(model, ctx, layer) for ctx in contexts])
             gaps = torch.stack([t - _residual(model, ctx, last) for t, ctx in zip(targets, contexts)])
         c = key_second_moment(model, layer, n_tokens=config.n_key_tokens)
@@ -138,7 +138,7 @@ def edit_facts(
         done += 1
         if progress:
             progress(done, total)
-    left, right = _stacked(lefts, rights, len(facts))
+    left, right = _stacked(lefts, rights)
     log.info("edited %d facts of %s in %.1f s", len(facts), model.cfg.model_name, time.perf_counter() - start)
     return KnowledgeEdit(
         model=model.cfg.model_name,
@@ -155,7 +155,7 @@ def edit_facts(
     )
 
 
-def _stacked(lefts: list[Tensor], rights: list[Tensor], rank: int) -> tuple[Tensor, Tensor]:
+def _stacked(lefts: list[Tensor], rights: list[Tensor]) -> tuple[Tensor, Tensor]:
     """Per-layer factors as [layer, d_model, rank] and [layer, rank, d_mlp]."""
     return torch.stack([a.reshape(a.shape[0], -1) for a in lefts]), torch.stack(
         [b.reshape(-1, b.shape[-1]) for b in rights]
