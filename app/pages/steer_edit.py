@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.common import bundled_sae, checked_model, current, model_for, progress_bar, sae_for
 from interp.core.tokens import readable
-from interp.editing import Fact, causal_trace, edit_facts, evaluate_edit, load_facts, neighbours
+from interp.editing import Fact, causal_trace, edit_facts, evaluate_edit, load_facts, model_answer, neighbours
 from interp.generation import generate
 from interp.loading.spec import defaults_for
 from interp.plots import plot_causal_trace, plot_edit, plot_steering
@@ -192,9 +192,7 @@ def trace():
     answer = target
     if what == "the model's answer":
         with st.spinner("Reading the model's answer ..."):
-            answer = generate(model, fact_prompt, max_new_tokens=1).texts[0].strip()
-        if not answer:
-            raise ValueError("the model's next token after the prompt is blank: trace the new target instead")
+            answer = model_answer(model, fact_prompt)
     with progress_bar(f"tracing '{answer}'") as progress:
         return causal_trace(model, fact_prompt, subject, answer, progress=progress)
 

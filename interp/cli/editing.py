@@ -146,14 +146,11 @@ def _steer(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from interp.editing import causal_trace
-    from interp.generation import generate
+    from interp.editing import causal_trace, model_answer
     from interp.plots import plot_causal_trace
 
     model = load(args)
-    target = args.target or generate(model, args.prompt, max_new_tokens=1).texts[0].strip()
-    if not target:
-        raise ValueError("the model's next token after the prompt is blank: give --target")
+    target = args.target or model_answer(model, args.prompt)
     with progress_bar("tracing", "layer") as progress:
         result = causal_trace(
             model, args.prompt, args.subject, target, n_samples=args.samples, window=args.window, progress=progress

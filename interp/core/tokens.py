@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor
 
 from interp.core.locking import lock_free
@@ -16,6 +17,7 @@ __all__ = [
     "known_ids",
     "random_token_pool",
     "readable",
+    "right_padded",
     "single_token",
     "single_token_words",
     "special_token_ids",
@@ -146,3 +148,13 @@ def readable(model: Model, texts: Sequence[str]) -> list[str]:
         except ValueError:
             pass
     return kept
+
+
+@lock_free("tokenizer only")
+def right_padded(model: Model, rows: Sequence[Sequence[int]]) -> Tensor:
+    """Token rows of different lengths as one [batch, pos] tensor, padded on the right with the pad token (0 without
+    one): in a causal model a row's own tokens never read the pads after them, so their activations are the row's
+    alone."""
+    width = max(len(r) for r in rows)
+    pad = model.tokenizer.pad_token_id or 0
+    return torch.tensor([list(r) + [pad] * (width - len(r)) for r in rows])

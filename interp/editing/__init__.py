@@ -7,7 +7,7 @@ from interp.editing.edited import check_edit_folder, save_edited_model
 from interp.editing.facts import FACTS_FILE, Fact, answer_ids, load_facts, neighbours, subject_positions
 from interp.editing.keys import key_second_moment
 from interp.editing.rome import EditConfig, default_layer, edit_facts, memit_update, rome_update
-from interp.editing.tracing import TRACE_SITES, causal_trace
+from interp.editing.tracing import TRACE_SITES, causal_trace, model_answer
 
 __all__ = [
     "FACTS_FILE",
@@ -24,6 +24,7 @@ __all__ = [
     "key_second_moment",
     "load_facts",
     "memit_update",
+    "model_answer",
     "neighbours",
     "recall_facts",
     "rome_update",

@@ -19,11 +19,9 @@ def check_edit_folder(base_spec: str, folder: str | Path) -> None:
     """Refuse a folder that is the base model's own, or that holds a model already (an edit never overwrites)."""
     folder = Path(folder)
     base = parse_spec(base_spec)
-    if base.path is not None and base.path.resolve() == folder.resolve():
+    if base.path is not None and base.path.resolve() == folder.resolve():  # a zoo spec's path is its entry's folder
         what = "the zoo model's" if base.entry is not None else "the base model's"
         raise ValueError(f"{folder} is {what} own folder: write the edited model to a new folder")
-    if base.entry is not None and base.entry.folder.resolve() == folder.resolve():
-        raise ValueError(f"{folder} is the zoo model's own folder: write the edited model to a new folder")
     held = [name for name in MODEL_FILES if (folder / name).exists()]
     if held:
         raise ValueError(f"{folder} already holds a model ({', '.join(held)}); write the edited model to a new folder")

@@ -31,7 +31,7 @@ from torch import Tensor
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
-from interp.core.tokens import readable, token_ids
+from interp.core.tokens import readable, right_padded, token_ids
 from interp.core.weight_edits import low_rank_added, mlp_key_hook, mlp_out_weight
 from interp.editing.facts import Fact, answer_ids, subject_positions
 from interp.editing.keys import KEY_TOKENS, key_second_moment
@@ -118,7 +118,8 @@ def edit_facts(
     for ctx in contexts:
         delta = _optimise_value(model, ctx, last, config)
         deltas.append(delta)
-        targets.append(_residual(model, ctx, last) + delta)
+        (residual,) = _at_subject(model, ctx, [hook_name("resid_post", last)])
+        targets.append(residual + delta)
         done += 1
         if progress:
             progress(done, total)
@@ -126,8 +127,10 @@ def edit_facts(
     rome = len(facts) == 1 and len(layers) == 1
     for i, layer in enumerate(layers):
         with low_rank_added(model, layers[:i], *_stacked(lefts, rights)) if i else nullcontext():
-            keys = torch.stack([_key(model, ctx, layer) for ctx in contexts])
-            gaps = torch.stack([t - _residual(model, ctx, last) for t, ctx in zip(targets, contexts)])
+            names = [mlp_key_hook(model, layer), hook_name("resid_post", last)]  # the key, and the gap still to write
+            read = [_at_subject(model, ctx, names) for ctx in contexts]
+            keys = torch.stack([key for key, _ in read])
+            gaps = torch.stack([t - residual for t, (_, residual) in zip(targets, read)])
         c = key_second_moment(model, layer, n_tokens=config.n_key_tokens)
         if rome:
             left, right = rome_update(c, keys[0], deltas[0])
@@ -186,26 +189,16 @@ class _Contexts:
             subject_last.append(subject_positions(model, text, fact.subject)[-1])
             answer_at.append([len(ids) - 1 + j for j in range(len(answer))])
             rows.append(ids + answer[:-1])
-        width = max(len(r) for r in rows)
-        pad = model.tokenizer.pad_token_id or 0
-        tokens = torch.tensor([r + [pad] * (width - len(r)) for r in rows])  # right pads: never seen by real tokens
-        return cls(fact, tokens, torch.tensor(subject_last), torch.tensor(answer_at), torch.tensor(answer))
+        return cls(
+            fact, right_padded(model, rows), torch.tensor(subject_last), torch.tensor(answer_at), torch.tensor(answer)
+        )
 
 
-def _key(model: Model, ctx: _Contexts, layer: int) -> Tensor:
-    """The mean key at the subject's last token over the prefixes."""
-    hook = mlp_key_hook(model, layer)
-    _, cache = run_with_cache(model, ctx.tokens, [hook])
+def _at_subject(model: Model, ctx: _Contexts, names: Sequence[str]) -> list[Tensor]:
+    """The activations at `names` (one forward pass for all) at the subject's last token, averaged over prefixes."""
+    _, cache = run_with_cache(model, ctx.tokens, list(names))
     rows = torch.arange(len(ctx.tokens))
-    return cache[hook][rows, ctx.subject_last.to(cache[hook].device)].double().mean(0).cpu()
-
-
-def _residual(model: Model, ctx: _Contexts, layer: int) -> Tensor:
-    """The mean residual after `layer` at the subject's last token over the prefixes."""
-    name = hook_name("resid_post", layer)
-    _, cache = run_with_cache(model, ctx.tokens, [name])
-    rows = torch.arange(len(ctx.tokens))
-    return cache[name][rows, ctx.subject_last.to(cache[name].device)].double().mean(0).cpu()
+    return [cache[n][rows, ctx.subject_last.to(cache[n].device)].double().mean(0).cpu() for n in names]
 
 
 def _optimise_value(model: Model, ctx: _Contexts, layer: int, config: EditConfig) -> Tensor:

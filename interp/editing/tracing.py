@@ -19,14 +19,15 @@ import torch
 from torch import Tensor
 
 from interp.core.hooks import hooks, run_with_cache
-from interp.core.locking import exclusive
+from interp.core.locking import exclusive, lock_free
 from interp.core.sites import check_hook_names, hook_name
 from interp.core.tokens import str_tokens, token_ids
 from interp.editing.facts import answer_ids, subject_positions
+from interp.generation.generate import generate
 from interp.results import CausalTrace, nested_tuple
 from interp.vocab.types import Model, Progress
 
-__all__ = ["TRACE_SITES", "causal_trace"]
+__all__ = ["TRACE_SITES", "causal_trace", "model_answer"]
 
 TRACE_SITES = ("resid_post", "mlp_out", "attn_out")
 NOISE_FACTOR = 3.0
@@ -106,6 +107,15 @@ def causal_trace(
         n_samples=n_samples,
         window=window,
     )
+
+
+@lock_free("generate holds the lock")
+def model_answer(model: Model, prompt: str) -> str:
+    """The model's own greedy next token after `prompt`, as text: what tracing follows when no target is named."""
+    answer = generate(model, prompt, max_new_tokens=1).texts[0].strip()
+    if not answer:
+        raise ValueError("the model's next token after the prompt is blank: give the target to trace")
+    return answer
 
 
 def _prob(logits: Tensor, answer: int) -> float:

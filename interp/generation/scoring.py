@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from interp.core.locking import exclusive
+from interp.core.tokens import right_padded
 from interp.vocab.types import Model
 
 __all__ = ["perplexity"]
@@ -25,10 +26,7 @@ def perplexity(model: Model, prompt_tokens: Sequence[Sequence[int]], new_tokens:
     total, count = 0.0, 0
     for lo in range(0, len(prompt_tokens), CHUNK):
         prompts, news = prompt_tokens[lo : lo + CHUNK], new_tokens[lo : lo + CHUNK]
-        rows = [list(p) + list(n) for p, n in zip(prompts, news)]
-        width = max(len(r) for r in rows)
-        # right pads: a causal model's real tokens never read them
-        tokens = torch.tensor([r + [0] * (width - len(r)) for r in rows], device=model.cfg.device)
+        tokens = right_padded(model, [list(p) + list(n) for p, n in zip(prompts, news)]).to(model.cfg.device)
         with torch.no_grad():
             logprobs = model(tokens).float().log_softmax(-1)
         for i, (p, n) in enumerate(zip(prompts, news)):

@@ -119,15 +119,15 @@ def _row(model: Model, label: str, strength: float, gen: Generation, plain: Gene
         strength=strength,
         concept_score=sum(h > 0 for h in hits) / len(hits),
         concept_rate=100 * sum(hits) / max(n_words, 1),
-        perplexity=perplexity(model, plain.prompt_tokens, [_without_end(model, ids) for ids in gen.new_tokens]),
+        # the end token a generation stopped at is the model's, not text: left out of the score
+        perplexity=perplexity(
+            model,
+            plain.prompt_tokens,
+            [ids[:-1] if why == "eos" else ids for ids, why in zip(gen.new_tokens, gen.stopped_by)],
+        ),
         repetition=sum(_repetition(t) for t in gen.texts) / len(gen.texts),
         samples=gen.texts,
     )
-
-
-def _without_end(model: Model, ids: Sequence[int]) -> list[int]:
-    end = model.tokenizer.eos_token_id
-    return list(ids[:-1]) if ids and ids[-1] == end else list(ids)
 
 
 @exclusive

@@ -21,7 +21,7 @@ from interp.core.hooks import activations
 from interp.core.interventions import SpliceSAE, Steer
 from interp.core.locking import exclusive, lock_free
 from interp.core.sites import check_hook_names, hook_name
-from interp.core.tokens import token_id_rows
+from interp.core.tokens import readable, right_padded, token_id_rows
 from interp.loading.spec import defaults_for
 from interp.results import SteeringVector, load_folder, save_folder
 from interp.vocab.choices import ResidSite, check_choice
@@ -129,13 +129,9 @@ def _one_direction(
         raise ValueError(
             f"a direction of shape {tuple(direction.shape)} does not fit {hook} (width {model.cfg.d_model})"
         )
-    if reference is None:
-        try:
-            rows = _rows(model, list(NEUTRAL_PROMPTS), hook, "mean")
-        except ValueError:  # a zoo model's word vocabulary
-            rows = _rows(model, [defaults_for(model).prompt], hook, "mean")
-    else:
-        rows = _rows(model, list(reference), hook, "mean")
+    if reference is None:  # a zoo model's word vocabulary reads none of NEUTRAL_PROMPTS
+        reference = readable(model, NEUTRAL_PROMPTS) or [defaults_for(model).prompt]
+    rows = _rows(model, list(reference), hook, "mean")
     return SteeringVector(
         model=model.cfg.model_name,
         hook=hook,
@@ -160,10 +156,8 @@ def _rows(model: Model, texts: list[str], hook: str, reduce: Reduce) -> Float[Te
     """One activation per text at `hook`: the mean over its kept tokens, or its last token's."""
     bos = model.cfg.default_prepend_bos and model.tokenizer.bos_token_id is not None
     ids = token_id_rows(model, texts, prepend_bos=model.cfg.default_prepend_bos)
-    width = max(len(r) for r in ids)
-    pad = model.tokenizer.pad_token_id or 0
-    # right padding: in a causal model a text's own tokens never see the pads after them
-    tokens = torch.tensor([r + [pad] * (width - len(r)) for r in ids])
+    tokens = right_padded(model, ids)
+    width = tokens.shape[1]
     with torch.no_grad():
         act = activations(model, tokens, [hook])[hook].float().cpu()
     lengths = torch.tensor([len(r) for r in ids])
