@@ -19,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import state
 from interp.loading.spec import defaults_for
 from interp.vocab.choices import DeviceChoice, TaskName, options
 from interp.zoo import DEFAULT_MODEL, ZOO, bundled_sae_folder
@@ -231,7 +232,7 @@ def download(result: Any, name: str = "result.json") -> None:
 
 def current() -> Choice:
     """The sidebar's choices (main.py draws the sidebar before running the page)."""
-    return st.session_state["choice"]
+    return st.session_state[state.CHOICE]
 
 
 @contextmanager

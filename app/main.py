@@ -8,18 +8,14 @@ the library's plot functions. The sidebar (model, device, task, prompt) is share
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import streamlit as st
+from streamlit import config
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/, not the project, on the path
-    sys.path.insert(0, str(ROOT))
-
-from streamlit import config  # noqa: E402
-
-from app.common import REMOTE_ENV, serves, sidebar  # noqa: E402
+# `streamlit run app/main.py` puts app/, not the project, on the path: `app` is found as the installed package
+# (pyproject.toml installs interp, sae and app; ./workbench setup installs the project)
+from app import state
+from app.common import REMOTE_ENV, serves, sidebar
 
 # Every way of starting the app reads app/.streamlit/config.toml (localhost only, no usage statistics), but a
 # flag (`--server.address 0.0.0.0`) or STREAMLIT_* variables can override it: statistics go off here for every
@@ -36,33 +32,36 @@ if not serves(client, allow_remote=os.environ.get(REMOTE_ENV) == "1"):
             f"`python -m app --remote` (or {REMOTE_ENV}=1) on a network you trust."
         )
 
-    # a navigation of this one page: without it, Streamlit would list and serve the scripts in pages/ itself
+    # a navigation of this one page: without it, Streamlit would list the page scripts itself
     st.navigation([st.Page(refused, title="Not available")]).run()
     st.stop()
 
+# The page scripts live in views/, not pages/: Streamlit treats a pages/ folder beside the main script as its older
+# multipage layout and, on a fresh session opened at a page's address, ran that script before this one (no sidebar
+# yet: a KeyError). tests/test_app_browser.py opens a page by its address on a fresh server.
 PAGES = {
     "Model": [
-        st.Page("pages/model_tokens.py", title="Model & tokens", icon=":material/token:"),
-        st.Page("pages/attention.py", title="Attention", icon=":material/grid_on:"),
+        st.Page("views/model_tokens.py", title="Model & tokens", icon=":material/token:"),
+        st.Page("views/attention.py", title="Attention", icon=":material/grid_on:"),
     ],
     "Circuits": [
-        st.Page("pages/patching.py", title="Patching", icon=":material/swap_horiz:", default=True),
-        st.Page("pages/attribution.py", title="Attribution", icon=":material/bar_chart:"),
-        st.Page("pages/circuit.py", title="Circuit", icon=":material/account_tree:"),
-        st.Page("pages/graph.py", title="Attribution graph", icon=":material/schema:"),
-        st.Page("pages/trojans.py", title="Trojan hunt", icon=":material/bug_report:"),
+        st.Page("views/patching.py", title="Patching", icon=":material/swap_horiz:", default=True),
+        st.Page("views/attribution.py", title="Attribution", icon=":material/bar_chart:"),
+        st.Page("views/circuit.py", title="Circuit", icon=":material/account_tree:"),
+        st.Page("views/graph.py", title="Attribution graph", icon=":material/schema:"),
+        st.Page("views/trojans.py", title="Trojan hunt", icon=":material/bug_report:"),
     ],
     "Representations": [
-        st.Page("pages/probes.py", title="Probes", icon=":material/sensors:"),
-        st.Page("pages/sae_features.py", title="SAE features", icon=":material/scatter_plot:"),
-        st.Page("pages/superposition.py", title="Superposition", icon=":material/hub:"),
+        st.Page("views/probes.py", title="Probes", icon=":material/sensors:"),
+        st.Page("views/sae_features.py", title="SAE features", icon=":material/scatter_plot:"),
+        st.Page("views/superposition.py", title="Superposition", icon=":material/hub:"),
     ],
     "Editing": [
-        st.Page("pages/steer_edit.py", title="Steer & edit", icon=":material/tune:"),
+        st.Page("views/steer_edit.py", title="Steer & edit", icon=":material/tune:"),
     ],
 }
 
 st.set_page_config(page_title="Interpretability workbench", layout="wide")
 page = st.navigation(PAGES)
-st.session_state["choice"] = sidebar()
+st.session_state[state.CHOICE] = sidebar()
 page.run()

@@ -30,8 +30,8 @@ from tests.test_real_editing import PROMPTS  # the prompts the test compares wit
 def generation(model) -> None:
     from transformers import AutoModelForCausalLM
 
+    from interp.core.files import cache_root
     from interp.generation import generate
-    from interp.loading.gguf import cache_root
     from interp.steering import concept, diffmean_vector, steer_hooks
 
     (folder,) = [p for p in (cache_root() / "gguf").iterdir() if p.is_dir()]

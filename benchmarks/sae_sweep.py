@@ -108,9 +108,7 @@ def main() -> None:
         ours = [load_sae(f / "sae", device=args.device) for f in folders]
 
         model = load_model(args.model, device=args.device)
-        tokens = token_rows(
-            model, args.model, n_tokens=args.dataset_tokens, context=cfg.context, seed=args.seed
-        )  # the job's rows
+        tokens = token_rows(model, n_tokens=args.dataset_tokens, context=cfg.context, seed=args.seed)  # the job's rows
         theirs, theirs_s = [], []
         for k in args.k:
             start = time.perf_counter()
@@ -118,7 +116,7 @@ def main() -> None:
             sync()
             theirs_s.append(time.perf_counter() - start)
 
-    held_out = token_rows(model, args.model, n_tokens=args.eval_tokens, context=cfg.context, seed=args.seed + 1)
+    held_out = token_rows(model, n_tokens=args.eval_tokens, context=cfg.context, seed=args.seed + 1)
     rows = []
     for k, a, b in zip(args.k, ours, theirs):
         ma, mb = (evaluate_sae(model, sae.to(args.device), held_out, hook=args.hook) for sae in (a, b))

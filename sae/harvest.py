@@ -63,7 +63,6 @@ def cached_activations(cfg: TrainJobConfig, *, progress: JobProgress | None = No
     model = load_model(cfg.model, device=cfg.device)
     tokens = token_rows(
         model,
-        cfg.model,
         n_tokens=cfg.dataset_tokens,
         context=cfg.context,
         dataset=cfg.dataset,

@@ -37,7 +37,7 @@ from jaxtyping import Int
 from torch import Tensor
 
 from interp.core.locking import lock_free
-from interp.loading.spec import defaults_for
+from interp.loading.spec import ModelSpec, parse_spec
 from interp.vocab.types import Model
 from interp.zoo.texts import is_text_source, text_documents
 
@@ -61,7 +61,6 @@ def rows_of(ids: list[int], *, context: int, n_rows: int, bos: int | None) -> In
 @lock_free("tokenizer only")
 def token_rows(
     model: Model,
-    model_spec: str,
     *,
     n_tokens: int,
     context: int = 48,
@@ -71,16 +70,18 @@ def token_rows(
 ) -> Int[Tensor, "batch pos"]:
     """About `n_tokens` tokens (at most that many rows of `context`) from `dataset` (see the module
     docstring), or from the model's default source when `dataset` is empty (a zoo model's own corpus, or for
-    zoo:smollm2-135m the text its SAE was trained on: `interp.zoo.ModelDefaults.text`)."""
+    zoo:smollm2-135m the text its SAE was trained on: `interp.zoo.ModelDefaults.text`). The model's spec is read
+    from the model (`model.cfg.model_name`), so a zoo model loaded by path reads its own corpus too."""
+    spec = parse_spec(model.cfg.model_name)
     context = min(context, model.cfg.n_ctx)
     n_rows = max(1, n_tokens // context)
     source = str(dataset or "")
     if not source:  # the model's own default: its zoo corpus, or a named text for a model without one
-        source = defaults_for(model_spec).text
+        source = spec.defaults.text
     if source == "zoo":
-        return _zoo_rows(model, model_spec, n_rows, context, seed)
+        return _zoo_rows(model, spec, n_rows, context, seed)
     if model.tokenizer is None:
-        raise ValueError(f"{model_spec} has no tokenizer, so it cannot read {source}; use its zoo corpus")
+        raise ValueError(f"{spec.text} has no tokenizer, so it cannot read {source}; use its zoo corpus")
     bos = model.tokenizer.bos_token_id
     need = n_rows * context
     if is_text_source(source):
@@ -121,20 +122,20 @@ def token_rows(
     return rows_of(_tokenize(model, [path.read_text()], need), context=context, n_rows=n_rows, bos=bos)
 
 
-def _zoo_rows(model: Model, spec: str, n_rows: int, context: int, seed: int) -> Tensor:
+def _zoo_rows(model: Model, spec: ModelSpec, n_rows: int, context: int, seed: int) -> Tensor:
     from interp.zoo import corpus
 
-    if spec == "zoo:lang-4l":
+    if spec.zoo == "lang-4l":
         docs = corpus.lang_documents(n_rows, n_words=context + 8, seed=seed + 1000)  # not the training seed
         ids = model.tokenizer(docs, add_special_tokens=False)["input_ids"]
         return torch.tensor([[corpus.BOS_ID, *row[: context - 1]] for row in ids])
-    if spec == "zoo:induction-2l":
+    if spec.zoo == "induction-2l":
         gen = torch.Generator().manual_seed(seed + 1000)
         return corpus.repeated_sequences(
             n_rows, n_ctx=context, d_vocab=model.cfg.d_vocab, min_len=3, max_len=24, generator=gen
         )
     raise ValueError(
-        f"{spec} has no built-in corpus (only the zoo models do): give a token source (text:python-docs or "
+        f"{spec.text} has no built-in corpus (only the zoo models do): give a token source (text:python-docs or "
         "text:fortunes, a .txt/.jsonl file, a datasets folder or hf:NAME)"
     )
 

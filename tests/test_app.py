@@ -13,17 +13,17 @@ from interp.vocab.choices import Ablation, DeviceChoice, Direction, EdgeMethod, 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
 TIMEOUT = 240  # the first run imports TransformerLens and SAELens (~20 s) and loads the model
 PAGES = [
-    "pages/model_tokens.py",
-    "pages/attention.py",
-    "pages/patching.py",
-    "pages/attribution.py",
-    "pages/circuit.py",
-    "pages/graph.py",
-    "pages/trojans.py",
-    "pages/probes.py",
-    "pages/sae_features.py",
-    "pages/superposition.py",
-    "pages/steer_edit.py",  # its own file: tests/test_app_steer_edit.py
+    "views/model_tokens.py",
+    "views/attention.py",
+    "views/patching.py",
+    "views/attribution.py",
+    "views/circuit.py",
+    "views/graph.py",
+    "views/trojans.py",
+    "views/probes.py",
+    "views/sae_features.py",
+    "views/superposition.py",
+    "views/steer_edit.py",  # its own file: tests/test_app_steer_edit.py
 ]
 
 
@@ -73,16 +73,16 @@ def test_first_screen_is_a_patching_heatmap():
 @pytest.mark.parametrize(
     "page, n_charts",
     [
-        ("pages/model_tokens.py", 1),
-        ("pages/attention.py", 2),
-        ("pages/patching.py", 1),
-        ("pages/attribution.py", 2),
-        ("pages/circuit.py", 4),
-        ("pages/graph.py", 1),
-        ("pages/trojans.py", 0),  # the hunt waits for its button: test_trojan_hunt_page_finds_the_trigger
-        ("pages/probes.py", 3),
-        ("pages/sae_features.py", 3),
-        ("pages/superposition.py", 2),
+        ("views/model_tokens.py", 1),
+        ("views/attention.py", 2),
+        ("views/patching.py", 1),
+        ("views/attribution.py", 2),
+        ("views/circuit.py", 4),
+        ("views/graph.py", 1),
+        ("views/trojans.py", 0),  # the hunt waits for its button: test_trojan_hunt_page_finds_the_trigger
+        ("views/probes.py", 3),
+        ("views/sae_features.py", 3),
+        ("views/superposition.py", 2),
     ],
 )
 def test_every_page_shows_its_figures(page, n_charts):
@@ -92,13 +92,13 @@ def test_every_page_shows_its_figures(page, n_charts):
 
 
 def test_the_induction_model_gets_a_prompt_it_can_read():
-    at = _open("pages/attention.py", model_pick="zoo:induction-2l")
+    at = _open("views/attention.py", model_pick="zoo:induction-2l")
     _assert_clean(at)
     assert len(_charts(at)) == 2
 
 
 def test_model_page_facts_and_tokens():
-    at = _open("pages/model_tokens.py")
+    at = _open("views/model_tokens.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["layers"] == "4" and metrics["heads"] == "4"
     table = at.dataframe[0].value
@@ -108,16 +108,16 @@ def test_model_page_facts_and_tokens():
 def test_unknown_model_is_an_error_and_the_other_pages_still_work():
     at = _open(model_pick=OTHER, model_other="no-such-model-xyz")
     _assert_error(at, "unknown model 'no-such-model-xyz'")
-    at.switch_page("pages/superposition.py").run()  # needs no model: still works in the same session
+    at.switch_page("views/superposition.py").run()  # needs no model: still works in the same session
     _assert_clean(at)
     assert len(_charts(at)) == 2
-    at.switch_page("pages/model_tokens.py").run()
+    at.switch_page("views/model_tokens.py").run()
     _assert_error(at, "unknown model 'no-such-model-xyz'")
 
 
 def test_prompt_longer_than_the_context_on_attention():
     _assert_error(
-        _open("pages/attention.py", **{"prompt_zoo:lang-4l": "When Mary and John went to the store , " * 20}),
+        _open("views/attention.py", **{"prompt_zoo:lang-4l": "When Mary and John went to the store , " * 20}),
         "shorten it",
     )
 
@@ -127,21 +127,21 @@ CUSTOM = {"task_ioi": "custom"}
 
 def test_prompts_of_different_lengths_on_patching():
     at = _open(
-        "pages/patching.py", **CUSTOM, corrupted="When Mary and John went to the big store , Mary gave a drink to"
+        "views/patching.py", **CUSTOM, corrupted="When Mary and John went to the big store , Mary gave a drink to"
     )
     _assert_error(at, "different lengths")
 
 
 def test_missing_answer_on_attribution():
-    _assert_error(_open("pages/attribution.py", **CUSTOM, answer=""), "fill in: answer")
+    _assert_error(_open("views/attribution.py", **CUSTOM, answer=""), "fill in: answer")
 
 
 def test_unknown_word_on_circuit():
-    _assert_error(_open("pages/circuit.py", **CUSTOM, wrong="Zyxwvut"), "Zyxwvut")
+    _assert_error(_open("views/circuit.py", **CUSTOM, wrong="Zyxwvut"), "Zyxwvut")
 
 
 def test_circuit_page_edges_section():
-    at = _open("pages/circuit.py")
+    at = _open("views/circuit.py")
     _assert_clean(at)
     assert not at.markdown, [m.value for m in at.markdown]  # no stray string written by Streamlit's magic
     specs = [c.proto.spec for c in _charts(at)]
@@ -175,7 +175,7 @@ def test_circuit_page_edges_section():
 
 
 def test_trojan_hunt_page_finds_the_trigger():
-    at = _open("pages/trojans.py")
+    at = _open("views/trojans.py")
     assert "about a minute" in at.info[0].value and not _charts(at)
     at.button(key="run_hunt").click().run()
     _assert_clean(at)
@@ -188,15 +188,15 @@ def test_trojan_hunt_page_finds_the_trigger():
 
 
 def test_probing_task_the_model_cannot_do():
-    _assert_error(_open("pages/probes.py", model_pick="zoo:induction-2l", probe_task="ioi-io"), "ioi-io")
+    _assert_error(_open("views/probes.py", model_pick="zoo:induction-2l", probe_task="ioi-io"), "ioi-io")
 
 
 def test_missing_sae_folder():
-    _assert_error(_open("pages/sae_features.py", **{"sae_path_zoo:lang-4l": "/no/such/sae"}), "/no/such/sae")
+    _assert_error(_open("views/sae_features.py", **{"sae_path_zoo:lang-4l": "/no/such/sae"}), "/no/such/sae")
 
 
 def test_superposition_toy_model_and_recovery_without_widths():
-    at = _open("pages/superposition.py")
+    at = _open("views/superposition.py")
     assert "5 of 5 features represented" in at.caption[0].value  # the pentagon
     at.multiselect(key="recovery_widths").set_value([]).run()
     at.button(key="run_recovery").click().run()
@@ -212,19 +212,19 @@ def test_page_options_run_their_analyses():
     at.selectbox(key="patch_method").set_value("attribution").run()
     _assert_clean(at)
     assert "Attribution patching of z on zoo:lang-4l" in _charts(at)[0].proto.spec
-    at.switch_page("pages/attribution.py").run()
+    at.switch_page("views/attribution.py").run()
     for granularity in ("head", "neuron"):
         at.radio(key="dla_by").set_value(granularity).run()
         _assert_clean(at)
         assert f"by {granularity}" in _charts(at)[0].proto.spec
-    at.switch_page("pages/sae_features.py").run()
+    at.switch_page("views/sae_features.py").run()
     at.radio(key="sae_edit").set_value("steer").run()
     _assert_clean(at)
     assert "steered" in _charts(at)[-1].proto.spec
 
 
 def test_superposition_buttons_draw_their_figures():
-    at = _open("pages/superposition.py")
+    at = _open("views/superposition.py")
     at.slider(key="dim_densities").set_value(4).run()
     at.select_slider(key="dim_steps").set_value(500).run()
     at.button(key="run_dimensionality").click().run()
@@ -244,7 +244,7 @@ def test_superposition_buttons_draw_their_figures():
 
 
 def test_graph_page_node_dashboard_and_intervention():
-    at = _open("pages/graph.py")
+    at = _open("views/graph.py")
     _assert_clean(at)
     assert "latents active" in [m.label for m in at.metric]
     features = [o for o in at.multiselect(key="intervene_on").options if o.startswith("L")]

@@ -231,3 +231,18 @@ def test_steer_and_edit_on_smollm2(server):
         efficacy = page.locator('[data-testid="stMetric"]').filter(has_text="efficacy")
         assert "1.00" in efficacy.inner_text()
         browser.close()
+
+
+def test_a_page_opened_by_its_address_on_a_fresh_server():
+    """A bookmarked page, opened before anything else on a newly started app: the page runs after the sidebar
+    (Streamlit ran a script in a pages/ folder on its own, without it, and showed a KeyError)."""
+    from playwright.sync_api import sync_playwright
+
+    with _serving("server-deep-link.log") as served, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(f"{served.url}/model_tokens")
+        page.locator(f"{FIGURE}, [data-testid='stException']").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
+        assert page.get_by_role("heading", name="Model & tokens").count() >= 1
+        browser.close()

@@ -30,7 +30,7 @@ def test_folders_outside_the_allowed_roots_are_refused_without_a_listing():
     at = _open(model_pick=OTHER, model_other="/etc")
     _assert_error(at, "this app loads models only from")
     assert "passwd" not in at.error[0].value  # nothing of what /etc holds
-    at = _open("pages/sae_features.py", **{"sae_path_zoo:lang-4l": "/proc/self"})
+    at = _open("views/sae_features.py", **{"sae_path_zoo:lang-4l": "/proc/self"})
     _assert_error(at, "this app loads SAEs only from")
     assert "environ" not in at.error[0].value
 

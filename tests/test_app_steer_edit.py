@@ -4,7 +4,7 @@ test_app.py rather than after it."""
 
 from tests.test_app import _assert_clean, _assert_error, _charts, _open
 
-PAGE = "pages/steer_edit.py"
+PAGE = "views/steer_edit.py"
 
 
 def test_generations_side_by_side_and_the_strength_sweep():

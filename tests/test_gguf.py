@@ -9,8 +9,8 @@ import pytest
 
 from interp import load_model
 from interp.loading.checks import NotACheckpointError, UnsupportedArchitectureError
+from interp.loading.fetch import fetch
 from interp.zoo import ZOO
-from interp.zoo.fetch import fetch
 
 
 def write_gguf(path, arch: str) -> None:

@@ -170,6 +170,21 @@ def test_pruning(graph):
     assert 0.5 < tight.replacement_score < 1 and 0.5 < tight.completeness_score <= 1  # measured 0.89, 0.96
     with pytest.raises(ValueError, match="between 0 and 1"):
         prune(graph, node_threshold=1.5)
+    # what the app's page asks of a graph, answered by the results themselves
+    kept = tight.kept()
+    assert sorted(kept) == tight.node_mask.nonzero()[:, 0].tolist()
+    assert [float(tight.cumulative[n]) for n in kept] == sorted(float(tight.cumulative[n]) for n in kept)
+    node = kept[0] if graph.kind(kept[0]) == "feature" else next(n for n in kept if graph.kind(n) == "feature")
+    layer, pos, latent = graph.latent(node)
+    assert graph.node_index(layer, pos, latent) == node
+    for into, weights in ((True, graph.adjacency[node]), (False, graph.adjacency[:, node])):
+        edges = graph.strongest_edges(node, into=into, k=5)
+        assert [w for _, w in edges] == [float(weights[n]) for n, _ in edges] and all(w != 0 for _, w in edges)
+        assert [abs(w) for _, w in edges] == sorted((abs(w) for _, w in edges), reverse=True)
+        assert abs(edges[0][1]) == float(weights.abs().max()) if edges else float(weights.abs().max()) == 0
+    assert [label for label, _ in graph.targets()] == list(graph.logit_labels)
+    with pytest.raises(ValueError, match="is not a feature"):
+        graph.latent(graph.n_nodes - 1)
 
 
 def test_viewer_json_round_trip(graph, tmp_path):
@@ -210,7 +225,7 @@ def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
     from sae.token_sources import token_rows
     from sae.transcoder_eval import evaluate_transcoders
 
-    tokens = token_rows(lang_model, "zoo:lang-4l", n_tokens=4000, context=48, seed=1)  # not the job's seed-0 rows
+    tokens = token_rows(lang_model, n_tokens=4000, context=48, seed=1)  # not the job's seed-0 rows
     result = evaluate_transcoders(lang_model, transcoders, tokens)
     assert result.layers == (0, 1, 2, 3)
     assert min(result.explained_variance) >= 0.8  # measured 0.974-0.996 on 19,552 tokens
@@ -222,7 +237,7 @@ def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
 def test_transcoder_loading_errors(tmp_path, transcoders):
     from interp.loading.saes import SAELoadError
 
-    with pytest.raises(SAELoadError, match="no SAELens transcoder folders"):
+    with pytest.raises(SAELoadError, match="no SAELens transcoders"):
         load_transcoders(tmp_path)
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
@@ -230,6 +245,15 @@ def test_transcoder_loading_errors(tmp_path, transcoders):
             (tmp_path / name / f).write_bytes((BUNDLED / "L1" / f).read_bytes())
     with pytest.raises(SAELoadError, match="two transcoders for block 1"):
         load_transcoders(tmp_path)
+    with pytest.raises(SAELoadError, match="no bundled SAE or transcoders named 'nope'"):
+        load_transcoders("zoo:nope")
+    # pretrained transcoders by release:id,id (SAELens's registry, read offline); the weights need the hub
+    with pytest.raises(SAELoadError, match="unknown SAELens release 'gemma-scope-9z'"):
+        load_transcoders("gemma-scope-9z:layer_0")
+    with pytest.raises(SAELoadError, match="release 'gemma-scope-2b-pt-transcoders' has no SAE 'layer_99'"):
+        load_transcoders("gemma-scope-2b-pt-transcoders:layer_0/width_16k/average_l0_76,layer_99")
+    with pytest.raises(SAELoadError, match="on the Hugging Face hub, which is unreachable"):
+        load_transcoders("gemma-scope-2b-pt-transcoders:layer_0/width_16k/average_l0_76")
 
 
 TRANSCODER_JOB = """

@@ -57,7 +57,7 @@ def test_greedy_generation_equals_transformers_token_for_token(smollm2):
 
 
 def _hf_folder(model) -> str:
-    from interp.loading.gguf import cache_root
+    from interp.core.files import cache_root
 
     (folder,) = [p for p in (cache_root() / "gguf").iterdir() if p.is_dir()]
     return str(folder)

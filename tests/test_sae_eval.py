@@ -14,7 +14,7 @@ HOOK = "blocks.2.hook_resid_post"
 
 @pytest.fixture(scope="module")
 def tokens(lang_model):
-    return token_rows(lang_model, "zoo:lang-4l", n_tokens=2000, context=40)
+    return token_rows(lang_model, n_tokens=2000, context=40)
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,7 @@ def trained_sae(lang_model, tokens):
     from interp.core.hooks import run_with_cache
     from interp.training.dictionaries import train_sae
 
-    _, cache = run_with_cache(
-        lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=5), [HOOK]
-    )
+    _, cache = run_with_cache(lang_model, token_rows(lang_model, n_tokens=8000, context=40, seed=5), [HOOK])
     acts = cache[HOOK].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
     return train_sae(

@@ -16,9 +16,7 @@ def sae(lang_model):
     from interp.core.hooks import run_with_cache
     from interp.training.dictionaries import train_sae
 
-    _, cache = run_with_cache(
-        lang_model, token_rows(lang_model, "zoo:lang-4l", n_tokens=8000, context=40, seed=3), [HOOK]
-    )
+    _, cache = run_with_cache(lang_model, token_rows(lang_model, n_tokens=8000, context=40, seed=3), [HOOK])
     acts = cache[HOOK].flatten(0, 1)
     gen = torch.Generator().manual_seed(0)
     trained = train_sae(
@@ -35,7 +33,7 @@ def sae(lang_model):
 
 @pytest.fixture(scope="module")
 def tokens(lang_model):
-    return token_rows(lang_model, "zoo:lang-4l", n_tokens=1600, context=40)
+    return token_rows(lang_model, n_tokens=1600, context=40)
 
 
 def test_dashboard_contexts_are_the_strongest_activations(lang_model, sae, tokens, tmp_path):

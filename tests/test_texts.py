@@ -26,9 +26,9 @@ CODE_LINE = re.compile(r"^\s*(>>>|def |class \w+[(:]|import |from \w+ import )|:
 
 @pytest.fixture(scope="module")
 def bpe_model():
-    """A stand-in for a model with a real vocabulary: token_rows reads only `cfg.n_ctx` and `tokenizer`. The
-    tokenizer is GPT-2's kind, byte-level BPE (trained here on a little of the text): no unknown tokens, and
-    decoding gives back the exact text, so rows can be traced to the documents they came from."""
+    """A stand-in for a model with a real vocabulary: token_rows reads only `cfg.n_ctx`, `cfg.model_name` and
+    `tokenizer`. The tokenizer is GPT-2's kind, byte-level BPE (trained here on a little of the text): no unknown
+    tokens, and decoding gives back the exact text, so rows can be traced to the documents they came from."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -40,7 +40,7 @@ def bpe_model():
     )
     tok.train_from_iterator(text_documents("text:python-docs")[:1500], trainer)  # needs no install
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
-    return SimpleNamespace(cfg=SimpleNamespace(n_ctx=128), tokenizer=fast)
+    return SimpleNamespace(cfg=SimpleNamespace(n_ctx=128, model_name="bpe-stand-in"), tokenizer=fast)
 
 
 def _runs(documents) -> set[str]:
@@ -75,7 +75,7 @@ def test_splits_share_no_document_and_no_passage(source):
 def test_token_rows_come_from_their_split_only(bpe_model, source):
     tok = bpe_model.tokenizer
     rows = {
-        split: token_rows(bpe_model, "bpe", n_tokens=10_000_000, context=64, dataset=name)  # all of each split
+        split: token_rows(bpe_model, n_tokens=10_000_000, context=64, dataset=name)  # all of each split
         for split, name in (("train", source), ("heldout", f"{source}/heldout"))
     }
     assert rows["train"].shape[1] == 64 and len(rows["train"]) > 5 * len(rows["heldout"]) > 1000
@@ -86,13 +86,13 @@ def test_token_rows_come_from_their_split_only(bpe_model, source):
         for piece in tok.decode(row[1:]).split(tok.eos_token):
             assert piece in held_text  # every row is held-out text, cut at document ends
 
-    few = token_rows(bpe_model, "bpe", n_tokens=640, context=64, dataset=source, seed=1)
+    few = token_rows(bpe_model, n_tokens=640, context=64, dataset=source, seed=1)
     assert few.shape == (10, 64)
-    assert not (few == token_rows(bpe_model, "bpe", n_tokens=640, context=64, dataset=source, seed=2)).all()
+    assert not (few == token_rows(bpe_model, n_tokens=640, context=64, dataset=source, seed=2)).all()
 
 
 def test_zoo_model_reads_named_text(lang_model):
-    rows = token_rows(lang_model, "zoo:lang-4l", n_tokens=400, context=40, dataset="text:python-docs/heldout")
+    rows = token_rows(lang_model, n_tokens=400, context=40, dataset="text:python-docs/heldout")
     assert rows.shape == (10, 40)
     known = (rows[:, 1:] != lang_model.tokenizer.unk_token_id).float().mean()
     assert 0.1 < known < 0.9  # the zoo's small vocabulary knows the commonest words only
@@ -102,7 +102,7 @@ def test_unknown_names_list_the_known_ones(lang_model):
     from sae.train_config import TrainJobConfig
 
     with pytest.raises(ValueError, match=r"no text source 'novels'.*text:python-docs, text:python-docs/heldout"):
-        token_rows(lang_model, "zoo:lang-4l", n_tokens=400, dataset="text:novels")
+        token_rows(lang_model, n_tokens=400, dataset="text:novels")
     with pytest.raises(ValueError, match=r"no split 'test'; give text:fortunes \(training\) or text:fortunes/heldout"):
         check_text_source("text:fortunes/test")
     with pytest.raises(ValueError, match="no text source 'novels'"):

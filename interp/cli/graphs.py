@@ -20,7 +20,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     p.add_argument("--prompt", help="the prompt (the model's BOS token is put first)")
     p.add_argument(
-        "--transcoders", help="a transcoder folder or `sae train` job folder (default: the zoo model's bundled ones)"
+        "--transcoders",
+        help="a transcoder folder or `sae train` job folder, zoo:NAME, or release:id,id,... from SAELens's registry "
+        "(default: the zoo model's bundled ones)",
     )
     p.add_argument("--difference", nargs=2, metavar=("A", "B"), help="attribute the logit difference A - B")
     g = GRAPH  # the library's defaults (interp.vocab.defaults), read here and by the app's page

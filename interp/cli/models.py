@@ -209,8 +209,8 @@ def _zoo_handmade(args: argparse.Namespace) -> int:
 
 
 def _zoo_fetch(args: argparse.Namespace) -> int:
+    from interp.loading.fetch import fetch
     from interp.loading.gguf import converted_folder
-    from interp.zoo.fetch import fetch
 
     entry = ZOO[args.name]
     path = fetch(entry.name, entry.fetched, progress=say)

@@ -18,10 +18,10 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from interp.core.files import cache_root
 from interp.core.hooks import activations
 from interp.core.locking import exclusive, lock_free
 from interp.core.weight_edits import mlp_key_hook, mlp_out_weight
-from interp.loading.gguf import cache_root
 from interp.loading.spec import defaults_for
 from interp.vocab.types import Model, Progress
 

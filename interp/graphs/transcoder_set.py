@@ -75,12 +75,40 @@ def load_transcoders(path: str | Path, *, device: str = "cpu") -> TranscoderSet:
     """Every SAELens transcoder folder (cfg.json with a transcoder architecture) under `path`, by the block its
     `metadata.hook_name` names (which must be an MLP input, interp.core.sites.mlp_hooks). A folder may hold one
     transcoder or a whole `sae train` job; two transcoders for one block are an error that names both. `zoo:NAME`
-    names a bundled set (`zoo:lang-4l-transcoders`)."""
-    from interp.loading.saes import SAELoadError, bundled_path, load_sae
+    names a bundled set (`zoo:lang-4l-transcoders`); `release:id,id,...` names pretrained ones in SAELens's
+    registry, one id per block (`gemma-scope-2b-pt-transcoders:layer_0/width_16k/average_l0_76,...`), which needs
+    the hub."""
+    from interp.loading.saes import SAELoadError, bundled_path, check_release, load_release, release_of
 
-    root = bundled_path(path) or Path(path).expanduser()
-    if not root.exists():
-        raise SAELoadError(f"no transcoders at {root}: give a transcoder folder or an `sae train` job folder")
+    if (named := release_of(path)) is not None:
+        release, listed = named
+        ids = [i.strip() for i in listed.split(",") if i.strip()]
+        for sae_id in ids:  # every id checked before the first download
+            check_release(release, sae_id)
+        found = {}
+        for sae_id in ids:
+            where = f"{release}:{sae_id}"
+            sae = load_release(release, sae_id, device=device)
+            if "transcoder" not in sae.cfg.architecture():
+                raise SAELoadError(f"{where} is an SAE ({sae.cfg.architecture()}), not a transcoder")
+            _add(found, _block(sae.cfg.metadata.hook_name or "", where), where, sae)
+    else:
+        root = bundled_path(path) or Path(path).expanduser()
+        if not root.exists():
+            raise SAELoadError(f"no transcoders at {root}: give a transcoder folder or an `sae train` job folder")
+        found = _from_folders(root, device)
+    if not found:
+        raise SAELoadError(f"no SAELens transcoders (cfg.json with a transcoder architecture) in {path}")
+    by_layer = {layer: sae.eval() for layer, (_, sae) in found.items()}
+    for sae in by_layer.values():
+        sae.requires_grad_(False)
+    return TranscoderSet(by_layer=by_layer, source=str(path))
+
+
+def _from_folders(root: Path, device: str) -> dict[int, tuple[Path, SAE]]:
+    """The transcoder folders under `root`; each cfg.json is read once here (and once by SAELens's loader)."""
+    from interp.loading.saes import SAELoadError, load_sae_folder
+
     found: dict[int, tuple[Path, SAE]] = {}
     for cfg_path in sorted(root.rglob("cfg.json")):
         if "checkpoints" in cfg_path.relative_to(root).parts:  # a job's checkpoints hold earlier copies
@@ -89,24 +117,33 @@ def load_transcoders(path: str | Path, *, device: str = "cpu") -> TranscoderSet:
             cfg = json.loads(cfg_path.read_text())
         except json.JSONDecodeError as err:
             raise SAELoadError(f"{cfg_path} is not valid JSON: {err}") from err
-        if "transcoder" not in str(cfg.get("architecture", "")):
+        if not isinstance(cfg, dict) or "transcoder" not in str(cfg.get("architecture", "")):
             continue
-        hook = (cfg.get("metadata") or {}).get("hook_name") or ""
-        layer = layer_of(hook) if hook.startswith("blocks.") else -1
-        if layer < 0 or hook != mlp_hooks(layer)[0]:
-            raise SAELoadError(
-                f"{cfg_path.parent}: a transcoder reading {hook or 'an unnamed hook'}; the graph code needs "
-                f"transcoders of MLPs, reading blocks.L.ln2.hook_normalized"
-            )
-        if layer in found:
-            raise SAELoadError(
-                f"two transcoders for block {layer}: {found[layer][0]} and {cfg_path.parent}; point at a folder "
-                "holding one per block"
-            )
-        found[layer] = (cfg_path.parent, load_sae(cfg_path.parent, device=device))
-    if not found:
-        raise SAELoadError(f"no SAELens transcoder folders (cfg.json with a transcoder architecture) under {root}")
-    by_layer = {layer: sae.eval() for layer, (_, sae) in found.items()}
-    for sae in by_layer.values():
-        sae.requires_grad_(False)
-    return TranscoderSet(by_layer=by_layer, source=str(root))
+        if not (cfg_path.parent / "sae_weights.safetensors").is_file():
+            raise SAELoadError(f"{cfg_path.parent} is not an SAELens folder: it lacks sae_weights.safetensors")
+        layer = _block(str((cfg.get("metadata") or {}).get("hook_name") or ""), cfg_path.parent)
+        _add(found, layer, cfg_path.parent, load_sae_folder(cfg_path.parent, device=device))
+    return found
+
+
+def _block(hook: str, where: object) -> int:
+    """The block whose MLP a transcoder reading `hook` replaces; anything but an MLP input is refused."""
+    from interp.loading.saes import SAELoadError
+
+    layer = layer_of(hook) if hook.startswith("blocks.") else -1
+    if layer < 0 or hook != mlp_hooks(layer)[0]:
+        raise SAELoadError(
+            f"{where}: a transcoder reading {hook or 'an unnamed hook'}; the graph code needs "
+            f"transcoders of MLPs, reading blocks.L.ln2.hook_normalized"
+        )
+    return layer
+
+
+def _add(found: dict, layer: int, where: object, sae: SAE) -> None:
+    from interp.loading.saes import SAELoadError
+
+    if layer in found:
+        raise SAELoadError(
+            f"two transcoders for block {layer}: {found[layer][0]} and {where}; point at a folder holding one per block"
+        )
+    found[layer] = (where, sae)

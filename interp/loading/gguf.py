@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import collections
 import fcntl
-import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from interp.core.files import cache_root, file_sha256
 from interp.loading.checks import NotACheckpointError, UnsupportedArchitectureError, first_line
 
 __all__ = [
     "SOURCE_FILE",
-    "cache_root",
     "converted_folder",
-    "file_sha256",
     "gguf_facts",
     "gguf_in_folder",
     "weights_source",
@@ -38,23 +35,6 @@ SOURCE_FILE = "gguf-source.json"
 """Written into each converted folder: the GGUF file it came from, its sha256 and quantization types."""
 
 _MAGIC = b"GGUF"
-
-
-def cache_root() -> Path:
-    """Where the workbench keeps what it downloads and converts: $INTERP_CACHE, else
-    $XDG_CACHE_HOME/interp-workbench, else ~/.cache/interp-workbench."""
-    if os.environ.get("INTERP_CACHE"):
-        return Path(os.environ["INTERP_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "interp-workbench"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def gguf_in_folder(folder: Path) -> Path | None:

@@ -37,10 +37,10 @@ from interp.loading.checks import (
     safe_view,
 )
 from interp.loading.gguf import converted_folder, gguf_in_folder, weights_source
-from interp.loading.spec import parse_spec
+from interp.loading.spec import ModelSpec, parse_spec
 from interp.vocab.choices import DType, check_choice
 from interp.vocab.types import Model
-from interp.zoo import ZOO, zoo_name
+from interp.zoo import ZOO
 
 # The loading errors are part of this module's surface: callers catch them from here.
 __all__ = [
@@ -107,7 +107,7 @@ def load_model(
     parsed = parse_spec(spec)
     text = parsed.text
     if parsed.kind == "zoo":
-        model = _load_zoo(zoo_name(text), dev, dt, progress)
+        model = _load_zoo(parsed, dev, dt, progress)
     elif parsed.kind == "path":
         model = _load_local(parsed.path, dev, dt, progress)
     elif (official := _official_name(text)) is not None:
@@ -156,12 +156,13 @@ def _unknown_model_message(spec: str) -> str:
     )
 
 
-def _load_zoo(name: str, device: torch.device | _Placement, dtype: torch.dtype, progress=None) -> Model:
-    if name not in ZOO:
-        raise UnknownModelError(f"no zoo model {name!r}; the zoo has: {', '.join('zoo:' + n for n in ZOO)}")
-    entry = ZOO[name]
+def _load_zoo(spec: ModelSpec, device: torch.device | _Placement, dtype: torch.dtype, progress=None) -> Model:
+    entry = spec.entry
+    if entry is None:
+        raise UnknownModelError(f"no zoo model {spec.asked!r}; the zoo has: {', '.join('zoo:' + n for n in ZOO)}")
+    name = entry.name
     if entry.fetched is not None:
-        from interp.zoo.fetch import fetch
+        from interp.loading.fetch import fetch
 
         # fetch has checked the file's hash: the conversion is keyed by it without reading the file again
         gguf = fetch(name, entry.fetched, progress=progress)
@@ -223,10 +224,10 @@ def _load_native_folder(folder: Path, device: torch.device | _Placement, dtype: 
 
 
 def _zoo_folder(spec: str) -> Path:
-    name = zoo_name(spec) or spec
-    if name not in ZOO:
+    entry = parse_spec(spec).entry
+    if entry is None:
         raise NotACheckpointError(f"this folder's weights are changes from {spec}, which is not a zoo model")
-    return ZOO[name].folder
+    return entry.folder
 
 
 def _load_local(path: Path, device: torch.device | _Placement, dtype: torch.dtype, progress=None) -> Model:

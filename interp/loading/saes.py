@@ -9,7 +9,16 @@ from interp.loading.checks import check_safetensors_file, first_line, hub_reacha
 from interp.vocab.types import SAE
 from interp.zoo import bundled_folder
 
-__all__ = ["SAELoadError", "bundled_path", "load_sae"]
+__all__ = [
+    "SAELoadError",
+    "bundled_path",
+    "check_release",
+    "load_release",
+    "load_sae",
+    "load_sae_folder",
+    "read_sae_config",
+    "release_of",
+]
 
 
 class SAELoadError(ValueError):
@@ -21,19 +30,41 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
     saves in the same format), or a pretrained SAELens release named `release:sae_id`
     (e.g. `gpt2-small-res-jb:blocks.8.hook_resid_pre`), which needs the hub, or a bundled SAE named `zoo:NAME`
     (interp.zoo.bundled_names)."""
+    if (named := release_of(path)) is not None:
+        return load_release(*named, device=device)
     folder = bundled_path(path) or Path(path).expanduser()
-    if not folder.exists() and ":" in str(path) and not str(path).startswith(("/", ".", "~")):
-        release, sae_id = str(path).split(":", 1)
-        return _load_release(release, sae_id, device)
+    read_sae_config(folder)
+    return load_sae_folder(folder, device=device)
+
+
+def release_of(path: str | Path) -> tuple[str, str] | None:
+    """(release, sae_id) of a `release:sae_id` name; None for a `zoo:` name, a path, or anything on disk."""
+    text = str(path)
+    if ":" not in text or text.startswith(("/", ".", "~", "zoo:")) or Path(text).expanduser().exists():
+        return None
+    release, sae_id = text.split(":", 1)
+    return release, sae_id
+
+
+def read_sae_config(folder: Path) -> dict:
+    """The parsed `cfg.json` of an SAELens folder, refused with what is wrong (no folder, a missing file, bad JSON)."""
     if not folder.is_dir():
         raise SAELoadError(f"no SAE folder at {folder} (a pretrained SAELens SAE is named release:sae_id)")
     missing = [f for f in ("cfg.json", "sae_weights.safetensors") if not (folder / f).is_file()]
     if missing:
         raise SAELoadError(f"{folder} is not an SAELens SAE folder: it lacks {', '.join(missing)}")
     try:
-        json.loads((folder / "cfg.json").read_text())
+        config = json.loads((folder / "cfg.json").read_text())
     except json.JSONDecodeError as err:
         raise SAELoadError(f"{folder / 'cfg.json'} is not valid JSON: {err}") from err
+    if not isinstance(config, dict):
+        raise SAELoadError(f"{folder / 'cfg.json'} holds a {type(config).__name__}, not SAELens's settings object")
+    return config
+
+
+def load_sae_folder(folder: Path, *, device: str = "cpu") -> SAE:
+    """The SAE in a folder whose cfg.json `read_sae_config` has read (SAELens reads it once more: its loader
+    takes a folder, not settings)."""
     check_safetensors_file(folder / "sae_weights.safetensors", error=SAELoadError)
     from sae_lens import SAE
 
@@ -53,18 +84,23 @@ def bundled_path(path: str | Path) -> Path | None:
         raise SAELoadError(str(err)) from err
 
 
-def _load_release(release: str, sae_id: str, device: str) -> SAE:
-    """A pretrained SAE from SAELens's registry. Offline, this fails at once with what to do instead
-    (SAE.from_pretrained itself would wait ~20 s on network retries)."""
+def check_release(release: str, sae_id: str) -> None:
+    """Refuse a release or SAE id that SAELens's registry (bundled with SAELens: no network) does not list."""
     from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
 
-    directory = get_pretrained_saes_directory()  # bundled with SAELens: no network
+    directory = get_pretrained_saes_directory()
     if release not in directory:
         close = ", ".join(sorted(r for r in directory if release.split("-")[0] in r)[:8])
         raise SAELoadError(f"unknown SAELens release {release!r}" + (f"; similar: {close}" if close else ""))
     if sae_id not in directory[release].saes_map:
         ids = ", ".join(list(directory[release].saes_map)[:8])
         raise SAELoadError(f"release {release!r} has no SAE {sae_id!r}; it has e.g. {ids}")
+
+
+def load_release(release: str, sae_id: str, *, device: str = "cpu") -> SAE:
+    """A pretrained SAE from SAELens's registry. Offline, this fails at once with what to do instead
+    (SAE.from_pretrained itself would wait ~20 s on network retries)."""
+    check_release(release, sae_id)
     if not hub_reachable():
         raise SAELoadError(
             f"{release}:{sae_id} is on the Hugging Face hub, which is unreachable from here (or HF_HUB_OFFLINE "

@@ -32,6 +32,8 @@ class ModelSpec:
     """The folder or file on disk (a zoo entry's folder, even when named `zoo:NAME`); None for a hub name."""
     entry: ZooEntry | None
     """The zoo entry, when the spec names one (by name or by its folder); a zoo name not in the zoo has none."""
+    asked: str | None = None
+    """NAME of a `zoo:NAME` spec, whether or not the zoo has it (the loader's error lists what it does have)."""
 
     @property
     def zoo(self) -> str | None:
@@ -50,7 +52,7 @@ def parse_spec(spec: str | Path) -> ModelSpec:
     name = zoo_name(text)
     if name is not None:
         entry = ZOO.get(name)
-        return ModelSpec(text, "zoo", entry.folder if entry is not None else None, entry)
+        return ModelSpec(text, "zoo", entry.folder if entry is not None else None, entry, name)
     path = Path(text).expanduser()
     if text and path.exists():
         resolved = path.resolve()

@@ -120,6 +120,24 @@ class AttributionGraph:
             return f"tok {self.tokens[pos]!r}@{pos}"
         return f"logit {self.logit_labels[node - self.n_nodes + self.n_logits]!r}"
 
+    def targets(self) -> list[tuple[str, float]]:
+        """(label, probability) of each logit target."""
+        return list(zip(self.logit_labels, self.logit_probs.tolist(), strict=True))
+
+    def latent(self, node: int) -> tuple[int, int, int]:
+        """(block, position, latent) of a feature node."""
+        if self.kind(node) != "feature":
+            raise ValueError(f"node {node} ({self.label(node)}) is not a feature")
+        layer, pos, latent = self.features[node].tolist()
+        return layer, pos, latent
+
+    def strongest_edges(self, node: int, *, into: bool = True, k: int = 8) -> list[tuple[int, float]]:
+        """The `k` strongest edges into `node` (its sources) or out of it (its targets), as (other node, weight),
+        strongest first; edges of weight 0 are left out."""
+        weights = self.adjacency[node] if into else self.adjacency[:, node]
+        order = weights.abs().argsort(descending=True)[:k].tolist()
+        return [(n, float(weights[n])) for n in order if float(weights[n]) != 0]
+
     def node_index(self, layer: int, pos: int, latent: int) -> int:
         """The node of a feature, by (block, position, latent); a ValueError if it is not in the graph."""
         match = ((self.features == torch.tensor([layer, pos, latent])).all(-1)).nonzero()
@@ -152,6 +170,11 @@ class GraphPruning:
     @property
     def n_edges(self) -> int:
         return int(self.edge_mask.sum())
+
+    def kept(self) -> list[int]:
+        """The nodes kept, most influential first."""
+        nodes = self.node_mask.nonzero()[:, 0].tolist()
+        return sorted(nodes, key=lambda n: float(self.cumulative[n]))
 
 
 @dataclass(frozen=True)

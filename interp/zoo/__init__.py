@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from interp.vocab.choices import ProbeTaskName, TaskName
-from interp.zoo.fetch import PackagedFile
+from interp.zoo.packaged import PackagedFile
 
 __all__ = [
     "DEFAULT_MODEL",

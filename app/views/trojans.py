@@ -3,6 +3,7 @@ which words the trigger searches rank first, and what removing what they found l
 
 import streamlit as st
 
+from app import state
 from app.common import current, download, model_for, shown_errors
 from interp.plots.trojans import plot_hunt
 from interp.zoo.trojans import TROJANS
@@ -30,7 +31,7 @@ def run_hunt(name, device):
 
 # The hunt waits for a button (it trains an SAE per layer and runs every tool: about a minute on a 2-core CPU);
 # a hunt asked for once stays shown for that model while the session lasts (its result is cached).
-hunted = st.session_state.setdefault("trojan_hunted", set())
+hunted = st.session_state.setdefault(state.TROJAN_HUNTED, set())
 if st.button(f"Hunt in zoo:{name}", key="run_hunt"):
     hunted.add(name)
 if name not in hunted:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app import state
 from app.common import check_allowed_path, checked_model, current, shown_errors
 from interp.graphs.export import graph_json, read_graph_json
 from interp.graphs.prune import prune
@@ -85,13 +86,14 @@ cols[1].metric("nodes / edges kept", f"{pruning.n_nodes} / {pruning.n_edges}")
 cols[2].metric("replacement score", f"{pruning.replacement_score:.3f}", help="influence from tokens vs error nodes")
 cols[3].metric("completeness score", f"{pruning.completeness_score:.3f}")
 st.caption(
-    f"logits: {', '.join(f'{label!r} p={p:.3f}' for label, p in zip(graph.logit_labels, graph.logit_probs.tolist()))}"
+    f"logits: {', '.join(f'{label!r} p={p:.3f}' for label, p in graph.targets())}"
     f"; traced in {graph.seconds:.2f} s ({graph.passes})"
 )
 
-groups: dict = st.session_state.setdefault("graph_groups", {})
-kept = [n for n in pruning.node_mask.nonzero()[:, 0].tolist() if graph.kind(n) == "feature"]
-selected = st.session_state.get("graph_node")
+groups: dict = st.session_state.setdefault(state.GRAPH_GROUPS, {})
+by_influence = pruning.kept()
+kept = [n for n in by_influence if graph.kind(n) == "feature"]
+selected = st.session_state.get(state.GRAPH_NODE)
 fig = plot_attribution_graph(
     graph, pruning, max_edges=max_edges, highlight=(selected,) if selected is not None else (), groups=groups
 )
@@ -99,27 +101,21 @@ event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode=
 points = event.selection.points if event and event.selection else []
 clicked = [p["customdata"] for p in points if isinstance(p.get("customdata"), int)]
 if clicked and clicked[0] != selected:
-    st.session_state["graph_node"] = clicked[0]
+    st.session_state[state.GRAPH_NODE] = clicked[0]
     st.rerun()
 
-kept_nodes = pruning.node_mask.nonzero()[:, 0].tolist()
-by_influence = sorted(kept_nodes, key=lambda n: float(pruning.cumulative[n]))
 node = st.selectbox(
     "node (or click one in the graph)",
     by_influence,
     index=by_influence.index(selected) if selected in by_influence else 0,
     format_func=graph.label,
 )
-st.session_state["graph_node"] = node
+st.session_state[state.GRAPH_NODE] = node
 incoming, outgoing = st.columns(2)
-for column, title, weights in (
-    (incoming, "strongest edges in", graph.adjacency[node]),
-    (outgoing, "strongest edges out", graph.adjacency[:, node]),
-):
-    order = weights.abs().argsort(descending=True)[:8].tolist()
+for column, title, into in ((incoming, "strongest edges in", True), (outgoing, "strongest edges out", False)):
     column.markdown(f"**{title}**")
     column.dataframe(
-        [{"node": graph.label(n), "weight": round(float(weights[n]), 4)} for n in order if float(weights[n]) != 0],
+        [{"node": graph.label(n), "weight": round(w, 4)} for n, w in graph.strongest_edges(node, into=into)],
         hide_index=True,
     )
 
@@ -132,14 +128,14 @@ def dashboard(spec, device, folder, layer, latent):
 
     model = model_for(spec, device)
     # the contexts come from the token source `sae train` collects a zoo model's transcoders from (its corpus)
-    rows = token_rows(model, spec, n_tokens=8000, context=48, dataset=defaults_for(spec).text)
+    rows = token_rows(model, n_tokens=8000, context=48)
     return feature_dashboard(model, _transcoders(folder, device).by_layer[layer], rows, latent)
 
 
 if live and graph.kind(node) == "feature" and st.toggle(f"feature dashboard of {graph.label(node)}", key="graph_dash"):
     from sae.plots import plot_feature_dashboard
 
-    layer, pos, latent = graph.features[node].tolist()
+    layer, pos, latent = graph.latent(node)
     with shown_errors("build the dashboard"):
         st.plotly_chart(plot_feature_dashboard(dashboard(choice.model, choice.device, folder, layer, latent)))
 
