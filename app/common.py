@@ -39,6 +39,7 @@ __all__ = [
     "current",
     "download",
     "model_for",
+    "neuron_card",
     "progress_bar",
     "sae_for",
     "serves",
@@ -249,3 +250,26 @@ def progress_bar(label: str) -> Iterator:
         yield progress
     finally:
         bar.empty()
+
+
+@st.cache_data(show_spinner="Reading the neuron's key and value ...", max_entries=64)
+def _neuron_memory(spec: str, device: str, layer: int, neuron: int) -> Any:
+    from interp.weights import neuron_memory
+
+    return neuron_memory(model_for(spec, device), layer, neuron, k=8)
+
+
+def neuron_card(choice: Choice, layer: int, neuron: int) -> None:
+    """An MLP neuron's memory card (interp.weights.neuron_memory): what its value promotes and suppresses, what its
+    key reads, where it fires on text; shown by the Weights page and from DLA by neuron."""
+    with shown_errors(f"read neuron {neuron} of block {layer}"):
+        memory = _neuron_memory(choice.model, choice.device, layer, neuron)
+        left, right = st.columns(2)
+        left.markdown(f"**L{layer}N{neuron} promotes** " + ", ".join(f"`{t}`" for t in memory.promoted))
+        left.markdown("**suppresses** " + ", ".join(f"`{t}`" for t in memory.suppressed))
+        left.markdown("**its key reads (embedding)** " + ", ".join(f"`{t}`" for t in memory.key_tokens))
+        right.markdown("**fires most on**")
+        right.dataframe(
+            [{"context": t, "activation": round(a, 3)} for t, a in zip(memory.contexts, memory.activations)],
+            hide_index=True,
+        )

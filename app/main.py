@@ -55,6 +55,7 @@ PAGES = {
         st.Page("views/probes.py", title="Probes", icon=":material/sensors:"),
         st.Page("views/sae_features.py", title="SAE features", icon=":material/scatter_plot:"),
         st.Page("views/superposition.py", title="Superposition", icon=":material/hub:"),
+        st.Page("views/weights.py", title="Weights", icon=":material/grid_view:"),
     ],
     "Editing": [
         st.Page("views/steer_edit.py", title="Steer & edit", icon=":material/tune:"),

@@ -23,6 +23,7 @@ PAGES = [
     "views/probes.py",
     "views/sae_features.py",
     "views/superposition.py",
+    "views/weights.py",
     "views/steer_edit.py",  # its own file: tests/test_app_steer_edit.py
 ]
 
@@ -83,12 +84,31 @@ def test_first_screen_is_a_patching_heatmap():
         ("views/probes.py", 3),
         ("views/sae_features.py", 3),
         ("views/superposition.py", 2),
+        ("views/weights.py", 2),
     ],
 )
 def test_every_page_shows_its_figures(page, n_charts):
     at = _open(page)
     _assert_clean(at)
     assert len(_charts(at)) == n_charts
+
+
+def test_weights_page_tables_and_neuron_cards():
+    """The Weights page's token tables and neuron card, and the same card opened from DLA by neuron."""
+    at = _open("views/weights.py")
+    _assert_clean(at)
+    assert "L3H0 OV" in " ".join(m.value for m in at.markdown)
+    assert any("promotes" in m.value for m in at.markdown)  # the neuron card
+    at.text_input[0].set_value("Mary, John").run()
+    _assert_clean(at)
+    assert at.dataframe[3].value["token"].tolist() == ["Mary", "John"]
+    at.text_input[0].set_value("Mary, zebra-x").run()
+    _assert_error(at, "not tokens of zoo:lang-4l's vocabulary")
+    at = _open("views/attribution.py")
+    at.radio(key="dla_by").set_value("neuron").run()
+    _assert_clean(at)
+    label = at.selectbox(key="dla_neuron").value
+    assert label.startswith("L") and any(f"{label} promotes" in m.value for m in at.markdown)
 
 
 def test_the_induction_model_gets_a_prompt_it_can_read():

@@ -148,10 +148,10 @@ def test_llama_logit_lens_ends_at_the_models_logits(llama_model):
 
 
 def test_missing_biases_read_as_zeros(llama_model, lang_model):
-    from interp.core.weights import has_bias, stacked_bias
+    from interp.core.biases import has_bias, stacked_bias
 
     with pytest.raises(TypeError, match="NoneType"):
-        llama_model.b_O  # noqa: B018  (TransformerLens 3.9 stacks each block's None: why core.weights exists)
+        llama_model.b_O  # noqa: B018  (TransformerLens 3.9 stacks each block's None: why core.biases exists)
     shapes = {"b_Q": (2, 4, 8), "b_K": (2, 2, 8), "b_V": (2, 2, 8), "b_O": (2, 32), "b_in": (2, 64), "b_out": (2, 32)}
     for name, shape in shapes.items():
         bias = stacked_bias(llama_model, name)

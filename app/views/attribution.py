@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.common import build_task, checked_model, current, download, model_for, shown_errors
+from app.common import build_task, checked_model, current, download, model_for, neuron_card, shown_errors
 from interp import plots
 from interp.vocab.choices import Granularity, options
 
@@ -35,6 +35,12 @@ st.caption(
 )
 st.plotly_chart(plots.plot_dla(result, top_k=top_k), width="stretch")
 download(result, "dla.json")
+if result.granularity == "neuron":
+    top = [label for label, _ in result.top(top_k) if "N" in label]
+    chosen = st.selectbox("a neuron's memory card (interp.weights.neuron_memory)", top, key="dla_neuron")
+    if chosen:
+        layer, neuron = chosen[1:].split("N")
+        neuron_card(choice, int(layer), int(neuron))
 
 st.subheader("Logit lens")
 with shown_errors("read the logit lens"):

@@ -1,4 +1,5 @@
-"""The `interp` command: models, tasks, circuit analyses, probes, the zoo, the demo experiment, and editing.
+"""The `interp` command: models, tasks, circuit analyses, probes, the zoo, the demo experiment, editing, and
+reading the weights.
 
 Each subcommand module adds its parsers (`add_parsers`) with a handler; heavy imports (torch,
 TransformerLens) happen inside the handlers, so `interp models` and `interp --help` answer at once.
@@ -10,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from interp.cli import circuits, edges, editing, graphs, models, probe, trojans
+from interp.cli import circuits, edges, editing, graphs, models, probe, trojans, weights
 from interp.cli.common import check_out
 
 __all__ = ["build_parser", "main"]
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_parsers(sub)
     trojans.add_parsers(sub)
     editing.add_parsers(sub)
+    weights.add_parsers(sub)
     return parser
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from interp.core.biases import has_bias, stacked_bias
 from interp.core.devices import placed_across_devices
 from interp.core.hooks import full_cache
 from interp.core.limits import check_fits, prompt_bytes
 from interp.core.locking import exclusive
 from interp.core.metrics import answer_direction, at_metric_pos, logit_diff, single_metric_position, unembed_bias_diff
 from interp.core.task import Task
-from interp.core.weights import has_bias, stacked_bias
 from interp.results import DLAResult
 from interp.vocab.choices import Granularity, check_choice
 from interp.vocab.types import Model
@@ -82,7 +82,7 @@ def dla(model: Model, task: Task, *, granularity: Granularity = "component") -> 
             stack, labels = cache.stack_neuron_results(layer=-1, pos_slice=pos, return_labels=True)
         values = project(stack)
         # The output bias (b_O: what the heads' outputs leave out of attn_out; b_out: the MLP's) is a term of
-        # its own. Llama-family models have none: read through interp.core.weights (model.b_O raises on a
+        # its own. Llama-family models have none: read through interp.core.biases (model.b_O raises on a
         # bridge without biases) and left out of `other`, where a 0 would name a parameter the model lacks.
         short = "b_O" if granularity == "head" else "b_out"
         other = {}

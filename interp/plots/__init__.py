@@ -17,6 +17,7 @@ from interp.plots.probing import (
     plot_probe_selectivity,
 )
 from interp.plots.trojans import plot_hunt, plot_hunt_table
+from interp.plots.weights import plot_composition, plot_head_roles
 
 __all__ = [
     "graph_layout",
@@ -25,11 +26,13 @@ __all__ = [
     "plot_causal_check",
     "plot_causal_trace",
     "plot_circuit",
+    "plot_composition",
     "plot_dla",
     "plot_edge_circuit",
     "plot_edit",
     "plot_faithfulness_curve",
     "plot_faithfulness_curves",
+    "plot_head_roles",
     "plot_head_scores",
     "plot_hunt",
     "plot_hunt_table",

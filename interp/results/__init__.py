@@ -4,9 +4,9 @@ names and labels, saved to JSON (rounded once, on saving) and loaded back.
     from interp.results import PatchResult, load_json, save_json
 
 The types live in modules by subject (`model`, `circuits`, `editing`, `edges`, `graphs`, `probing`, `sae`,
-`superposition`, `trojans`), the JSON round trip (and the folder of a result that holds tensors) in `io`; this
-package re-exports all of them, and every module imports results from here (tests/test_layering.py checks it). Results
-import nothing of the library but the choice types, so every layer can use them.
+`superposition`, `trojans`, `weights`), the JSON round trip (and the folder of a result that holds tensors) in
+`io`; this package re-exports all of them, and every module imports results from here (tests/test_layering.py checks
+it). Results import nothing of the library but the choice types, so every layer can use them.
 """
 
 from interp.results.circuits import (
@@ -73,6 +73,17 @@ from interp.results.superposition import (
     ToyModelResult,
 )
 from interp.results.trojans import HuntResult, Localization, Removal, TriggerSearch
+from interp.results.weights import (
+    Composition,
+    CompositionScores,
+    HeadRoles,
+    LayerMemories,
+    NeuronMemory,
+    PositionalQK,
+    PrincipalDirections,
+    TokenNeighbours,
+    TokenTable,
+)
 
 __all__ = [
     "PHASES",
@@ -83,6 +94,8 @@ __all__ = [
     "CausalCheck",
     "CausalTrace",
     "Circuit",
+    "Composition",
+    "CompositionScores",
     "DLAResult",
     "DecoderGeometryResult",
     "DimensionalitySweepResult",
@@ -105,17 +118,22 @@ __all__ = [
     "GraphIntervention",
     "GraphPruning",
     "HeadCircuit",
+    "HeadRoles",
     "HeadScores",
     "HuntResult",
     "InterventionCheck",
     "KnowledgeEdit",
     "KnownCircuitScore",
+    "LayerMemories",
     "Localization",
     "LogitLensResult",
     "ModelFacts",
+    "NeuronMemory",
     "NextTokens",
     "PatchResult",
     "PhaseDiagramResult",
+    "PositionalQK",
+    "PrincipalDirections",
     "ProbeExperiment",
     "ProbeResult",
     "PromptFeatures",
@@ -126,6 +144,8 @@ __all__ = [
     "SteeringRow",
     "SteeringVector",
     "TaskMetrics",
+    "TokenNeighbours",
+    "TokenTable",
     "ToyModelResult",
     "TrainingLog",
     "TranscoderEvalResult",

@@ -73,7 +73,7 @@ clean prompts (position by position), or zero."""
 ReceiverInput = Literal["q", "k", "v"]
 """Which input of a receiver head a path ends in (path patching)."""
 BiasName = Literal["b_Q", "b_K", "b_V", "b_O", "b_in", "b_out"]
-"""A block's biases, by their TransformerLens names (interp.core.weights.stacked_bias)."""
+"""A block's biases, by their TransformerLens names (interp.core.biases.stacked_bias)."""
 Granularity = Literal["component", "head", "neuron"]
 """How finely direct logit attribution itemises the residual stream."""
 TaskName = Literal["ioi", "induction", "induction-resample", "lookup"]
