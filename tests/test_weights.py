@@ -22,6 +22,7 @@ from interp.weights import (
     qk_table,
     token_ids,
     token_neighbours,
+    virtual_weights,
 )
 from interp.weights.factored import attention_scale, normalised, rotary_pairs
 from interp.weights.vocabulary import check_dense, embedding, full_circuit, unembedding
@@ -91,6 +92,12 @@ def test_composition_scores_equal_dense_products(llama_model, kc_induction):
                 if (r.source, r.target) == (f"L0H{a}", f"L1H{b}"):
                     assert r.score == pytest.approx(dense[r.kind], rel=1e-4, abs=1e-6), (r, dense)
         assert all(0.02 < b < 0.2 for b in result.baselines)  # random heads of these shapes: about 1/sqrt(d)
+    # one pair's virtual weights: a FactoredMatrix whose relative norm is the pair's score
+    pair = virtual_weights(kc_induction, "L0H0", "L1H0", "k")
+    norm = float(pair.norm() / (ov_circuit(kc_induction, 0, 0).norm() * qk_circuit(kc_induction, 1, 0).norm()))
+    assert norm == pytest.approx(composition_scores(kc_induction).into("L1H0", "k")[0].score, rel=1e-4)
+    with pytest.raises(ValueError, match="L0H1 is not in a later layer than L1H0"):
+        virtual_weights(kc_induction, "L1H0", "L0H1", "q")
 
 
 def test_known_circuits_read_from_the_weights(kc_induction):

@@ -2,7 +2,7 @@
 composition between heads, copying and previous-token scores, MLP neurons as key-value memories, and token
 representations; every family the workbench loads (grouped-query attention, RMSNorm and rotary included)."""
 
-from interp.weights.composition import composition_scores
+from interp.weights.composition import composition_scores, virtual_weights
 from interp.weights.factored import head_weights, ov_circuit, positional_qk, qk_circuit
 from interp.weights.mlp import context_rows, layer_memories, neuron_memory
 from interp.weights.representations import principal_directions, token_neighbours
@@ -25,4 +25,5 @@ __all__ = [
     "qk_table",
     "token_ids",
     "token_neighbours",
+    "virtual_weights",
 ]

@@ -16,11 +16,13 @@ import time
 
 import torch
 from torch import Tensor
+from transformer_lens import FactoredMatrix
 
 from interp.core.locking import lock_free
+from interp.patching.path import parse_head
 from interp.results import Composition, CompositionScores
 from interp.vocab.types import Model, Progress
-from interp.weights.factored import head_label, head_weights
+from interp.weights.factored import head_label, head_weights, ov_circuit, qk_circuit
 
 __all__ = ["KINDS", "composition_matrix", "composition_scores"]
 
@@ -51,6 +53,21 @@ def composition_matrix(sources: Tensor, targets: Tensor) -> Tensor:
     num = (p @ q.T).clamp(min=0).sqrt()  # ||W_OV^A M^B||_F
     trace = lambda g: g.diagonal(dim1=1, dim2=2).sum(1).clamp(min=0).sqrt()  # noqa: E731  ||W_OV^A||_F, ||M^B||_F
     return num / (trace(sources)[:, None] * trace(targets)[None]).clamp(min=1e-30)
+
+
+@lock_free("weights only")
+def virtual_weights(model: Model, source: str, target: str, kind: str) -> FactoredMatrix:
+    """The virtual weights of one pair: W_OV of `source` times the target's W_QK (kind q: how the source's
+    output moves the target's queries), W_QK^T (k: its keys) or W_OV (v: what the target moves on), a
+    [d_model, d_model] FactoredMatrix whose norm over the two norms is the pair's composition score."""
+    if kind not in KINDS:
+        raise ValueError(f"kind is one of {', '.join(KINDS)}; got {kind!r}")
+    (la, a), (lb, b) = parse_head(source), parse_head(target)
+    if lb <= la:
+        raise ValueError(f"{target} is not in a later layer than {source}: it cannot read what {source} writes")
+    first = ov_circuit(model, la, a)
+    second = {"q": qk_circuit, "k": qk_circuit, "v": ov_circuit}[kind](model, lb, b)
+    return first @ (second.T if kind == "k" else second)
 
 
 def _random_heads(model: Model, n: int, gen: torch.Generator) -> dict[str, Tensor]:
