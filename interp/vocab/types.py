@@ -37,6 +37,7 @@ DIMENSIONS = {
     "d_head": "one head's width",
     "d_mlp": "MLP hidden width",
     "d_vocab": "vocabulary",
+    "token": "a chosen set of the vocabulary's tokens (a token sample, the rows of a token table; interp.weights)",
     "rank": "the rank of a low-rank weight change (one per fact a knowledge edit teaches)",
     "d_in": "an activation read as one vector per row (d_model at residual sites); an SAE's input width",
     "d_sae": "SAE latents",
