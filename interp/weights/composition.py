@@ -24,7 +24,7 @@ from interp.results import Composition, CompositionScores
 from interp.vocab.types import Model, Progress
 from interp.weights.factored import head_label, head_weights, ov_circuit, qk_circuit
 
-__all__ = ["KINDS", "composition_matrix", "composition_scores"]
+__all__ = ["KINDS", "composition_matrix", "composition_scores", "virtual_weights"]
 
 KINDS = ("q", "k", "v")
 

@@ -100,12 +100,12 @@ def ov_circuit(model: Model, layer: int, head: int) -> FactoredMatrix:
 
 
 @lock_free("config only (and rotary_pairs' one short run)")
-def rotate(model: Model, x: Float[Tensor, "pos ... d_head"], positions: Tensor) -> Tensor:
+def rotate(model: Model, x: Float[Tensor, "pos ... d_head"], positions: Tensor, *, pairs: str | None = None) -> Tensor:
     """Rotary embedding of vectors `x` (first axis: one per entry of `positions`), as the model applies it to its
     queries and keys: each pair of dimensions rotated by position x base^(-2i/rotary_dim), the pairs being
     (i, i + rotary_dim/2) in Hugging Face's Llama and GPT-NeoX code, and adjacent dimensions (2i, 2i+1) in
     TransformerLens's native models (the zoo's) and GPT-J; which one a model uses is read off its own attention
-    scores once (`rotary_pairs`). Dimensions past rotary_dim pass unrotated."""
+    pattern once (`rotary_pairs`), unless `pairs` says. Dimensions past rotary_dim pass unrotated."""
     cfg = model.cfg
     dim = cfg.rotary_dim or cfg.d_head
     freq = rotary_base(model) ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)
@@ -113,7 +113,7 @@ def rotate(model: Model, x: Float[Tensor, "pos ... d_head"], positions: Tensor) 
     shape = (len(positions),) + (1,) * (x.dim() - 2) + (dim // 2,)
     cos, sin = angle.cos().float().reshape(shape), angle.sin().float().reshape(shape)
     rot, rest = x[..., :dim], x[..., dim:]
-    if rotary_pairs(model) == "adjacent":
+    if (pairs or rotary_pairs(model)) == "adjacent":
         a, b = rot[..., 0::2], rot[..., 1::2]
         out = torch.stack([a * cos - b * sin, a * sin + b * cos], -1).flatten(-2)
     else:
@@ -131,14 +131,6 @@ def rotary_base(model: Model) -> float:
 
 
 _PAIRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _rotated(model: Model, x: Tensor, positions: Tensor, pairs: str) -> Tensor:
-    _PAIRS[model] = pairs
-    try:
-        return rotate(model, x, positions)
-    finally:
-        del _PAIRS[model]
 
 
 @lock_free("run_with_cache holds the lock itself")
@@ -161,7 +153,7 @@ def rotary_pairs(model: Model) -> str:
     causal = torch.ones(12, 12, dtype=torch.bool).tril()
     errors = {}
     for pairs in ("half", "adjacent"):
-        rq, rk = _rotated(model, q, positions, pairs), _rotated(model, k, positions, pairs)
+        rq, rk = rotate(model, q, positions, pairs=pairs), rotate(model, k, positions, pairs=pairs)
         scores = torch.einsum("qhd,khd->hqk", rq, rk) * attention_scale(model)
         mine = scores.masked_fill(~causal, -torch.inf).softmax(-1)
         errors[pairs] = float((mine - pattern).abs().max())

@@ -101,7 +101,7 @@ def neuron_memory(
             h_layer, head = parse_head(through)
             if h_layer <= layer:
                 raise ValueError(f"{through} is not after block {layer}: it cannot read this neuron's output")
-            logits = ov_rows(model, h_layer, head, torch.tensor([0]), inputs=value[None])[0]
+            logits = ov_rows(model, h_layer, head, inputs=value[None])[0]
         up, down = logits.topk(k), (-logits).topk(k)
         keys = _key_scores(model, layer, neuron).topk(k)
         if tokens is None:

@@ -135,12 +135,16 @@ def _top_rows(rows_of, sources: Tensor, k: int, targets: Tensor | None) -> tuple
 
 
 @lock_free("weights only")
-def ov_rows(model: Model, layer: int, head: int, sources: Tensor, *, inputs: Tensor | None = None) -> Tensor:
+def ov_rows(
+    model: Model, layer: int, head: int, sources: Tensor | None = None, *, inputs: Tensor | None = None
+) -> Tensor:
     """[source, d_vocab] rows of the head's OV circuit through the unembedding: the logits it adds per unit of
     attention on each source token's embedding, or on each row of `inputs` [n, d_model] (e.g. an MLP neuron's
     value vectors: virtual weights) when given."""
     check_head(model, layer, head)
     w = head_weights(model, layer)
+    if (sources is None) == (inputs is None):
+        raise ValueError("give the source tokens or the input vectors, one of the two")
     x = embedding(model)[sources] if inputs is None else normalised(inputs.float().cpu(), model)
     return x @ w["W_V"][head] @ w["W_O"][head] @ unembedding(model)
 
