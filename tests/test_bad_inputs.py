@@ -67,6 +67,18 @@ def _placeholders(tmp: Path, command: str) -> str:
     if "{junk_gguf}" in command:
         (tmp / "model.gguf").write_bytes(b"PK\x03\x04 a zip file named .gguf")
         command = command.replace("{junk_gguf}", str(tmp / "model.gguf"))
+    if "{nested_json}" in command:  # 50,000 nested brackets: Python's JSON decoder recurses once per level
+        (tmp / "nested.json").write_text("[" * 50_000 + "]" * 50_000)
+        command = command.replace("{nested_json}", str(tmp / "nested.json"))
+    if "{huge_graph}" in command:  # a small file whose logit node claims 10 million layers
+        graph = {
+            "metadata": {"prompt_tokens": ["a", "b"]},
+            "nodes": [{"node_id": "L", "feature_type": "logit", "layer": 10_000_001, "feature": 1, "ctx_idx": 1,
+                       "clerp": '"b"', "token_prob": 1.0}],
+            "links": [],
+        }  # fmt: skip
+        (tmp / "huge.json").write_text(json.dumps(graph))
+        command = command.replace("{huge_graph}", str(tmp / "huge.json"))
     command = command.replace("{zoo_folder}", str(ROOT / "interp" / "zoo" / "lang-4l"))
     command = command.replace("{unwritable}", "/proc/interp-results")  # /proc takes no new folders, even as root
     if "{pickle_model}" in command:

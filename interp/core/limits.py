@@ -25,6 +25,8 @@ from interp.vocab.types import Model
 __all__ = [
     "FALLBACK_BUDGET",
     "MEMORY_ENV",
+    "byte_size",
+    "check_budget",
     "check_count",
     "check_fields",
     "check_fits",
@@ -61,6 +63,25 @@ def memory_budget(device: torch.device | str) -> int:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (ValueError, OSError, AttributeError):  # no such counter (macOS, Windows): assume a modest machine
         return FALLBACK_BUDGET
+
+
+def byte_size(n_bytes: float) -> str:
+    """A size for a message: TiB, GiB or MiB, whichever reads best."""
+    for unit, scale, digits in (("TiB", 2**40, 0), ("GiB", 2**30, 1)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.{digits}f} {unit}"
+    return f"{n_bytes / 2**20:.2f} MiB"
+
+
+def check_budget(need: int, *, what: str, advice: str, device: torch.device | str = "cpu") -> None:
+    """Refuse `need` bytes beyond the memory budget before they are allocated: "{what} would take ..., more than
+    the memory budget of ... (INTERP_MEMORY_GB): {advice}"."""
+    budget = memory_budget(device)
+    if need > budget:
+        raise ValueError(
+            f"{what} would take {byte_size(need)}, more than the memory budget of {byte_size(budget)} "
+            f"({MEMORY_ENV}): {advice}"
+        )
 
 
 @lock_free("config sizes and free memory")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from interp.core.limits import check_budget
 from interp.results import AttributionGraph, GraphPruning
 
 __all__ = ["LISTING", "SCHEMA_VERSION", "graph_json", "read_graph_json", "write_graph_json"]
@@ -162,6 +163,12 @@ def read_graph_json(path: str | Path, *, model_name: str = "") -> AttributionGra
         at += n_pos
         for k, n in enumerate(logits):
             order[n["node_id"]] = at + k
+        n_nodes = at + len(logits)  # counted from the file: sizes that lie must not allocate terabytes
+        check_budget(
+            4 * n_nodes * n_nodes,
+            what=f"{path}'s {n_nodes:,} nodes as a dense adjacency matrix",
+            advice="its sizes are wrong, or the graph needs pruning before it is exported",
+        )
         adjacency = torch.zeros(at + len(logits), at + len(logits))
         for link in links:
             adjacency[order[link["target"]], order[link["source"]]] = float(link["weight"])
@@ -187,5 +194,11 @@ def read_graph_json(path: str | Path, *, model_name: str = "") -> AttributionGra
             seconds=0.0,
             passes=f"read from {path.name}",
         )
+    except RecursionError as err:
+        raise ValueError(
+            f"{path} is nested deeper than Python's JSON reader goes: not an attribution graph file"
+        ) from err
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as err:
+        if isinstance(err, ValueError) and str(err).startswith(str(path)):
+            raise
         raise ValueError(f"{path} is not an attribution graph file in circuit-tracer's format ({err!r})") from err

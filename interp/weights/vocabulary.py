@@ -16,7 +16,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 from transformer_lens import FactoredMatrix
 
-from interp.core.limits import memory_budget
+from interp.core.limits import check_budget
 from interp.core.locking import lock_free
 from interp.core.tokens import str_tokens
 from interp.results import TokenTable
@@ -89,17 +89,12 @@ def token_sample(model: Model, n: int) -> Int[Tensor, " token"]:
 @lock_free("config sizes and free memory")
 def check_dense(model: Model, n_rows: int, n_cols: int, *, what: str) -> None:
     """Refuse a dense n_rows x n_cols float32 matrix larger than the memory budget, with its size and what to do."""
-    need, budget = 4 * n_rows * n_cols, memory_budget("cpu")
-    if need > budget:
-        raise ValueError(
-            f"{what} as a dense {n_rows:,} x {n_cols:,} matrix would take {_size(need)}, more than the memory "
-            f"budget of {_size(budget)} (INTERP_MEMORY_GB): restrict it to a token set (tokens=[...], --tokens) or "
-            "ask for the top k of each row (ov_table, qk_table), which never build it"
-        )
-
-
-def _size(n_bytes: int) -> str:
-    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.2f} MiB"
+    check_budget(
+        4 * n_rows * n_cols,
+        what=f"{what} as a dense {n_rows:,} x {n_cols:,} matrix",
+        advice="restrict it to a token set (tokens=[...], --tokens) or ask for the top k of each row (ov_table, "
+        "qk_table), which never build it",
+    )
 
 
 @lock_free("weights only")
