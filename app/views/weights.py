@@ -61,7 +61,7 @@ a, b, c = st.columns([1, 1, 3])
 layer = a.number_input("layer", 0, model.cfg.n_layers - 1, model.cfg.n_layers - 1)
 head = b.number_input("head", 0, model.cfg.n_heads - 1, 0)
 text = c.text_input("source / query tokens (comma-separated; empty: a spread of the vocabulary)", "")
-tokens = tuple(t for t in (x.strip(" ") if x.strip() else "" for x in text.split(",")) if t)
+tokens = tuple(x.strip(" ") for x in text.split(",") if x.strip())
 with shown_errors("read the head's circuits"):
     ov, qk = run_tables(choice.model, choice.device, int(layer), int(head), tokens)
     left, right = st.columns(2)

@@ -8,7 +8,6 @@ difference so that the rest of the package treats every SAELens transcoder alike
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,16 +106,13 @@ def load_transcoders(path: str | Path, *, device: str = "cpu") -> TranscoderSet:
 
 def _from_folders(root: Path, device: str) -> dict[int, tuple[Path, SAE]]:
     """The transcoder folders under `root`; each cfg.json is read once here (and once by SAELens's loader)."""
-    from interp.loading.saes import SAELoadError, load_sae_folder
+    from interp.loading.saes import SAELoadError, load_sae_folder, parse_cfg_json
 
     found: dict[int, tuple[Path, SAE]] = {}
     for cfg_path in sorted(root.rglob("cfg.json")):
         if "checkpoints" in cfg_path.relative_to(root).parts:  # a job's checkpoints hold earlier copies
             continue
-        try:
-            cfg = json.loads(cfg_path.read_text())
-        except json.JSONDecodeError as err:
-            raise SAELoadError(f"{cfg_path} is not valid JSON: {err}") from err
+        cfg = parse_cfg_json(cfg_path)
         if not isinstance(cfg, dict) or "transcoder" not in str(cfg.get("architecture", "")):
             continue
         if not (cfg_path.parent / "sae_weights.safetensors").is_file():

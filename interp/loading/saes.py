@@ -16,6 +16,7 @@ __all__ = [
     "load_release",
     "load_sae",
     "load_sae_folder",
+    "parse_cfg_json",
     "read_sae_config",
     "release_of",
 ]
@@ -53,13 +54,18 @@ def read_sae_config(folder: Path) -> dict:
     missing = [f for f in ("cfg.json", "sae_weights.safetensors") if not (folder / f).is_file()]
     if missing:
         raise SAELoadError(f"{folder} is not an SAELens SAE folder: it lacks {', '.join(missing)}")
-    try:
-        config = json.loads((folder / "cfg.json").read_text())
-    except json.JSONDecodeError as err:
-        raise SAELoadError(f"{folder / 'cfg.json'} is not valid JSON: {err}") from err
+    config = parse_cfg_json(folder / "cfg.json")
     if not isinstance(config, dict):
         raise SAELoadError(f"{folder / 'cfg.json'} holds a {type(config).__name__}, not SAELens's settings object")
     return config
+
+
+def parse_cfg_json(path: Path) -> object:
+    """A cfg.json's parsed content, or an SAELoadError naming the file when it is not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise SAELoadError(f"{path} is not valid JSON: {err}") from err
 
 
 def load_sae_folder(folder: Path, *, device: str = "cpu") -> SAE:

@@ -28,6 +28,7 @@ from transformer_lens import FactoredMatrix
 
 from interp.core.biases import stacked_bias
 from interp.core.locking import lock_free
+from interp.core.patch_sites import kv_group
 from interp.results import PositionalQK
 from interp.vocab.types import Model
 
@@ -63,9 +64,7 @@ def check_head(model: Model, layer: int, head: int | None = None) -> None:
 
 def _kv_index(model: Model) -> Tensor:
     """For each query head, the key/value head it reads."""
-    n_heads = model.cfg.n_heads
-    n_kv = getattr(model.cfg, "n_key_value_heads", None) or n_heads
-    return torch.arange(n_heads) // (n_heads // n_kv)
+    return torch.arange(model.cfg.n_heads) // kv_group(model)
 
 
 @lock_free("weights only")

@@ -7,9 +7,9 @@ path) and on real text (the contexts where the neuron fires most)."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from jaxtyping import Int
 from torch import Tensor
+from transformer_lens.utilities.activation_functions import SUPPORTED_ACTIVATIONS
 
 from interp.core.hooks import run_with_cache
 from interp.core.locking import lock_free
@@ -22,8 +22,6 @@ from interp.weights.factored import check_head
 from interp.weights.vocabulary import CHUNK, embedding, ov_rows, unembedding
 
 __all__ = ["context_rows", "layer_memories", "neuron_memory"]
-
-_ACT = {"relu": F.relu, "gelu": F.gelu, "gelu_new": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu}
 
 
 def _check_neuron(model: Model, layer: int, neuron: int | None = None) -> None:
@@ -46,7 +44,7 @@ def _key_scores(model: Model, layer: int, neuron: int) -> Tensor:
     act(x W_gate) * (x W_in) for a gated MLP; the pre-activation where the activation function is unknown."""
     w, x = _mlp(model, layer), embedding(model)
     pre = x @ w["W_in"][:, neuron] + (w["b_in"][neuron] if w["b_in"] is not None else 0.0)
-    act = _ACT.get(str(model.cfg.act_fn), lambda v: v)
+    act = SUPPORTED_ACTIVATIONS.get(str(model.cfg.act_fn), lambda v: v)  # TransformerLens's own table
     return act(x @ w["W_gate"][:, neuron]) * pre if w["W_gate"] is not None else act(pre)
 
 

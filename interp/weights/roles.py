@@ -85,12 +85,13 @@ def head_roles(
     except ValueError:
         inputs, read = [None] * cfg.n_layers, "the embedding (no text sample)"
     direct_loop, sample = vocab_loop(model), token_sample(model, n_tokens)
+    direct_vectors = embedding(model)[sample]
     moments = embedding_moments(model) if cfg.positional_embedding_type == "rotary" else None
     heads, copying, in_context, mapped, previous = [], [], [], [], []
     for layer, seen in enumerate(inputs):
         loop = direct_loop if seen is None else vocab_loop(model, seen.tokens, seen.vectors)
         tokens = sample if seen is None else seen.tokens[:n_tokens]
-        vectors = embedding(model)[sample] if seen is None else seen.vectors[:n_tokens]
+        vectors = direct_vectors if seen is None else seen.vectors[:n_tokens]
         for head in range(cfg.n_heads):
             heads.append(head_label(layer, head))
             copying.append(copying_score(model, layer, head, loop=direct_loop))
