@@ -15,8 +15,6 @@ resumes (docs/distributed.md).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["SINGLE", "TIMEOUT_ENV", "Workers", "data_parallel", "joined_workers", "launch", "synced_step"]
+__all__ = ["SINGLE", "TIMEOUT_ENV", "Workers", "data_parallel", "joined_workers", "synced_step"]
 
 TIMEOUT_ENV = "INTERP_DIST_TIMEOUT_S"
 """Seconds a collective waits for the other workers before failing (default 1800, gloo's own). torchrun ends a
@@ -99,11 +97,30 @@ def joined_workers(device: str = "cpu") -> Iterator[Workers]:
             )
         torch.cuda.set_device(local)
     timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "1800")))
-    torch.distributed.init_process_group("nccl" if cuda else "gloo", timeout=timeout)
+    backend = "nccl" if cuda else "gloo"
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":  # torchrun started by hand: its agent's store
+        torch.distributed.init_process_group(backend, timeout=timeout)
+    else:
+        store = _bound_store(rank, world, timeout)
+        torch.distributed.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=timeout)
     try:
         yield Workers(rank, world)
     finally:
         torch.distributed.destroy_process_group()
+
+
+def _bound_store(rank: int, world: int, timeout: timedelta) -> Any:
+    """The workers' store, hosted by worker 0 on MASTER_ADDR only (sae.launcher sets it to the job's binding),
+    where torch's env:// initialisation would listen on every interface (sae.binding says why)."""
+    from sae.binding import listening_store
+
+    host, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    if rank > 0:
+        return torch.distributed.TCPStore(host, port, world, is_master=False, timeout=timeout)
+    store = listening_store(host, port, world_size=world, timeout=timeout)
+    if store is None:
+        raise RuntimeError(f"worker 0 cannot host the job's store: port {port} on {host} is taken; run the job again")
+    return store
 
 
 class _TrainingForward(torch.nn.Module):
@@ -155,21 +172,3 @@ def synced_step(trainer: Any, batch: Tensor, global_rows: int, workers: Workers)
             trainer.act_freq_scores = before + fired
             trainer.n_forward_passes_since_fired[fired > 0] = 0
     return step
-
-
-def launch(argv: list[str], n_workers: int) -> int:
-    """Run `sae ARGV` as `n_workers` worker processes on this machine under torchrun; returns its exit status.
-    torchrun's own defaults apply: OMP_NUM_THREADS=1 per worker unless set, and no restarts (a failed worker
-    ends the job; rerunning the command resumes it)."""
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={n_workers}",
-        "--max_restarts=0",
-        "-m",
-        "sae.cli",
-        *argv,
-    ]
-    return subprocess.run(command, check=False).returncode

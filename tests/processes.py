@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["descendants", "free_port", "popen", "started", "stop", "wait_until_serving"]
+__all__ = ["descendants", "free_port", "listening_sockets", "popen", "started", "stop", "wait_until_serving"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child between fork and exec only calls it
@@ -120,4 +120,28 @@ def descendants(pid: int | None = None) -> list[tuple[int, str]]:
             continue
         found.append((child, cmdline))
         todo += children.get(child, [])
+    return found
+
+
+def listening_sockets(root: int) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every TCP socket listening in process `root` or below it (torchrun puts its
+    workers in sessions of their own), matched by inode between the processes' descriptors and /proc/net/tcp{,6}
+    (what `ss -ltnp` reads)."""
+    owners = {}
+    for pid in [root, *(child for child, _ in descendants(root))]:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            with suppress(OSError):  # it closed or ended while we looked
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    owners[target[8:-1]] = pid
+    found = []
+    for table, width in (("tcp", 4), ("tcp6", 16)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in owners:  # state 0A: LISTEN
+                hexaddr, hexport = fields[1].split(":")
+                # the kernel prints the address as 32-bit words in host (little-endian) order
+                raw = b"".join(bytes.fromhex(hexaddr[i : i + 8])[::-1] for i in range(0, 2 * width, 8))
+                family = socket.AF_INET if width == 4 else socket.AF_INET6
+                found.append((owners[fields[9]], socket.inet_ntop(family, raw), int(hexport, 16)))
     return found

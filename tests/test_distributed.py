@@ -1,6 +1,7 @@
 """SAE jobs across worker processes (sae.distributed): real torchrun runs with 2 gloo workers on the CPU,
 compared with one process training from the same cache."""
 
+import ipaddress
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ import torch
 
 from sae.distributed import Workers
 from sae.train_job import BatchOrder
-from tests.processes import popen, stop
+from tests.processes import listening_sockets, popen, stop
 from tests.test_train_job import _write_cache
 from tests.tolerances import PER_LAYER, f32_tol
 
@@ -227,6 +228,12 @@ def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
             time.sleep(0.05)
         pids = _worker_pids(int(tag))
         assert set(pids) == {0, 1}
+        # every socket the job listens on (torchrun's rendezvous store, the workers' store, gloo's pairs) is on
+        # loopback: nobody else on the network can reach a job on one machine (sae.binding)
+        sockets = listening_sockets(run.pid)
+        owners = {pid for pid, _, _ in sockets}
+        assert set(pids.values()) < owners, sockets  # both workers and torchrun (the rendezvous) listen
+        assert all(ipaddress.ip_address(address).is_loopback for _, address, _ in sockets), sockets
         os.kill(pids[1], signal.SIGKILL)
         killed_at = time.time()
         _, errors = run.communicate(timeout=120)
@@ -288,3 +295,13 @@ def test_transcoders_dealt_out_to_workers_equal_one_process(tmp_path):
     with pytest.raises(ValueError, match="choose their active latents over the whole batch"):
         deals_out_saes(cfg, 4, "auto")  # fewer SAEs than workers: auto would train them data-parallel
     assert deals_out_saes(cfg, 2, "auto") and deals_out_saes(cfg, 1, "data") is False
+
+
+def test_a_binding_is_an_interface_or_one_of_its_addresses():
+    from sae.binding import BIND_ENV, resolve_binding
+
+    loopback = resolve_binding()  # the default: what a job on one machine needs
+    assert loopback.address == "127.0.0.1" and resolve_binding(loopback.interface) == loopback
+    assert resolve_binding("127.0.0.1") == loopback
+    with pytest.raises(ValueError, match=rf"{BIND_ENV} = '10.255.255.254' is neither .* \(it has: .*127.0.0.1"):
+        resolve_binding("10.255.255.254")  # an address this machine does not have

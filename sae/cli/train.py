@@ -22,8 +22,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         default=1,
-        help="worker processes on this machine, started under torchrun (one per GPU on a GPU machine); across "
-        "machines, start `torchrun ... -m sae.cli train` on each instead (docs/distributed.md)",
+        help="worker processes on this machine, started under torchrun (one per GPU on a GPU machine); with "
+        "--nodes, the same command on each machine (docs/distributed.md)",
+    )
+    p.add_argument(
+        "--bind",
+        default=None,
+        metavar="ADDRESS|INTERFACE",
+        help="where the job's sockets listen (rendezvous, store, gloo/NCCL): loopback by default, which is all a "
+        "job on one machine needs; on several machines, the address or interface the others reach this one by "
+        "(also $INTERP_DIST_BIND)",
+    )
+    p.add_argument("--nodes", type=int, default=1, help="machines the job runs on (with --rendezvous and --bind)")
+    p.add_argument(
+        "--rendezvous",
+        default=None,
+        metavar="HOST:PORT",
+        help="with --nodes: the machine hosting the job's rendezvous (one of them, the same on every machine)",
     )
     p.add_argument(
         "--split",
@@ -42,16 +57,20 @@ def _train(args: argparse.Namespace) -> int:
     from interp.loading.model import resolve_device
     from interp.results import TrainingLog
     from sae import plots
-    from sae.distributed import joined_workers, launch
+    from sae.distributed import joined_workers
+    from sae.launcher import launch
     from sae.train_config import TrainJobConfig
     from sae.train_job import deals_out_saes, read_log, run_train_job
 
     cfg = TrainJobConfig.from_toml(args.config)  # read here first, so a bad file fails before workers start
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
-    deals_out_saes(cfg, args.workers, args.split)  # a job the workers cannot share fails before they start
-    if args.workers > 1 and "WORLD_SIZE" not in os.environ:
-        status = launch(["train", str(args.config), "--split", args.split], args.workers)
+    deals_out_saes(cfg, args.workers * args.nodes, args.split)  # a job the workers cannot share fails before they start
+    if args.nodes < 1:
+        raise ValueError(f"--nodes must be at least 1, got {args.nodes}")
+    if (args.workers > 1 or args.nodes > 1) and "WORLD_SIZE" not in os.environ:
+        argv = ["train", str(args.config), "--split", args.split]
+        status = launch(argv, args.workers, nodes=args.nodes, rendezvous=args.rendezvous, bind=args.bind)
         if status:
             print(
                 f"sae: error: a worker of the job failed (exit status {status}; torchrun's report above names it and "
