@@ -4,6 +4,13 @@ Definitions follow SAELens's evals (`sae_lens.evals`), so the numbers agree with
 checks): L0 and MSE per token (MSE summed over dimensions), explained variance as
 1 - E||x - x_hat||^2 / (E||x||^2 - ||E x||^2), CE loss recovered as
 (CE zero-ablated - CE with SAE) / (CE zero-ablated - CE clean), KL(clean || with SAE) per token.
+
+CE loss recovered comes twice, because the SAE is spliced in only where `sae.positions` keeps it (not at BOS
+or massive activations) and SAELens's baseline zero-ablates every position. `ce_loss_recovered` is SAELens's
+figure (zero ablation everywhere), the one to compare with other tools and papers; an SAE that outputs zeros
+scores above 0 on it, since its "ablation" leaves BOS alone and the baseline's does not.
+`ce_loss_recovered_consistent` ablates the baseline at the same positions the SAE is spliced at, so that an
+SAE outputting zeros scores exactly 0 and an identity SAE 1: the figure the metric's definition promises.
 Written here rather than called there because SAELens's runner needs its `ActivationsStore`
 (a hub dataset or a pretokenised one) and hooks a `HookedTransformer`, while this takes any token
 tensor and any workbench model.
@@ -26,10 +33,16 @@ from interp.vocab.types import SAE, Model, Progress
 from sae.features import check_width, sae_hook
 from sae.positions import sae_positions
 
-__all__ = ["DENSITY_BINS", "DENSITY_LOG10_MIN", "evaluate_sae", "kl_per_token", "next_token_loss"]
+__all__ = ["DENSITY_BINS", "DENSITY_LOG10_MIN", "evaluate_sae", "kl_per_token", "loss_recovered", "next_token_loss"]
 
 DENSITY_BINS = 40
 DENSITY_LOG10_MIN = -8.0
+
+
+def loss_recovered(clean: float, replaced: float, ablated: float) -> float:
+    """(ablated - replaced) / (ablated - clean): 1 when the replacement loses nothing, 0 when it is as bad as
+    the ablation; NaN when ablating changes nothing (the ratio has no meaning then)."""
+    return (ablated - replaced) / (ablated - clean) if abs(ablated - clean) > 1e-9 else float("nan")
 
 
 def next_token_loss(
@@ -76,6 +89,7 @@ def evaluate_sae(
         "ce": 0.0,
         "ce_sae": 0.0,
         "ce_zero": 0.0,
+        "ce_zero_at": 0.0,
         "kl": 0.0,
         "kl_zero": 0.0,
         "positions": 0,
@@ -96,6 +110,8 @@ def evaluate_sae(
             spliced = model(batch)
         with hooks(model, [(name, zero)]):  # everywhere, as SAELens's baseline: the floor of CE loss recovered
             zeroed = model(batch)
+        with hooks(model, [(name, OnlyAt(zero, where))]):  # where the SAE is spliced: the consistent floor
+            zeroed_at = model(batch)
         read = act[where.to(act.device)]
         feats = sae.encode(read.to(sae.device))
         x = read.flatten(0, -2).float().cpu()
@@ -111,6 +127,7 @@ def evaluate_sae(
         sums["ce"] += float(next_token_loss(clean, batch).sum())
         sums["ce_sae"] += float(next_token_loss(spliced, batch).sum())
         sums["ce_zero"] += float(next_token_loss(zeroed, batch).sum())
+        sums["ce_zero_at"] += float(next_token_loss(zeroed_at, batch).sum())
         sums["positions"] += batch.numel()  # KL is averaged over every position, as SAELens does
         sums["kl"] += float(kl_per_token(clean, spliced).sum())
         sums["kl_zero"] += float(kl_per_token(clean, zeroed).sum())
@@ -119,9 +136,12 @@ def evaluate_sae(
             progress(i, len(batches))
     result = _result(sae, sae_name, model, name, sums, sum_x, fired, n_tokens, n_loss, dense_threshold)
     at = "at the positions sae.positions.sae_positions keeps"
-    return replace(
-        result, interventions=(f"with SAE: {splice!r} at {name}, {at}", f"zero ablation: {zero!r} at {name}")
+    interventions = (
+        f"with SAE: {splice!r} at {name}, {at}",
+        f"zero ablation: {zero!r} at {name}",
+        f"zero ablation at the SAE's positions: {zero!r} at {name}, {at}",
     )
+    return replace(result, interventions=interventions)
 
 
 def _result(
@@ -138,7 +158,7 @@ def _result(
 ) -> SAEEvalResult:
     mse = sums["sq_err"] / n_tokens
     variance = sums["sq_norm"] / n_tokens - float(((sum_x / n_tokens) ** 2).sum())
-    ce, ce_sae, ce_zero = sums["ce"] / n_loss, sums["ce_sae"] / n_loss, sums["ce_zero"] / n_loss
+    ce, ce_sae, ce_zero, ce_zero_at = (sums[k] / n_loss for k in ("ce", "ce_sae", "ce_zero", "ce_zero_at"))
     density = fired.double() / n_tokens
     alive = density[density > 0]
     edges = torch.linspace(DENSITY_LOG10_MIN, 0, DENSITY_BINS + 1)
@@ -160,7 +180,9 @@ def _result(
         ce_loss_clean=ce,
         ce_loss_with_sae=ce_sae,
         ce_loss_zero_ablation=ce_zero,
-        ce_loss_recovered=(ce_zero - ce_sae) / (ce_zero - ce) if abs(ce_zero - ce) > 1e-9 else float("nan"),
+        ce_loss_recovered=loss_recovered(ce, ce_sae, ce_zero),
+        ce_loss_zero_ablation_at_sae_positions=ce_zero_at,
+        ce_loss_recovered_consistent=loss_recovered(ce, ce_sae, ce_zero_at),
         kl=sums["kl"] / sums["positions"],
         kl_zero_ablation=sums["kl_zero"] / sums["positions"],
         dead_fraction=float((fired == 0).double().mean()),

@@ -5,6 +5,8 @@ The definitions are those of `sae.evaluation` with the MLP output as the reconst
 variance of the MLP output y (from the MLP's own input), L0, dead latents, and CE loss recovered against zero
 ablation of the same MLPs. Transcoders replace the MLPs only where they were trained (sae.positions: not at BOS
 or other special tokens, where the real MLP output stays, as the attribution graphs keep it whole as an error).
+CE loss recovered comes twice, as in sae.evaluation: against the MLPs zeroed everywhere (SAELens's baseline) and
+zeroed where the transcoders replace them (consistent: transcoders that output zeros score exactly 0).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from interp.graphs.replacement import keep_into
 from interp.graphs.transcoder_set import TranscoderSet
 from interp.results import TranscoderEvalResult
 from interp.vocab.types import Model, Progress
-from sae.evaluation import kl_per_token, next_token_loss
+from sae.evaluation import kl_per_token, loss_recovered, next_token_loss
 
 __all__ = ["evaluate_transcoders"]
 
@@ -54,7 +56,7 @@ def evaluate_transcoders(
     fired = {layer: torch.zeros(transcoders.d_sae(layer), dtype=torch.long) for layer in layers}
     sq_err, sq_norm, l0 = (dict.fromkeys(layers, 0.0) for _ in range(3))
     sum_y = {layer: torch.zeros(model.cfg.d_model, dtype=torch.float64) for layer in layers}
-    ce = {"clean": 0.0, "replaced": 0.0, "zero": 0.0, "kl": 0.0}
+    ce = {"clean": 0.0, "replaced": 0.0, "zero": 0.0, "zero_at": 0.0, "kl": 0.0}
     n_tokens = n_loss = n_positions = 0
     batches = tokens.split(batch_size)
     for i, batch in enumerate(batches, 1):
@@ -80,9 +82,13 @@ def evaluate_transcoders(
             replaced = model(batch)
         with hooks(model, [(mlp_hooks(layer)[1], lambda act, hook=None: torch.zeros_like(act)) for layer in layers]):
             zeroed = model(batch)
+        keep = (~where)[..., None].to(clean.device)
+        with hooks(model, [(mlp_hooks(layer)[1], lambda act, hook=None, keep=keep: act * keep) for layer in layers]):
+            zeroed_at = model(batch)  # zero where the transcoders replace the MLPs, as they are elsewhere
         ce["clean"] += float(next_token_loss(clean, batch).sum())
         ce["replaced"] += float(next_token_loss(replaced, batch).sum())
         ce["zero"] += float(next_token_loss(zeroed, batch).sum())
+        ce["zero_at"] += float(next_token_loss(zeroed_at, batch).sum())
         ce["kl"] += float(kl_per_token(clean, replaced).sum())
         n_loss += batch.shape[0] * (batch.shape[1] - 1)
         n_positions += batch.numel()
@@ -90,7 +96,7 @@ def evaluate_transcoders(
             progress(i, len(batches))
     n = max(n_tokens, 1)
     variance = {layer: sq_norm[layer] - float((sum_y[layer] / n).pow(2).sum()) * n for layer in layers}
-    clean_ce, replaced_ce, zero_ce = (ce[k] / n_loss for k in ("clean", "replaced", "zero"))
+    clean_ce, replaced_ce, zero_ce, zero_at_ce = (ce[k] / n_loss for k in ("clean", "replaced", "zero", "zero_at"))
     return TranscoderEvalResult(
         transcoders=transcoders.source,
         model=model.cfg.model_name,
@@ -102,6 +108,8 @@ def evaluate_transcoders(
         ce_loss_clean=clean_ce,
         ce_loss_replaced=replaced_ce,
         ce_loss_zero_ablation=zero_ce,
-        ce_loss_recovered=(zero_ce - replaced_ce) / (zero_ce - clean_ce) if zero_ce != clean_ce else float("nan"),
+        ce_loss_recovered=loss_recovered(clean_ce, replaced_ce, zero_ce),
+        ce_loss_zero_ablation_at_transcoder_positions=zero_at_ce,
+        ce_loss_recovered_consistent=loss_recovered(clean_ce, replaced_ce, zero_at_ce),
         kl=ce["kl"] / n_positions,
     )

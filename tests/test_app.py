@@ -241,6 +241,13 @@ def test_page_options_run_their_analyses():
     at.radio(key="sae_edit").set_value("steer").run()
     _assert_clean(at)
     assert "steered" in _charts(at)[-1].proto.spec
+    at.toggle(key="sae_eval").set_value(True).run()  # the SAE's evaluation: both CE loss recovered figures, named
+    _assert_clean(at)
+    table = at.dataframe[0].value
+    measures = dict(zip(table["measure"], table["value"]))
+    saelens = measures["CE loss recovered, SAELens's (baseline zero-ablated at every position)"]
+    consistent = measures["CE loss recovered, consistent (baseline zero-ablated where the SAE is spliced)"]
+    assert 0.9 < saelens < 1 and 0.9 < consistent < 1  # the bundled SAE: 0.979 both on 19,552 tokens (its card)
 
 
 def test_superposition_buttons_draw_their_figures():

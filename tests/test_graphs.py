@@ -230,6 +230,10 @@ def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
     assert result.layers == (0, 1, 2, 3)
     assert min(result.explained_variance) >= 0.8  # measured 0.974-0.996 on 19,552 tokens
     assert result.ce_loss_recovered >= 0.8  # measured 0.997
+    # the consistent baseline keeps the MLPs at BOS, so it is the milder ablation and the ratio is lower
+    zeroed_at = result.ce_loss_zero_ablation_at_transcoder_positions
+    assert result.ce_loss_clean < zeroed_at <= result.ce_loss_zero_ablation
+    assert result.ce_loss_recovered_consistent >= 0.8
     assert all(10 <= l0 <= 20 for l0 in result.l0)  # trained at k = 16
     assert result.ce_loss_clean < result.ce_loss_replaced < result.ce_loss_zero_ablation
 

@@ -79,12 +79,29 @@ def test_an_identity_sae_loses_nothing(lang_model, tokens):
     assert res.kl == pytest.approx(0, abs=f32_tol(scale, 4))
     gap = res.ce_loss_zero_ablation - res.ce_loss_clean
     assert res.ce_loss_recovered == pytest.approx(1.0, abs=f32_tol(scale / gap, depth))
+    gap_at = res.ce_loss_zero_ablation_at_sae_positions - res.ce_loss_clean
+    assert res.ce_loss_recovered_consistent == pytest.approx(1.0, abs=f32_tol(scale / gap_at, depth))
     assert res.ce_loss_zero_ablation > res.ce_loss_clean + 1  # zeroing the residual stream wrecks the model
     assert res.l0 == pytest.approx(128, abs=1)  # each dimension fires one of its two latents (unless exactly 0)
     assert res.interventions == (
         f"with SAE: SpliceSAE(sae=StandardSAE(128 -> 256), edits=(), keep_error=False) at {HOOK}, {AT}",
         f"zero ablation: Zero() at {HOOK}",
+        f"zero ablation at the SAE's positions: Zero() at {HOOK}, {AT}",
     )
+
+
+def test_an_sae_that_outputs_zeros_recovers_nothing_under_the_consistent_definition(lang_model, tokens):
+    sae = _identity_sae(128)
+    with torch.no_grad():
+        sae.W_dec.zero_()  # every reconstruction is 0 (b_dec is 0 too)
+    res = evaluate_sae(lang_model, sae, tokens, hook="blocks.1.hook_resid_post")
+    # splicing zeros where the SAE reads is the consistent baseline's own run, tensor for tensor: exactly 0
+    assert res.ce_loss_with_sae == res.ce_loss_zero_ablation_at_sae_positions
+    assert res.ce_loss_recovered_consistent == 0
+    # SAELens's baseline also zeroes BOS, which the SAE leaves alone: the empty SAE gets credit for it. Measured
+    # on these rows: 0.207 here; -0.006 to 0.28 at zoo:lang-4l's other residual hooks, 0.40 at zoo:induction-2l's
+    # blocks.0.hook_resid_pre
+    assert res.ce_loss_recovered > 0.1
 
 
 def test_metrics_agree_with_saelens(lang_model, tokens, trained_sae):

@@ -44,6 +44,19 @@ def dashboard(spec, device, path, n_tokens, feature, text):
     return feature_dashboard(model, sae, rows, feature)
 
 
+@st.cache_data(show_spinner="Evaluating the SAE on held-out tokens ...", max_entries=16)
+def evaluation(spec, device, path, n_tokens):
+    """`sae eval`'s figures, on the tokens it reads by default: the held-out split of the text the SAE was trained
+    on (a zoo model's own corpus otherwise), rows of 48 tokens."""
+    from interp.zoo.texts import evaluation_source
+    from sae.evaluation import evaluate_sae
+    from sae.token_sources import token_rows
+
+    model, sae = _model_and_sae(spec, device, path)
+    source = evaluation_source("", trained_on=str(sae.cfg.metadata.get("dataset_path") or ""))
+    return evaluate_sae(model, sae, token_rows(model, n_tokens=n_tokens, context=48, dataset=source))
+
+
 @st.cache_data(show_spinner="Editing the feature ...", max_entries=64)
 def edit(spec, device, path, prompt, feature, mode, value):
     from sae.features import intervene
@@ -71,6 +84,36 @@ st.caption(
 )
 
 from sae import plots  # noqa: E402
+
+if st.toggle("Evaluate this SAE on held-out tokens (as `sae eval`)", key="sae_eval"):
+    with shown_errors("evaluate the SAE"):
+        ev = evaluation(choice.model, choice.device, path, 4000)
+    st.dataframe(
+        {
+            "measure": [
+                "L0",
+                "explained variance",
+                "CE loss recovered, SAELens's (baseline zero-ablated at every position)",
+                "CE loss recovered, consistent (baseline zero-ablated where the SAE is spliced)",
+                "KL(clean || with SAE) per token",
+                "dead latents",
+            ],
+            "value": [
+                ev.l0,
+                ev.explained_variance,
+                ev.ce_loss_recovered,
+                ev.ce_loss_recovered_consistent,
+                ev.kl,
+                ev.dead_fraction,
+            ],
+        },
+        hide_index=True,
+    )
+    st.caption(
+        f"{ev.n_tokens:,} tokens at {ev.hook}. The SAE reads and replaces the activations only where "
+        "sae.positions keeps them (not BOS or massive activations). SAELens's figure is the one to compare with "
+        "other tools; the consistent one is exactly 0 for an SAE that outputs zeros and 1 for an exact one."
+    )
 
 with shown_errors("encode the prompt"):
     pf = prompt_view(choice.model, choice.device, path, choice.prompt)

@@ -42,9 +42,15 @@ class TranscoderEvalResult:
     ce_loss_zero_ablation: float
     """The same with those MLPs' outputs set to zero."""
     ce_loss_recovered: float
-    """(zero-ablated - replaced) / (zero-ablated - clean)."""
+    """(zero-ablated - replaced) / (zero-ablated - clean), SAELens's definition: the MLPs zeroed at every position,
+    though the transcoders replace them only where they read (not BOS)."""
     kl: float
     """Mean per-token KL(clean || replaced)."""
+    ce_loss_zero_ablation_at_transcoder_positions: float = float("nan")
+    """Cross-entropy with those MLPs' outputs zeroed only where the transcoders replace them."""
+    ce_loss_recovered_consistent: float = float("nan")
+    """(zeroed there - replaced) / (zeroed there - clean): transcoders that output zeros score exactly 0. NaN in
+    results written before it was measured."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,9 @@ class SAEEvalResult:
     ce_loss_zero_ablation: float
     """The same with the hook's activations set to zero."""
     ce_loss_recovered: float
-    """(zero-ablated - with SAE) / (zero-ablated - clean): 1 = the SAE loses nothing."""
+    """SAELens's definition, to compare with other tools: (zero-ablated - with SAE) / (zero-ablated - clean), the
+    baseline zero-ablated at every position although the SAE is spliced in only at the positions it reads (not
+    BOS): an SAE that outputs zeros scores above 0 on it (ce_loss_recovered_consistent does not)."""
     kl: float
     """Mean per-token KL(clean || with SAE) of the next-token distributions."""
     kl_zero_ablation: float
@@ -86,7 +94,13 @@ class SAEEvalResult:
     density_counts: tuple[int, ...]
     """Latents per bin (dead latents are not in the histogram: log10 0 is undefined)."""
     interventions: tuple[str, ...] = ()
-    """The runs' edits at the hook: the SAE's reconstruction spliced in, and zero ablation."""
+    """The runs' edits at the hook: the SAE's reconstruction spliced in, and the two zero ablations."""
+    ce_loss_zero_ablation_at_sae_positions: float = float("nan")
+    """Cross-entropy with the hook's activations set to zero only where the SAE is spliced in."""
+    ce_loss_recovered_consistent: float = float("nan")
+    """(zero-ablated at the SAE's positions - with SAE) / (that - clean): baseline and SAE at the same positions,
+    so 1 = the SAE loses nothing and 0 = it is as bad as zeros, exactly. NaN in results written before it was
+    measured (defaults keep their files readable)."""
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def _eval(args: argparse.Namespace) -> int:
     print(
         f"{result.n_tokens} tokens at {result.hook}: L0 {result.l0:.1f}, explained variance "
         f"{result.explained_variance:.3f}, "
-        f"CE loss recovered {result.ce_loss_recovered:.3f}, KL {result.kl:.4f}, dead "
+        f"CE loss recovered {result.ce_loss_recovered:.3f} (SAELens's; {result.ce_loss_recovered_consistent:.3f} "
+        f"with the baseline ablated where the SAE is spliced), KL {result.kl:.4f}, dead "
         f"{result.dead_fraction:.1%}, dense {result.dense_fraction:.1%}"
     )
     write_results(args.out, {"metrics.json": result}, {"density.html": plots.plot_sae_eval(result)})
@@ -150,7 +151,8 @@ def _eval_transcoders(args: argparse.Namespace) -> int:
         print(f"  block {layer}: {ev:.3f}  {l0:6.1f}  {dead:6.1%}")
     print(
         f"every MLP replaced: CE loss {result.ce_loss_replaced:.4f} (clean {result.ce_loss_clean:.4f}, MLPs zeroed "
-        f"{result.ce_loss_zero_ablation:.4f}): CE loss recovered {result.ce_loss_recovered:.3f}, KL {result.kl:.4f}"
+        f"{result.ce_loss_zero_ablation:.4f}): CE loss recovered {result.ce_loss_recovered:.3f} (SAELens's; "
+        f"{result.ce_loss_recovered_consistent:.3f} with the MLPs zeroed only where replaced), KL {result.kl:.4f}"
     )
     write_results(args.out, {"metrics.json": result}, {})
     return 0

@@ -30,7 +30,8 @@ def plot_sae_eval(result: SAEEvalResult) -> go.Figure:
         title=(
             f"{result.d_sae}-latent SAE at {result.hook} of {result.model}, {result.n_tokens} tokens<br>"
             f"L0 {result.l0:.1f}, explained variance {result.explained_variance:.3f}, CE loss recovered "
-            f"{result.ce_loss_recovered:.3f}, KL {result.kl:.4f}, dead {result.dead_fraction:.1%}, dense "
+            f"{result.ce_loss_recovered:.3f} (SAELens's; consistent {result.ce_loss_recovered_consistent:.3f}), "
+            f"KL {result.kl:.4f}, dead {result.dead_fraction:.1%}, dense "
             f"{result.dense_fraction:.1%}"
         ),
         height=460,
