@@ -92,7 +92,7 @@ def main() -> None:
         cfg = TrainJobConfig(
             model=args.model,
             hook=args.hook,
-            saes=tuple(SAESpec("topk", args.d_sae, k, args.lr) for k in args.k),
+            saes=tuple(SAESpec(architecture="topk", d_sae=args.d_sae, sparsity=k, lr=args.lr) for k in args.k),
             training_tokens=args.training_tokens,
             batch_size=args.batch_size,
             dataset_tokens=args.dataset_tokens,

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from interp.core.limits import check_fields
 from interp.core.sites import mlp_hooks
+from interp.results import read_text
 from interp.training.dictionaries import SPARSITY_FIELD
 from interp.vocab.choices import JobArchitecture, TranscoderArchitecture, check_choice
 from interp.zoo.texts import HELDOUT, check_text_source, is_text_source
@@ -40,9 +41,10 @@ def is_transcoder(architecture: str) -> bool:
     return architecture in TranscoderArchitecture.__args__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SAESpec:
-    """One SAE of a job."""
+    """One SAE of a job. Keyword arguments only: a field added between others (`layer`) once shifted a caller's
+    positional learning rate into it."""
 
     architecture: JobArchitecture = "topk"
     """An SAELens training architecture (interp.vocab.choices.Architecture), or a transcoder
@@ -166,9 +168,13 @@ class TrainJobConfig:
         if not path.is_file():
             raise ValueError(f"no config file at {path}")
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(read_text(path, "a job config"))
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"{path} is not valid TOML: {err}") from err
+        except RecursionError as err:  # tomllib recurses once per nested array
+            raise ValueError(f"{path} nests deeper than a TOML reader can follow") from err
+        if not data:
+            raise ValueError(f"{path} holds no settings: a job needs at least its model, hook and [[sae]] tables")
         saes = data.pop("sae", [{}])
         known = {f.name for f in fields(cls)} - {"saes"}
         unknown = set(data) - known

@@ -29,7 +29,7 @@ from torch import Tensor
 
 from interp.loading.model import resolve_device
 from interp.observe.activations import META
-from interp.results import rounded
+from interp.results import check_safetensors, parse_json, read_json, read_text, rounded
 from interp.training.dictionaries import make_sae, trainer_config
 from interp.vocab.choices import JobSplit, check_choice
 from sae.checkpoints import checkpoint_data, checkpoints, load_trainer_state, save_checkpoint
@@ -69,17 +69,21 @@ class BatchOrder:
     """
 
     def __init__(self, folder: str | Path, hooks: str | tuple[str, ...], batch_size: int, seed: int):
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
 
         folder = Path(folder)
-        self.paths = [folder / name for name in json.loads((folder / META).read_text())["shards"]]
+        self.paths = _cache_shards(folder)
         # several hooks (a transcoder's MLP input and output) are read side by side, row by row
         self.hooks = (hooks,) if isinstance(hooks, str) else tuple(hooks)
         self.batch_size, self.seed = batch_size, seed
         shapes = []
         for path in self.paths:
-            with safe_open(str(path), framework="pt") as f:
-                shapes.append([f.get_slice(hook).get_shape() for hook in self.hooks])
+            check_safetensors(path)
+            try:
+                with safe_open(str(path), framework="pt") as f:
+                    shapes.append([f.get_slice(hook).get_shape() for hook in self.hooks])
+            except (SafetensorError, KeyError) as err:
+                raise ValueError(f"{path} is not a shard of this job's activation cache ({err})") from err
         self.sizes = [shape[0][0] for shape in shapes]
         self.widths = [shape[1] for shape in shapes[0]]
         self.d_in = sum(self.widths)
@@ -292,18 +296,34 @@ def _log_line(trainer: Any, step: Any, workers: Workers) -> dict:
 def _log_lines(path: Path) -> list[dict]:
     """The entries of a log.jsonl. A kill in the middle of a write leaves half a line at the end: it is dropped
     (training writes it again from the last checkpoint); a damaged line anywhere else is an error naming it."""
-    lines = path.read_text().splitlines()
+    lines = read_text(path, "a training log").splitlines()
     entries = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError as err:
+            entry = parse_json(line, f"{path} line {n}", "a log entry")
+        except ValueError as err:
             if n == len(lines):
                 break
-            raise ValueError(f"{path} line {n} is not JSON ({err}): the log is damaged before its last line") from err
+            raise ValueError(f"{err}: the log is damaged before its last line") from err
+        if not (isinstance(entry, dict) and isinstance(entry.get("step"), int)):
+            raise ValueError(f"{path} line {n} is not a log entry (an object with a whole-number step)")
+        entries.append(entry)
     return entries
+
+
+def _cache_shards(folder: Path) -> list[Path]:
+    """The shard files an activation cache's index lists, refused when the index is damaged or names a file
+    outside the folder (a hostile index must not make a job read other files)."""
+    index = read_json(folder / META, "an activation cache's index")
+    shards = index.get("shards") if isinstance(index, dict) else None
+    if not (isinstance(shards, list) and shards and all(isinstance(s, str) for s in shards)):
+        raise ValueError(f"{folder / META} is not an activation cache's index: it lists no shard files")
+    outside = [s for s in shards if not s or Path(s).is_absolute() or ".." in Path(s).parts]
+    if outside:
+        raise ValueError(f"{folder / META} names shards outside its folder ({outside[0]!r}): the index is damaged")
+    return [folder / s for s in shards]
 
 
 def _truncate_log(path: Path, last_step: int) -> None:

@@ -2,9 +2,11 @@
 line that contains the row's text, no traceback. A new bad input gets a new row in that file."""
 
 import json
+import random
 import re
 import shlex
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,17 @@ def _placeholders(tmp: Path, command: str) -> str:
     if "{nested_json}" in command:  # 50,000 nested brackets: Python's JSON decoder recurses once per level
         (tmp / "nested.json").write_text("[" * 50_000 + "]" * 50_000)
         command = command.replace("{nested_json}", str(tmp / "nested.json"))
+    if "{random_file}" in command:  # 4 kB of random bytes: not text, not JSON, not any format
+        (tmp / "random.json").write_bytes(random.Random(0).randbytes(4096))
+        command = command.replace("{random_file}", str(tmp / "random.json"))
+    if "{nested_toml}" in command:
+        (tmp / "nested.toml").write_text("model = " + "[" * 100_000 + "]" * 100_000 + "\n")
+        command = command.replace("{nested_toml}", str(tmp / "nested.toml"))
+    if "{sizeless_gguf}" in command:
+        from tests.test_gguf import write_gguf
+
+        write_gguf(tmp / "sizeless.gguf", "llama")
+        command = command.replace("{sizeless_gguf}", str(tmp / "sizeless.gguf"))
     if "{huge_graph}" in command:  # a small file whose logit node claims 10 million layers
         graph = {
             "metadata": {"prompt_tokens": ["a", "b"]},
@@ -93,12 +106,21 @@ def _placeholders(tmp: Path, command: str) -> str:
         sae.cfg.metadata.hook_name = "blocks.2.hook_resid_post"
         sae.save_model(str(tmp / "narrow"))
         command = command.replace("{narrow_sae}", str(tmp / "narrow"))
-    for name, damage in (("truncated_sae", "truncate"), ("mismatched_sae", "cfg")):
+    for name, damage in (("truncated_sae", "truncate"), ("mismatched_sae", "cfg"), ("lying_sae", "shape")):
         if "{" + name + "}" in command:
             folder = shutil.copytree(BUNDLED_SAE, tmp / name)
+            weights = folder / "sae_weights.safetensors"
             if damage == "truncate":
-                weights = folder / "sae_weights.safetensors"
                 weights.write_bytes(weights.read_bytes()[:-100])
+            elif damage == "shape":  # the header's first tensor claims a million times its rows; data unchanged
+                data = weights.read_bytes()
+                (length,) = struct.unpack("<Q", data[:8])
+                header = json.loads(data[8 : 8 + length])
+                first = next(k for k in header if k != "__metadata__")
+                header[first]["shape"][0] *= 1_000_000
+                text = json.dumps(header).encode()
+                text += b" " * (-len(text) % 8)
+                weights.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + length :])
             else:
                 cfg = json.loads((folder / "cfg.json").read_text())
                 (folder / "cfg.json").write_text(json.dumps({**cfg, "d_sae": cfg["d_sae"] * 2}))

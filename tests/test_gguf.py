@@ -47,6 +47,18 @@ def test_damaged_gguf_files(tmp_path, monkeypatch, content, message):
         load_model(tmp_path / "m.gguf", device="cpu")
 
 
+def test_a_file_whose_metadata_lacks_the_sizes_is_refused_before_allocating(tmp_path, monkeypatch):
+    """A llama file without its dimensions in the metadata: transformers would take its own defaults and build a
+    6.6B-parameter model (26 GB in float32) for a file of 32 weights; before the check, this test's process was
+    killed for memory."""
+    monkeypatch.setenv("INTERP_CACHE", str(tmp_path / "cache"))
+    write_gguf(tmp_path / "m.gguf", "llama")
+    with pytest.raises(
+        NotACheckpointError, match=r"describes a model of 6,607,343,616 parameters, but the weights hold 32"
+    ):
+        load_model(tmp_path / "m.gguf", device="cpu")
+
+
 def test_two_gguf_files_in_a_folder_are_refused(tmp_path):
     write_gguf(tmp_path / "a.gguf", "llama")
     write_gguf(tmp_path / "b.gguf", "llama")

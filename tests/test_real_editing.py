@@ -58,8 +58,10 @@ def test_greedy_generation_equals_transformers_token_for_token(smollm2):
 
 def _hf_folder(model) -> str:
     from interp.core.files import cache_root
+    from interp.loading.gguf import SOURCE_FILE
 
-    (folder,) = [p for p in (cache_root() / "gguf").iterdir() if p.is_dir()]
+    # whole conversions only: a conversion killed midway leaves its scratch folder (.convert-*) behind
+    (folder,) = [p for p in (cache_root() / "gguf").iterdir() if (p / SOURCE_FILE).is_file()]
     return str(folder)
 
 

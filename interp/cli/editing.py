@@ -73,12 +73,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise ValueError(f"no prompt file at {path}: give a text file with one prompt per line")
-    lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-    if not lines:
-        raise ValueError(f"{path} holds no prompts: write one prompt per line")
-    return lines
+    from interp.results import read_lines
+
+    return read_lines(path, "prompts")
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
 """Where the workbench keeps the files it downloads, converts or computes once (fetched models, converted GGUF
-folders, ROME's key statistics), and the hash that names them."""
+folders, ROME's key statistics), and the hash that names them. (Reading files safely: interp.results.files.)"""
 
 from __future__ import annotations
 

@@ -7,13 +7,13 @@ relation): an edit of "The capital of Australia" must leave "The capital of Cana
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from interp.core.locking import lock_free
 from interp.core.tokens import token_ids
+from interp.results import parse_json
 from interp.vocab.types import Model
 
 __all__ = ["FACTS_FILE", "Fact", "answer_ids", "load_facts", "neighbours", "subject_positions"]
@@ -56,7 +56,7 @@ def load_facts(path: str | Path = FACTS_FILE) -> tuple[Fact, ...]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = parse_json(line, f"{path} line {number}", "a fact")
             if not isinstance(row, dict):
                 raise ValueError("the line is not a JSON object")
             missing = [k for k in REQUIRED if k not in row]

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from interp.core.limits import check_budget
-from interp.results import AttributionGraph, GraphPruning
+from interp.results import AttributionGraph, GraphPruning, read_json
 
 __all__ = ["LISTING", "SCHEMA_VERSION", "graph_json", "read_graph_json", "write_graph_json"]
 
@@ -135,7 +135,7 @@ def read_graph_json(path: str | Path, *, model_name: str = "") -> AttributionGra
     file and what is wrong with it."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = read_json(path, "a graph file")
         meta, nodes, links = data["metadata"], data["nodes"], data["links"]
         kinds = {t: [n for n in nodes if n["feature_type"] == t] for t in (_FEATURE, _ERROR, _EMBEDDING, _LOGIT)}
         n_pos = len(meta["prompt_tokens"])
@@ -194,10 +194,6 @@ def read_graph_json(path: str | Path, *, model_name: str = "") -> AttributionGra
             seconds=0.0,
             passes=f"read from {path.name}",
         )
-    except RecursionError as err:
-        raise ValueError(
-            f"{path} is nested deeper than Python's JSON reader goes: not an attribution graph file"
-        ) from err
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as err:
         if isinstance(err, ValueError) and str(err).startswith(str(path)):
             raise

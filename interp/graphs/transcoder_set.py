@@ -113,7 +113,10 @@ def _from_folders(root: Path, device: str) -> dict[int, tuple[Path, SAE]]:
         if "checkpoints" in cfg_path.relative_to(root).parts:  # a job's checkpoints hold earlier copies
             continue
         cfg = parse_cfg_json(cfg_path)
-        if not isinstance(cfg, dict) or "transcoder" not in str(cfg.get("architecture", "")):
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("architecture", ""), str):
+            # skipped, a damaged transcoder's folder would leave its block silently without one
+            raise SAELoadError(f"{cfg_path} is not an SAELens cfg.json: it names no architecture")
+        if "transcoder" not in cfg.get("architecture", ""):
             continue
         if not (cfg_path.parent / "sae_weights.safetensors").is_file():
             raise SAELoadError(f"{cfg_path.parent} is not an SAELens folder: it lacks sae_weights.safetensors")

@@ -7,6 +7,7 @@ offline hub) into one sentence that says what is wrong and what to do.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import struct
@@ -15,6 +16,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from interp.results import check_safetensors, read_json
 
 __all__ = [
     "HUB_PROBE_SECONDS",
@@ -25,11 +29,13 @@ __all__ = [
     "UnknownModelError",
     "UnsupportedArchitectureError",
     "check_checkpoint_folder",
+    "check_claimed_size",
     "check_safetensors_file",
     "first_line",
     "hub_reachable",
     "probe_hub",
     "safe_view",
+    "safetensors_elements",
 ]
 
 HUB_PROBE_SECONDS = 3.0
@@ -68,9 +74,11 @@ def check_checkpoint_folder(path: Path) -> None:
         # no listing of what the folder holds: an app's error must not reveal a server's folders
         raise NotACheckpointError(f"{path} is not a Hugging Face checkpoint: it has no config.json")
     try:
-        config = json.loads((path / "config.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise NotACheckpointError(f"{path / 'config.json'} is not valid JSON: {err}") from err
+        config = read_json(path / "config.json", "a model's config")
+    except ValueError as err:
+        raise NotACheckpointError(str(err)) from err
+    if not isinstance(config, dict):
+        raise NotACheckpointError(f"{path / 'config.json'} holds a {type(config).__name__}, not a model's config")
     if "auto_map" in config:
         raise UnsupportedArchitectureError(
             f"{path} needs custom modelling code (config.json has auto_map); the workbench never runs code from "
@@ -93,6 +101,68 @@ def check_checkpoint_folder(path: Path) -> None:
             f"{path} has no tokenizer files; save one beside the weights with tokenizer.save_pretrained(folder)"
         )
     _check_architecture(config, path)
+    from transformers import AutoConfig
+
+    try:
+        parsed = AutoConfig.for_model(**config)
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise NotACheckpointError(f"{path / 'config.json'} is not a usable model config ({first_line(err)})") from err
+    check_claimed_size(parsed, sum(safetensors_elements(f) for f in weights), path / "config.json")
+
+
+def safetensors_elements(path: Path) -> int:
+    """The number of elements of every tensor a safetensors file's header lists (the file checked whole first)."""
+    check_safetensors(path)
+    with path.open("rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+
+
+def check_claimed_size(config: Any, held: int, where: object) -> int:
+    """The parameter count a transformers `config` describes, counted on the meta device (nothing allocated),
+    refused when it is far more than the `held` weights of the files: a damaged or incomplete config would
+    otherwise make transformers allocate a model of any size before loading a single weight (sizes a GGUF file's
+    metadata lacks default to transformers' own: a 6.6B-parameter llama). The slack allows for what a file may
+    leave out and transformers rebuilds: an untied output layer, buffers."""
+    try:
+        claimed = _parameters(config)
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as err:
+        raise NotACheckpointError(
+            f"{where} does not describe a model transformers can build ({first_line(err)})"
+        ) from err
+    if claimed > 2 * held + 1_000_000:
+        raise NotACheckpointError(
+            f"{where} describes a model of {claimed:,} parameters, but the weights hold {held:,}: the config is "
+            "incomplete or damaged"
+        )
+    return claimed
+
+
+def _parameters(config: Any) -> int:
+    """The parameters of the model `config` describes, counted on the meta device. Counted for one and two layers
+    and extrapolated when it has more: building a damaged config's 20,000 layers, even on the meta device, takes
+    a minute, and layers are alike in the parameters they hold."""
+    import copy
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    def count(c: Any) -> int:
+        with torch.device("meta"):
+            return sum(p.numel() for p in AutoModelForCausalLM.from_config(c).parameters())
+
+    layers = getattr(config, "num_hidden_layers", None)
+    if not isinstance(layers, int) or layers <= 2:
+        return count(config)
+    sizes = []
+    for n in (1, 2):
+        short = copy.deepcopy(config)
+        short.num_hidden_layers = n
+        if isinstance(getattr(short, "layer_types", None), list):  # per-layer kinds (sliding/full attention)
+            short.layer_types = short.layer_types[:n]
+        sizes.append(count(short))
+    return sizes[0] + (layers - 1) * (sizes[1] - sizes[0])
 
 
 def first_line(err: Exception) -> str:
@@ -101,21 +171,8 @@ def first_line(err: Exception) -> str:
 
 
 def check_safetensors_file(path: Path, *, error: type[ValueError] = NotACheckpointError) -> None:
-    """Refuse a safetensors file that is not whole: its header must parse, and the file must be as long as the
-    header says its tensors are (a truncated download fails here, not as a SafetensorError deep in a loader)."""
-    try:
-        with path.open("rb") as f:
-            (header_len,) = struct.unpack("<Q", f.read(8))
-            size = path.stat().st_size
-            if header_len > size - 8:
-                raise ValueError(f"its header claims {header_len} bytes but the file holds {size}")
-            header = json.loads(f.read(header_len))
-    except (OSError, struct.error, ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
-        raise error(f"{path} is not a readable safetensors file ({err}); download or save it again") from err
-    ends = [entry["data_offsets"][1] for name, entry in header.items() if name != "__metadata__"]
-    needed = 8 + header_len + max(ends, default=0)
-    if size < needed:
-        raise error(f"{path} is truncated: {size} bytes where its header needs {needed}; download or save it again")
+    """`interp.core.files.check_safetensors`, refused as a NotACheckpointError by default."""
+    check_safetensors(path, error=error)
 
 
 @contextmanager

@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 
 from interp.core.files import cache_root, file_sha256
-from interp.loading.checks import NotACheckpointError, UnsupportedArchitectureError, first_line
+from interp.core.limits import check_budget
+from interp.loading.checks import NotACheckpointError, UnsupportedArchitectureError, check_claimed_size, first_line
 
 __all__ = [
     "SOURCE_FILE",
@@ -61,6 +62,7 @@ def gguf_facts(path: Path) -> dict:
         reader = GGUFReader(str(path))
         arch = _field(reader, "general.architecture")
         types = collections.Counter(t.tensor_type.name for t in reader.tensors)
+        weights = sum(int(t.n_elements) for t in reader.tensors)
     except Exception as err:  # the reader raises ValueError, KeyError, struct errors... on a damaged file
         raise NotACheckpointError(f"{path} could not be read as GGUF: {first_line(err)}") from err
     from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
@@ -75,6 +77,7 @@ def gguf_facts(path: Path) -> dict:
         "architecture": arch,
         "name": _field(reader, "general.name") or path.stem,
         "tensor_types": dict(types.most_common()),
+        "weights": weights,
     }
 
 
@@ -97,6 +100,7 @@ def converted_folder(path: Path, *, sha256: str | None = None, progress=None) ->
     if (folder / SOURCE_FILE).is_file():
         return folder
     facts = gguf_facts(path)
+    _check_claimed_size(path, facts["weights"])  # before anything is written to the cache
     folder.parent.mkdir(parents=True, exist_ok=True)
     with (folder.parent / f"{folder.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be converting the same file: wait for it
@@ -114,6 +118,23 @@ def converted_folder(path: Path, *, sha256: str | None = None, progress=None) ->
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return folder
+
+
+def _check_claimed_size(path: Path, held: int) -> None:
+    """Refuse a file whose metadata describes a model far larger than the weights it holds (check_claimed_size), or
+    one too large to dequantize within the memory budget, before transformers allocates it."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise NotACheckpointError(f"{path} could not be dequantized: {first_line(err)}") from err
+    claimed = check_claimed_size(config, held, f"{path}'s metadata")
+    check_budget(
+        3 * 4 * claimed,  # the dequantized model, its rebuilt copy and the state dict between them, in float32
+        what=f"dequantizing {path.name} ({claimed:,} parameters)",
+        advice="convert it where there is more memory, or raise INTERP_MEMORY_GB",
+    )
 
 
 def _convert(path: Path, out: Path) -> None:

@@ -38,6 +38,7 @@ from interp.loading.checks import (
 )
 from interp.loading.gguf import converted_folder, gguf_in_folder, weights_source
 from interp.loading.spec import ModelSpec, parse_spec
+from interp.results import read_json
 from interp.vocab.choices import DType, check_choice
 from interp.vocab.types import Model
 from interp.zoo import ZOO
@@ -176,14 +177,13 @@ def _load_zoo(spec: ModelSpec, device: torch.device | _Placement, dtype: torch.d
 
 def _is_native_folder(path: Path) -> bool:
     """A folder written by `interp zoo train` (config.json with a "model" section, tokenizer/ inside)."""
-    try:
-        return (
-            path.is_dir()
-            and "model" in json.loads((path / "config.json").read_text())
-            and (path / "tokenizer").is_dir()
-        )
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+    if not ((path / "config.json").is_file() and (path / "tokenizer").is_dir()):
         return False
+    try:
+        config = read_json(path / "config.json", "a model's config")
+    except (OSError, ValueError):
+        return False  # not ours: check_checkpoint_folder says what is wrong with it as a Hugging Face folder
+    return isinstance(config, dict) and "model" in config
 
 
 def _load_native_folder(folder: Path, device: torch.device | _Placement, dtype: torch.dtype) -> Model:
@@ -249,8 +249,10 @@ def _load_local(path: Path, device: torch.device | _Placement, dtype: torch.dtyp
     with safe_view(path) as view:
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(view))
-        except (OSError, ValueError) as err:
-            raise NotACheckpointError(f"the tokenizer in {path} could not be loaded: {err}") from err
+        except Exception as err:  # tokenizers' parser raises bare Exceptions, and a damaged file reaches any kind
+            raise NotACheckpointError(
+                f"the tokenizer in {path} could not be loaded ({type(err).__name__}: {first_line(err)})"
+            ) from err
         try:
             placed = {"device_map": device.device_map} if isinstance(device, _Placement) else {"device": device}
             bridge = TransformerBridge.boot_transformers(str(view), dtype=dtype, tokenizer=tokenizer, **placed)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from interp.loading.checks import check_safetensors_file, first_line, hub_reachable
+from interp.loading.checks import check_safetensors_file, first_line, hub_reachable, safetensors_elements
+from interp.results import read_json
 from interp.vocab.types import SAE
 from interp.zoo import bundled_folder
 
@@ -63,15 +63,15 @@ def read_sae_config(folder: Path) -> dict:
 def parse_cfg_json(path: Path) -> object:
     """A cfg.json's parsed content, or an SAELoadError naming the file when it is not JSON."""
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise SAELoadError(f"{path} is not valid JSON: {err}") from err
+        return read_json(path, "an SAE's settings")
+    except ValueError as err:
+        raise SAELoadError(str(err)) from err
 
 
 def load_sae_folder(folder: Path, *, device: str = "cpu") -> SAE:
     """The SAE in a folder whose cfg.json `read_sae_config` has read (SAELens reads it once more: its loader
     takes a folder, not settings)."""
-    check_safetensors_file(folder / "sae_weights.safetensors", error=SAELoadError)
+    _check_claimed_size(folder)
     from sae_lens import SAE
 
     try:
@@ -80,6 +80,26 @@ def load_sae_folder(folder: Path, *, device: str = "cpu") -> SAE:
         raise SAELoadError(
             f"the SAE in {folder} could not be loaded ({first_line(err)}): do cfg.json and the weights match?"
         ) from err
+
+
+def _check_claimed_size(folder: Path) -> None:
+    """Refuse a cfg.json whose sizes describe far more weights than sae_weights.safetensors holds, before SAELens
+    allocates them (it builds the SAE from cfg.json first, then loads the weights into it): a d_sae of ten
+    million would otherwise allocate gigabytes for a file of kilobytes."""
+    weights = folder / "sae_weights.safetensors"
+    check_safetensors_file(weights, error=SAELoadError)
+    cfg = parse_cfg_json(folder / "cfg.json")
+    sizes = {k: cfg.get(k) for k in ("d_in", "d_sae")} if isinstance(cfg, dict) else {}
+    sizes["d_out"] = cfg.get("d_out", sizes.get("d_in")) if isinstance(cfg, dict) else None
+    wrong = [k for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    if wrong:
+        raise SAELoadError(f"{folder / 'cfg.json'} gives no whole positive {', '.join(wrong)}")
+    claimed, held = sizes["d_sae"] * (sizes["d_in"] + sizes["d_out"]), safetensors_elements(weights)
+    if claimed > 2 * held + 1_000_000:
+        raise SAELoadError(
+            f"{folder / 'cfg.json'} describes an SAE of {claimed:,} weights (d_in {sizes['d_in']}, d_sae "
+            f"{sizes['d_sae']}), but sae_weights.safetensors holds {held:,}: do cfg.json and the weights match?"
+        )
 
 
 def bundled_path(path: str | Path) -> Path | None:

@@ -20,6 +20,7 @@ from torch import Tensor
 from interp.core.hooks import activations
 from interp.core.limits import check_fits
 from interp.core.locking import exclusive
+from interp.results import read_json
 from interp.vocab.types import Model, Progress
 
 __all__ = ["META", "ROW_KEYS", "ActivationDataset", "collect_activations"]
@@ -60,7 +61,7 @@ class ActivationDataset:
             return self._memory[hook]
         from safetensors import safe_open
 
-        meta = json.loads((self.folder / META).read_text())
+        meta = read_json(self.folder / META, "an activation dataset's index")
         parts = []
         for shard in meta["shards"]:
             with safe_open(str(self.folder / shard), framework="pt") as f:
@@ -75,7 +76,7 @@ class ActivationDataset:
         folder = Path(folder)
         if not (folder / META).is_file():
             raise FileNotFoundError(f"{folder} holds no activation dataset ({META} is missing)")
-        meta = json.loads((folder / META).read_text())
+        meta = read_json(folder / META, "an activation dataset's index")
         rows: dict[str, list[Tensor]] = {k: [] for k in ROW_KEYS}
         for shard in meta["shards"]:
             with safe_open(str(folder / shard), framework="pt") as f:

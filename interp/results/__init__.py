@@ -30,6 +30,14 @@ from interp.results.editing import (
     SteeringRow,
     SteeringVector,
 )
+from interp.results.files import (
+    check_safetensors,
+    parse_json,
+    read_json,
+    read_lines,
+    read_safetensors,
+    read_text,
+)
 from interp.results.graphs import (
     AttributionGraph,
     EdgeCheck,
@@ -150,10 +158,16 @@ __all__ = [
     "TrainingLog",
     "TranscoderEvalResult",
     "TriggerSearch",
+    "check_safetensors",
     "load_folder",
     "load_graph",
     "load_json",
     "nested_tuple",
+    "parse_json",
+    "read_json",
+    "read_lines",
+    "read_safetensors",
+    "read_text",
     "rounded",
     "save_folder",
     "save_graph",

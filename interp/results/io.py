@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 from torch import Tensor
 
+from interp.results.files import check_safetensors, read_json
+
 __all__ = [
     "RENAMED",
     "SIGNIFICANT_DIGITS",
@@ -79,7 +81,7 @@ def load_json(cls: type[T], path: str | Path) -> T:
     """Read a result written by `save_json` back into `cls` (nested results and tuples rebuilt from the field
     types). Files of earlier versions load too: renamed keys are read under their new names, and keys the
     class no longer has (the SAE results' `kind`) are skipped."""
-    return _result(cls, json.loads(Path(path).read_text()), path)
+    return _result(cls, read_json(path, f"a saved {cls.__name__}"), path)
 
 
 def _result(cls: type[T], data: Any, where: str | Path, **tensors: Tensor) -> T:
@@ -125,10 +127,11 @@ def load_folder(cls: type[T], folder: str | Path, stem: str, *, what: str) -> T:
         if not (folder / name).is_file():
             raise ValueError(f"{folder} holds no {what}: {name} is missing")
     try:
-        data = json.loads((folder / f"{stem}.json").read_text())
+        data = read_json(folder / f"{stem}.json", what)
+        check_safetensors(folder / f"{stem}.safetensors")
         tensors = load_file(str(folder / f"{stem}.safetensors"))
         return _result(cls, data, folder / f"{stem}.json", **tensors)
-    except (json.JSONDecodeError, TypeError, KeyError, OSError, SafetensorError, RecursionError) as err:
+    except (TypeError, KeyError, AttributeError, OSError, SafetensorError) as err:  # ValueErrors name the file
         raise ValueError(f"{folder} holds a damaged {what}: {err}") from err
 
 
