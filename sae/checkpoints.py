@@ -16,8 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor
+
+from interp.results import read_json, read_safetensors
 
 __all__ = [
     "DATA_JSON",
@@ -122,7 +124,13 @@ def load_trainer_state(trainer: Any, checkpoint: Path) -> None:
             f"{checkpoint} is not a checkpoint this version can resume{found}; delete {checkpoint.parent} to "
             "train the SAE again from the start"
         )
-    state = _decode(json.loads((checkpoint / STATE_JSON).read_text()), load_file(str(checkpoint / STATE_TENSORS)))
+    try:
+        tensors = read_safetensors(checkpoint / STATE_TENSORS, "a trainer's state")
+        state = _decode(read_json(checkpoint / STATE_JSON, "a trainer's state"), tensors)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ValueError(
+            f"{checkpoint} holds a damaged trainer state ({err!r}); delete it to resume from the one before"
+        ) from err
     trainer.activation_scaler.load(checkpoint / ACTIVATION_SCALER_CFG_FILENAME)
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.lr_scheduler.load_state_dict(state["lr_scheduler"])
@@ -138,7 +146,15 @@ def load_trainer_state(trainer: Any, checkpoint: Path) -> None:
 def checkpoint_data(checkpoint: Path) -> dict | None:
     """What `save_checkpoint` was given as `data`; None for a checkpoint written without it."""
     path = checkpoint / DATA_JSON
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    data = read_json(path, "a checkpoint's data")
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path} holds a {type(data).__name__}, not a checkpoint's data: delete {checkpoint} to resume from "
+            "the one before"
+        )
+    return data
 
 
 def checkpoints(folder: Path) -> list[Path]:

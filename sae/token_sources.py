@@ -23,7 +23,6 @@ SAELens builds from a text dataset with its default concatenation.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -38,6 +37,7 @@ from torch import Tensor
 
 from interp.core.locking import lock_free
 from interp.loading.spec import ModelSpec, parse_spec
+from interp.results import parse_json, read_text
 from interp.vocab.types import Model
 from interp.zoo.texts import is_text_source, text_documents
 
@@ -113,13 +113,13 @@ def token_rows(
             f"no token source at {path}: give a .txt or .jsonl file, a saved `datasets` folder, text:NAME "
             "(text:python-docs, text:fortunes) or hf:NAME"
         )
-    if path.suffix == ".jsonl":
-        return rows_of(
-            _tokenize(model, _jsonl_documents(path, text_column), need), context=context, n_rows=n_rows, bos=bos
-        )
-    if path.suffix not in (".txt", ".md", ""):
+    if path.suffix not in (".jsonl", ".txt", ".md", ""):
         raise ValueError(f"{path}: unknown file type {path.suffix!r}; a token source is a .txt or .jsonl file")
-    return rows_of(_tokenize(model, [path.read_text()], need), context=context, n_rows=n_rows, bos=bos)
+    documents = _jsonl_documents(path, text_column) if path.suffix == ".jsonl" else [read_text(path, "a token source")]
+    try:
+        return rows_of(_tokenize(model, documents, need), context=context, n_rows=n_rows, bos=bos)
+    except ValueError as err:
+        raise ValueError(err.args[0] if str(path) in str(err) else f"{path}: {err}") from err
 
 
 def _zoo_rows(model: Model, spec: ModelSpec, n_rows: int, context: int, seed: int) -> Tensor:
@@ -154,19 +154,15 @@ def _tokenize(model: Model, documents: Iterable[str], need: int) -> list[int]:
 
 
 def _jsonl_documents(path: Path, column: str) -> Iterator[str]:
-    with path.open() as lines:
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path} line {n} is not JSON: {err}") from err
-            if not isinstance(record, dict) or column not in record:
-                raise ValueError(
-                    f"{path} line {n} has no {column!r} field (set text_column to the field holding the text)"
-                )
-            yield str(record[column])
+    for n, line in enumerate(read_text(path, "a token source").splitlines(), 1):
+        if not line.strip():
+            continue
+        record = parse_json(line, f"{path} line {n}", "a document")
+        if not isinstance(record, dict) or column not in record:
+            raise ValueError(f"{path} line {n} has no {column!r} field (set text_column to the field holding the text)")
+        if not isinstance(record[column], str):
+            raise ValueError(f"{path} line {n}: its {column!r} field holds a {type(record[column]).__name__}, not text")
+        yield record[column]
 
 
 def _load_folder(path: Path) -> Any:

@@ -129,6 +129,52 @@ def _training_log(tmp: Path):
     return tmp / "run", ("log.jsonl",)
 
 
+def _result_json(tmp: Path):
+    from interp.results import TrainingLog, save_json
+
+    log = TrainingLog(
+        name="topk-256-8", model="zoo:lang-4l", hook="blocks.2.hook_resid_post", tokens=(5120, 10240),
+        loss=(2.0, 1.0), l0=(8.0, 8.0), explained_variance=(0.4, 0.6),
+    )  # fmt: skip
+    return save_json(log, tmp / "training.json"), ("",)
+
+
+def _checkpoint_data(tmp: Path):
+    (tmp / "ck").mkdir()
+    data = {"step": 10, "batch_size": 1024, "seed": 0, "workers": 2, "next_rows": [[0, 512], [512, 1024]]}
+    (tmp / "ck" / "data.json").write_text(json.dumps(data))
+    return tmp / "ck", ("data.json",)
+
+
+def _token_file(suffix: str):
+    def make(tmp: Path):
+        lines = ["When Mary and John went to the store , John gave a drink to Mary", "The cat sat on the mat"] * 20
+        text = "".join(json.dumps({"text": x}) + "\n" for x in lines) if suffix == ".jsonl" else "\n".join(lines)
+        (tmp / f"tokens{suffix}").write_text(text)
+        return tmp / f"tokens{suffix}", ("",)
+
+    return make
+
+
+def _read_tokens(path):
+    from interp.loading.model import load_model
+    from sae.token_sources import token_rows
+
+    return token_rows(load_model("zoo:lang-4l"), n_tokens=200, context=16, dataset=str(path))
+
+
+def _read_result_json(path):
+    from interp.results import TrainingLog, load_json
+
+    return load_json(TrainingLog, path)
+
+
+def _read_checkpoint_data(path):
+    from sae.checkpoints import checkpoint_data
+
+    return checkpoint_data(path)
+
+
 def _read_graph_json(path):
     from interp.graphs.export import read_graph_json
 
@@ -218,6 +264,14 @@ READERS = (
     Reader("activation cache (a job's activations/)", _activation_cache, _read_cache),
     # a kill in the middle of a write leaves half a line at the end, which resuming drops (training writes it
     # again from the last checkpoint): a damaged last line, or no line yet, is a log as a killed job leaves it
+    Reader("result JSON (load_json)", _result_json, _read_result_json),
+    # values of other types are read as they are: resuming compares each with the job's own settings and refuses a
+    # checkpoint whose settings differ (test_train_job.py: "other settings (batch_size 1024 -> 512)")
+    Reader("checkpoint data (resume)", _checkpoint_data, _read_checkpoint_data, tolerates=("wrong types",)),
+    # a shorter text is a text; words the tokenizer does not know are its unknown token, as for any text
+    Reader("token file, .txt (--dataset)", _token_file(".txt"), _read_tokens, tolerates=("truncated",)),
+    # read lazily: the rows asked for are filled before the cut line is reached
+    Reader("token file, .jsonl (--dataset)", _token_file(".jsonl"), _read_tokens, tolerates=("truncated",)),
     Reader("training log (resume)", _training_log, _read_log, tolerates=("truncated", "empty", "nested")),
 )
 

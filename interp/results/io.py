@@ -127,8 +127,11 @@ def load_folder(cls: type[T], folder: str | Path, stem: str, *, what: str) -> T:
         if not (folder / name).is_file():
             raise ValueError(f"{folder} holds no {what}: {name} is missing")
     try:
-        data = read_json(folder / f"{stem}.json", what)
         check_safetensors(folder / f"{stem}.safetensors")
+    except ValueError as err:
+        raise ValueError(f"{folder} holds a damaged {what}: {err}") from err
+    try:
+        data = read_json(folder / f"{stem}.json", what)
         tensors = load_file(str(folder / f"{stem}.safetensors"))
         return _result(cls, data, folder / f"{stem}.json", **tensors)
     except (TypeError, KeyError, AttributeError, OSError, SafetensorError) as err:  # ValueErrors name the file

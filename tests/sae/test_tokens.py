@@ -45,7 +45,7 @@ def test_text_and_jsonl_files_are_tokenized_with_the_models_tokenizer(lang_model
     with pytest.raises(ValueError, match="line 1 has no 'text' field"):
         token_rows(lang_model, n_tokens=160, context=16, dataset=jsonl)
     jsonl.write_text('{"text": "fine"}\nnot json\n')
-    with pytest.raises(ValueError, match="line 2 is not JSON"):
+    with pytest.raises(ValueError, match="line 2 is not valid JSON"):
         token_rows(lang_model, n_tokens=160, context=16, dataset=jsonl)
 
 
