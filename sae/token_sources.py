@@ -119,7 +119,9 @@ def token_rows(
     try:
         return rows_of(_tokenize(model, documents, need), context=context, n_rows=n_rows, bos=bos)
     except ValueError as err:
-        raise ValueError(err.args[0] if str(path) in str(err) else f"{path}: {err}") from err
+        if str(path) in str(err):  # the readers' own errors name the file already
+            raise
+        raise ValueError(f"{path}: {err}") from err
 
 
 def _zoo_rows(model: Model, spec: ModelSpec, n_rows: int, context: int, seed: int) -> Tensor:

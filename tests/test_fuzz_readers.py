@@ -6,6 +6,7 @@ reader does not notice fails the test as surely as a traceback does."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 import resource
@@ -156,6 +157,15 @@ def _token_file(suffix: str):
     return make
 
 
+def _reader(module: str, name: str) -> Callable[[Path], object]:
+    """`module.name(path)`, imported when first called (the readers import torch and more)."""
+
+    def read(path: Path) -> object:
+        return getattr(importlib.import_module(module), name)(path)
+
+    return read
+
+
 def _read_tokens(path):
     from interp.loading.model import load_model
     from sae.token_sources import token_rows
@@ -167,62 +177,6 @@ def _read_result_json(path):
     from interp.results import TrainingLog, load_json
 
     return load_json(TrainingLog, path)
-
-
-def _read_checkpoint_data(path):
-    from sae.checkpoints import checkpoint_data
-
-    return checkpoint_data(path)
-
-
-def _read_graph_json(path):
-    from interp.graphs.export import read_graph_json
-
-    return read_graph_json(path)
-
-
-def _load_graph(path):
-    from interp.results.graphs import load_graph
-
-    return load_graph(path)
-
-
-def _load_vector(path):
-    from interp.steering.vectors import load_vector
-
-    return load_vector(path)
-
-
-def _load_sae(path):
-    from interp.loading.saes import load_sae
-
-    return load_sae(path)
-
-
-def _load_transcoders(path):
-    from interp.graphs.transcoder_set import load_transcoders
-
-    return load_transcoders(path)
-
-
-def _load_model(path):
-    from interp.loading.model import load_model
-
-    return load_model(str(path))
-
-
-def _read_gguf(path):
-    """The header, where a damaged file first shows (a whole model is not needed to read one; the sizes its
-    metadata claims are checked before dequantizing: test_gguf.py)."""
-    from interp.loading.gguf import gguf_facts
-
-    return gguf_facts(path)
-
-
-def _load_facts(path):
-    from interp.editing.facts import load_facts
-
-    return load_facts(path)
 
 
 def _read_prompts(path):
@@ -244,21 +198,21 @@ def _read_cache(path):
     return [order.batch(step) for step in range(3)]
 
 
-def _read_log(path):
-    from sae.train_job import read_log
-
-    return read_log(path)
-
-
 READERS = (
-    Reader("graph JSON (interp graph --read)", _graph_json, _read_graph_json),
-    Reader("saved graph folder", _graph_folder, _load_graph),
-    Reader("steering vector folder (interp generate --steer)", _steering_vector, _load_vector),
-    Reader("SAE folder", _sae, _load_sae),
-    Reader("transcoder folder", _transcoders, _load_transcoders),
-    Reader("Hugging Face model folder", _hf_folder, _load_model),
-    Reader("GGUF file", _gguf, _read_gguf),
-    Reader("fact file (interp edit --facts)", _facts, _load_facts),
+    Reader("graph JSON (interp graph --read)", _graph_json, _reader("interp.graphs.export", "read_graph_json")),
+    Reader("saved graph folder", _graph_folder, _reader("interp.results.graphs", "load_graph")),
+    Reader(
+        "steering vector folder (interp generate --steer)",
+        _steering_vector,
+        _reader("interp.steering.vectors", "load_vector"),
+    ),
+    Reader("SAE folder", _sae, _reader("interp.loading.saes", "load_sae")),
+    Reader("transcoder folder", _transcoders, _reader("interp.graphs.transcoder_set", "load_transcoders")),
+    Reader("Hugging Face model folder", _hf_folder, _reader("interp.loading.model", "load_model")),
+    # the header, where a damaged file first shows (the sizes its metadata claims are checked before dequantizing,
+    # in converted_folder: test_gguf.py)
+    Reader("GGUF file", _gguf, _reader("interp.loading.gguf", "gguf_facts")),
+    Reader("fact file (interp edit --facts)", _facts, _reader("interp.editing.facts", "load_facts")),
     Reader("prompt file (interp steer --positive)", _prompts, _read_prompts, tolerates=("truncated",)),  # fewer prompts
     Reader("job config (sae train)", _job_config, _read_job),
     Reader("activation cache (a job's activations/)", _activation_cache, _read_cache),
@@ -267,12 +221,22 @@ READERS = (
     Reader("result JSON (load_json)", _result_json, _read_result_json),
     # values of other types are read as they are: resuming compares each with the job's own settings and refuses a
     # checkpoint whose settings differ (test_train_job.py: "other settings (batch_size 1024 -> 512)")
-    Reader("checkpoint data (resume)", _checkpoint_data, _read_checkpoint_data, tolerates=("wrong types",)),
+    Reader(
+        "checkpoint data (resume)",
+        _checkpoint_data,
+        _reader("sae.checkpoints", "checkpoint_data"),
+        tolerates=("wrong types",),
+    ),
     # a shorter text is a text; words the tokenizer does not know are its unknown token, as for any text
     Reader("token file, .txt (--dataset)", _token_file(".txt"), _read_tokens, tolerates=("truncated",)),
     # read lazily: the rows asked for are filled before the cut line is reached
     Reader("token file, .jsonl (--dataset)", _token_file(".jsonl"), _read_tokens, tolerates=("truncated",)),
-    Reader("training log (resume)", _training_log, _read_log, tolerates=("truncated", "empty", "nested")),
+    Reader(
+        "training log (resume)",
+        _training_log,
+        _reader("sae.train_job", "read_log"),
+        tolerates=("truncated", "empty", "nested"),
+    ),
 )
 
 

@@ -121,7 +121,7 @@ def _from_folders(root: Path, device: str) -> dict[int, tuple[Path, SAE]]:
         if not (cfg_path.parent / "sae_weights.safetensors").is_file():
             raise SAELoadError(f"{cfg_path.parent} is not an SAELens folder: it lacks sae_weights.safetensors")
         layer = _block(str((cfg.get("metadata") or {}).get("hook_name") or ""), cfg_path.parent)
-        _add(found, layer, cfg_path.parent, load_sae_folder(cfg_path.parent, device=device))
+        _add(found, layer, cfg_path.parent, load_sae_folder(cfg_path.parent, cfg, device=device))
     return found
 
 

@@ -6,11 +6,8 @@ offline hub) into one sentence that says what is wrong and what to do.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import socket
-import struct
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -35,7 +32,6 @@ __all__ = [
     "hub_reachable",
     "probe_hub",
     "safe_view",
-    "safetensors_elements",
 ]
 
 HUB_PROBE_SECONDS = 3.0
@@ -92,8 +88,7 @@ def check_checkpoint_folder(path: Path) -> None:
             f"{path} has no *.safetensors weights; re-save it with model.save_pretrained(folder) "
             "(safetensors is the default) — pickled .bin weights are not loaded because unpickling can run code"
         )
-    for file in weights:
-        check_safetensors_file(file, error=NotACheckpointError)
+    held = sum(check_safetensors_file(file, error=NotACheckpointError) for file in weights)
     if not any(
         (path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
     ):
@@ -107,16 +102,7 @@ def check_checkpoint_folder(path: Path) -> None:
         parsed = AutoConfig.for_model(**config)
     except (ValueError, TypeError, KeyError, AttributeError) as err:
         raise NotACheckpointError(f"{path / 'config.json'} is not a usable model config ({first_line(err)})") from err
-    check_claimed_size(parsed, sum(safetensors_elements(f) for f in weights), path / "config.json")
-
-
-def safetensors_elements(path: Path) -> int:
-    """The number of elements of every tensor a safetensors file's header lists (the file checked whole first)."""
-    check_safetensors(path)
-    with path.open("rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(length))
-    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
+    check_claimed_size(parsed, held, path / "config.json")
 
 
 def check_claimed_size(config: Any, held: int, where: object) -> int:
@@ -170,9 +156,10 @@ def first_line(err: Exception) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def check_safetensors_file(path: Path, *, error: type[ValueError] = NotACheckpointError) -> None:
-    """`interp.core.files.check_safetensors`, refused as a NotACheckpointError by default."""
-    check_safetensors(path, error=error)
+def check_safetensors_file(path: Path, *, error: type[ValueError] = NotACheckpointError) -> int:
+    """`interp.results.check_safetensors` (the elements the file holds), refused as a NotACheckpointError by
+    default."""
+    return check_safetensors(path, error=error)
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interp.loading.checks import check_safetensors_file, first_line, hub_reachable, safetensors_elements
+from interp.loading.checks import check_safetensors_file, first_line, hub_reachable
 from interp.results import read_json
 from interp.vocab.types import SAE
 from interp.zoo import bundled_folder
@@ -34,8 +34,7 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SAE:
     if (named := release_of(path)) is not None:
         return load_release(*named, device=device)
     folder = bundled_path(path) or Path(path).expanduser()
-    read_sae_config(folder)
-    return load_sae_folder(folder, device=device)
+    return load_sae_folder(folder, read_sae_config(folder), device=device)
 
 
 def release_of(path: str | Path) -> tuple[str, str] | None:
@@ -68,10 +67,10 @@ def parse_cfg_json(path: Path) -> object:
         raise SAELoadError(str(err)) from err
 
 
-def load_sae_folder(folder: Path, *, device: str = "cpu") -> SAE:
-    """The SAE in a folder whose cfg.json `read_sae_config` has read (SAELens reads it once more: its loader
+def load_sae_folder(folder: Path, cfg: object, *, device: str = "cpu") -> SAE:
+    """The SAE in a folder whose cfg.json the caller has read into `cfg` (SAELens reads it once more: its loader
     takes a folder, not settings)."""
-    _check_claimed_size(folder)
+    _check_claimed_size(folder, cfg)
     from sae_lens import SAE
 
     try:
@@ -82,19 +81,17 @@ def load_sae_folder(folder: Path, *, device: str = "cpu") -> SAE:
         ) from err
 
 
-def _check_claimed_size(folder: Path) -> None:
+def _check_claimed_size(folder: Path, cfg: object) -> None:
     """Refuse a cfg.json whose sizes describe far more weights than sae_weights.safetensors holds, before SAELens
     allocates them (it builds the SAE from cfg.json first, then loads the weights into it): a d_sae of ten
     million would otherwise allocate gigabytes for a file of kilobytes."""
-    weights = folder / "sae_weights.safetensors"
-    check_safetensors_file(weights, error=SAELoadError)
-    cfg = parse_cfg_json(folder / "cfg.json")
+    held = check_safetensors_file(folder / "sae_weights.safetensors", error=SAELoadError)
     sizes = {k: cfg.get(k) for k in ("d_in", "d_sae")} if isinstance(cfg, dict) else {}
     sizes["d_out"] = cfg.get("d_out", sizes.get("d_in")) if isinstance(cfg, dict) else None
     wrong = [k for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1]
     if wrong:
         raise SAELoadError(f"{folder / 'cfg.json'} gives no whole positive {', '.join(wrong)}")
-    claimed, held = sizes["d_sae"] * (sizes["d_in"] + sizes["d_out"]), safetensors_elements(weights)
+    claimed = sizes["d_sae"] * (sizes["d_in"] + sizes["d_out"])
     if claimed > 2 * held + 1_000_000:
         raise SAELoadError(
             f"{folder / 'cfg.json'} describes an SAE of {claimed:,} weights (d_in {sizes['d_in']}, d_sae "

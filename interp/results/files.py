@@ -55,10 +55,11 @@ def read_lines(path: str | Path, what: str) -> list[str]:
     return lines
 
 
-def check_safetensors(path: Path, *, error: type[ValueError] = ValueError) -> None:
+def check_safetensors(path: Path, *, error: type[ValueError] = ValueError) -> int:
     """Refuse a safetensors file that is not whole, before a loader maps it: its header must parse, each tensor's
     bytes must be what its shape and dtype need, and the file as long as the header says its tensors are (a
-    truncated download or a header whose sizes lie fails here, not as a SafetensorError deep in a loader)."""
+    truncated download or a header whose sizes lie fails here, not as a SafetensorError deep in a loader).
+    Returns the number of elements its tensors hold, which callers compare with what a config claims."""
     size = path.stat().st_size
     try:
         with path.open("rb") as f:
@@ -68,22 +69,25 @@ def check_safetensors(path: Path, *, error: type[ValueError] = ValueError) -> No
             header = parse_json(f.read(header_len), "its header", "a safetensors header")
         if not isinstance(header, dict):
             raise ValueError("its header is not a JSON object")
-        ends = []
+        ends, elements = [], 0
         for name, entry in header.items():
             if name == "__metadata__":
                 continue
             start, end = (int(x) for x in entry["data_offsets"])
-            need = math.prod(int(n) for n in entry["shape"]) * _DTYPE_BYTES[entry["dtype"]]
+            count = math.prod(int(n) for n in entry["shape"])
+            need = count * _DTYPE_BYTES[entry["dtype"]]
             if end - start != need or start < 0:
                 raise ValueError(
                     f"tensor {name!r} of shape {entry['shape']} needs {need} bytes; its offsets give {end - start}"
                 )
             ends.append(end)
+            elements += count
     except (OSError, struct.error, ValueError, KeyError, TypeError, AttributeError) as err:
         raise error(f"{path} is not a readable safetensors file ({err}); download or save it again") from err
     needed = 8 + header_len + max(ends, default=0)
     if size < needed:
         raise error(f"{path} is truncated: {size} bytes where its header needs {needed}; download or save it again")
+    return elements
 
 
 def read_safetensors(path: str | Path, what: str) -> dict:

@@ -65,9 +65,9 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainJobConfig.from_toml(args.config)  # read here first, so a bad file fails before workers start
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
-    deals_out_saes(cfg, args.workers * args.nodes, args.split)  # a job the workers cannot share fails before they start
     if args.nodes < 1:
         raise ValueError(f"--nodes must be at least 1, got {args.nodes}")
+    deals_out_saes(cfg, args.workers * args.nodes, args.split)  # a job the workers cannot share fails before they start
     if (args.workers > 1 or args.nodes > 1) and "WORLD_SIZE" not in os.environ:
         argv = ["train", str(args.config), "--split", args.split]
         status = launch(argv, args.workers, nodes=args.nodes, rendezvous=args.rendezvous, bind=args.bind)
