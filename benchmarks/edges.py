@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/edges.py [--models kc-induction,kc-lookup,induction-2l,lang-4l,smollm2]
                                          [--n-prompts 16] [--steps 5] [--direction noise] [--out runs/bench-edges]
+                                         [--smoke]
 
 For every model and method (exact edge patching, EAP, EAP-IG, EAP-IG over activations): the AUROC of |score| against
 the model's true edges (zoo card.json "true_edges"; none for lang-4l), the true edges found among the top ones, CPR
@@ -12,6 +13,9 @@ edges). On SmolLM2 (`smollm2`, a real model, 70,651 edges) it times EAP and EAP-
 70,651 patched runs per prompt.
 
 Writes table.json, curves.html and prints the table. Run it alone: timings on a shared CPU mean nothing.
+`--smoke` (tests/test_benchmarks.py): kc-induction (a known circuit) and lang-4l (the smallest circuits: ACDC at one
+threshold, one learned budget of 20 steps, each ranking's top 5%) on 4 prompts, curves of 3 sizes, one timed forward
+pass, written to a new temporary folder unless --out is given; it checks in seconds that the benchmark runs.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
+from _common import parse
 
 TASKS = {
     "kc-induction": "induction-resample",
@@ -34,26 +38,31 @@ TASKS = {
     "smollm2": "ioi",
 }
 METHODS = ("exact", "eap", "eap-ig", "eap-ig-activations")
+SMOKE = {"models": "kc-induction,lang-4l", "n_prompts": 4, "steps": 2}
+"""--smoke's sizes (options given on the command line still win)."""
+SMOKE_FRACTIONS = (0.01, 0.1, 1.0)
+"""--smoke's faithfulness curves: at 3 of MIB's 10 sizes."""
 
 
-def forward_seconds(model, tokens) -> float:
-    """The best of 5 timed forward passes (after one warm-up)."""
+def forward_seconds(model, tokens, *, repeats: int = 5) -> float:
+    """The best of `repeats` timed forward passes (after one warm-up)."""
     with torch.no_grad():
         model(tokens)
         times = []
-        for _ in range(5):
+        for _ in range(repeats):
             t0 = time.perf_counter()
             model(tokens)
             times.append(time.perf_counter() - t0)
     return min(times)
 
 
-def smallest_faithful(model, task, scores_by_method: dict, target: float = 0.8) -> list[dict]:
+def smallest_faithful(model, task, scores_by_method: dict, *, smoke: bool = False) -> list[dict]:
     """For ACDC (thresholds 0.01-0.04), learned masks (budgets of 2.5%, 5% and 10% of the edges) and each ranking's
-    top n: the circuit size and faithfulness, to see the smallest circuit at >= `target`."""
+    top n: the circuit size and faithfulness, to see the smallest circuit at >= 80%. `smoke`: ACDC at 0.1 (a third
+    of 0.04's ablated runs: it prunes more, and sooner), the 5% budget learned in 20 steps, each ranking's top 5%."""
     from interp.edges import AblationRunner, acdc, circuit_from_scores, learned_circuit
 
-    runner = AblationRunner(model, task, "corrupted", "logit_diff")
+    runner = AblationRunner(model, task, ablation="corrupted", metric="logit_diff")
     n = runner.graph.n_edges
     rows = []
 
@@ -61,22 +70,27 @@ def smallest_faithful(model, task, scores_by_method: dict, target: float = 0.8) 
         return {"how": how, "edges": len(circuit.edges), "fraction": circuit.fraction, "seconds": seconds,
                 "faithfulness": runner.faithfulness(runner.metric_of(circuit))}  # fmt: skip
 
-    for tau in (0.01, 0.02, 0.03, 0.04):
+    taus = (0.01, 0.02, 0.03, 0.04)
+    budgets = (round(0.025 * n), int(0.05 * n), round(0.1 * n))  # int: docs/edges.md's "at most 23" of 479 edges
+    tops = (round(0.05 * n), round(0.1 * n))
+    if smoke:
+        taus, budgets, tops = (0.1,), budgets[1:2], tops[:1]
+    for tau in taus:
         t0 = time.perf_counter()
         c = acdc(model, task, tau=tau)
         rows.append(row(f"ACDC tau {tau}", c, time.perf_counter() - t0))
-    for budget in (round(0.025 * n), int(0.05 * n), round(0.1 * n)):
+    for budget in budgets:
         t0 = time.perf_counter()
-        c = learned_circuit(model, task, budget)
+        c = learned_circuit(model, task, budget, steps=20 if smoke else 300)
         rows.append(row(f"learned masks, <= {budget}", c, time.perf_counter() - t0))
     for method, scores in scores_by_method.items():
-        for top in (round(0.05 * n), round(0.1 * n)):
+        for top in tops:
             rows.append(row(f"top {top} of {method}", circuit_from_scores(model, scores, top_n=top), 0.0))
     return rows
 
 
-def main() -> None:
-    from interp.edges import edge_scores, faithfulness_curve
+def main(argv: list[str] | None = None) -> None:
+    from interp.edges import MIB_FRACTIONS, edge_scores, faithfulness_curve
     from interp.edges.truth import known_circuit_score
     from interp.loading.model import load_model
     from interp.plots import plot_faithfulness_curves
@@ -89,15 +103,14 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--direction", default="noise")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=Path, default=Path("runs/bench-edges"))
-    args = p.parse_args()
+    args = parse(p, argv, SMOKE, name="edges")
     args.out.mkdir(parents=True, exist_ok=True)
     rows, curves, circuits = [], [], {}
     for key in args.models.split(","):
         spec = "zoo:smollm2-135m" if key == "smollm2" else f"zoo:{key}"
         model = load_model(spec, device=args.device)
         task = make_task(TASKS[key], model, n_prompts=4 if key == "smollm2" else args.n_prompts, seed=0)
-        fwd = forward_seconds(model, task.clean_tokens)
+        fwd = forward_seconds(model, task.clean_tokens, repeats=1 if args.smoke else 5)
         truth = known_edges(key) if key not in ("lang-4l", "smollm2") else None
         methods = ("eap", "eap-ig") if key == "smollm2" else METHODS
         exact, by_method = None, {}
@@ -105,7 +118,8 @@ def main() -> None:
             scores = edge_scores(model, task, method=method, steps=args.steps, direction=args.direction)
             by_method[method] = scores
             exact = scores if method == "exact" else exact
-            curve = None if key == "smollm2" else faithfulness_curve(model, task, scores)
+            fractions = SMOKE_FRACTIONS if args.smoke else MIB_FRACTIONS
+            curve = None if key == "smollm2" else faithfulness_curve(model, task, scores, fractions=fractions)
             if curve is not None:
                 curves.append(curve)
             row = {"model": key, "method": method, "edges": len(scores.edges), "seconds": scores.seconds,
@@ -122,7 +136,7 @@ def main() -> None:
             rows.append(row)
             print(_line(row), flush=True)
         if key == "lang-4l":
-            circuits[key] = smallest_faithful(model, task, by_method)
+            circuits[key] = smallest_faithful(model, task, by_method, smoke=args.smoke)
             for c in circuits[key]:
                 print(
                     f"  {c['how']:<28} {c['edges']:>4} edges ({c['fraction']:.1%}): "

@@ -3,11 +3,13 @@
 
     python benchmarks/first_heatmap.py                          # zoo:smollm2-135m, 5 runs; run it alone
     python benchmarks/first_heatmap.py --model zoo:lang-4l --runs 3
+    python benchmarks/first_heatmap.py --smoke                  # zoo:lang-4l, one run: checks that it works
 
 Each run starts `python -m app` (a new process: imports, the model loaded from its converted folder, the first
 page's patching) and opens `/?model=SPEC` in headless Chromium (Debian's, as the tests drive it), already running:
 the clock starts with the server process and stops when the patching page's heatmap is drawn. Prints every run and
-the median with the range. The model must have been fetched (`interp zoo fetch smollm2-135m`).
+the median with the range. The model must have been fetched (`interp zoo fetch smollm2-135m`). `--smoke`
+(tests/test_benchmarks.py) starts one server for zoo:lang-4l: the same path in seconds.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import parse  # noqa: E402
+
 from tests.processes import free_port, started, wait_until_serving  # noqa: E402  (the tests' server helpers)
 
 FIGURE = '[data-testid="stPlotlyChart"]:has(.main-svg)'
+SMOKE = {"model": "zoo:lang-4l", "runs": 1}
+"""--smoke's sizes (options given on the command line still win)."""
 
 
 def one_run(page, spec: str) -> tuple[float, float]:
@@ -42,11 +48,11 @@ def one_run(page, spec: str) -> tuple[float, float]:
         return answered, time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="zoo:smollm2-135m")
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = parse(parser, argv, SMOKE, smoke_help="zoo:lang-4l, one run: checks in seconds that it works")
     from playwright.sync_api import sync_playwright
 
     firsts = []

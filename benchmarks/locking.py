@@ -1,9 +1,10 @@
 """Benchmark: what the per-model lock (interp.core.locking) costs one caller with no one else waiting.
 
-    .venv/bin/python benchmarks/locking.py [--repeats 7]
+    .venv/bin/python benchmarks/locking.py [--repeats 7] [--n-prompts 16] [--smoke]
 
 Each analysis runs alternately with the lock and with it replaced by a no-op (in one process, interleaved,
-so machine noise hits both sides alike); the table gives the median time of each and their ratio.
+so machine noise hits both sides alike); the table gives the median time of each and their ratio. `--smoke`
+(tests/test_benchmarks.py): one repeat on 4 prompts, to check in seconds that it runs.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import os
 import statistics
 import time
 
+from _common import parse
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+SMOKE = {"repeats": 1, "n_prompts": 4}
+"""--smoke's sizes (options given on the command line still win)."""
 
-def main() -> None:
+
+def main(argv: list[str] | None = None) -> None:
     import interp.core.hooks
     import interp.core.locking
     from interp.loading.model import load_model
@@ -28,9 +34,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
+    parser.add_argument("--n-prompts", type=int, default=16)
+    args = parse(parser, argv, SMOKE)
     model = load_model("zoo:lang-4l", device="cpu")
-    task = ioi_task(model, n_prompts=16)
+    task = ioi_task(model, n_prompts=args.n_prompts)
     calls = {
         "patch resid_pre fast": lambda: patch(model, task, site="resid_pre"),
         "patch z_pos exact": lambda: patch(model, task, site="z_pos", method="exact"),
@@ -49,13 +56,15 @@ def main() -> None:
     for name, call in calls.items():
         call()  # warm-up
         times = {True: [], False: []}
-        for _ in range(args.repeats):
-            for on in (True, False):
-                set_lock(on)
-                start = time.perf_counter()
-                call()
-                times[on].append(time.perf_counter() - start)
-        set_lock(True)
+        try:
+            for _ in range(args.repeats):
+                for on in (True, False):
+                    set_lock(on)
+                    start = time.perf_counter()
+                    call()
+                    times[on].append(time.perf_counter() - start)
+        finally:  # the lock back, also after an error: the process (a test's, with --smoke) goes on
+            set_lock(True)
         with_lock, without = statistics.median(times[True]), statistics.median(times[False])
         print(f"{name:<24}{with_lock:>10.4f}s{without:>9.4f}s{with_lock / without:>8.3f}")
 

@@ -2,12 +2,15 @@
 `LanguageModelSAETrainingRunner` run once per SAE, on the same model, hook, tokens, budget and device.
 
     .venv/bin/python benchmarks/sae_sweep.py [--device cpu|cuda] [--training-tokens 1000000] [--k 8 16 32 64]
+                                             [--smoke]
 
 Both sides get the same token rows (`--dataset-tokens` distinct tokens of the zoo corpus, cycled until
 each SAE has seen `--training-tokens` activations), the same TopK architecture, width, batch size and
 constant learning rate. Times include everything a user waits for: loading the model, running it
 (once for the cache; once per SAE, over every training token, inside the runner) and training. The
 SAEs of both sides are then evaluated by `sae.evaluation.evaluate_sae` on the same held-out tokens.
+`--smoke` (tests/test_benchmarks.py): one SAE of 64 latents on 4,096 tokens a side, written to a new temporary
+folder unless --out is given; it checks in seconds that the benchmark runs.
 """
 
 from __future__ import annotations
@@ -19,36 +22,50 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import parse
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 
+SMOKE = {
+    "k": [8],
+    "d_sae": 64,
+    "training_tokens": 4096,
+    "dataset_tokens": 2048,
+    "batch_size": 512,
+    "eval_tokens": 1024,
+}
+"""--smoke's sizes (options given on the command line still win)."""
 
-def sae_lens_runner(args, k: int, tokens, device: str):
-    """SAELens's runner as a user would run it for one SAE: its own model forward passes and buffer."""
+
+def sae_lens_runner(
+    *, model, model_spec: str, hook: str, d_sae: int, k: int, tokens, training_tokens: int, batch_size: int, lr: float,
+    seed: int, device: str, exclude_special_tokens: bool = False,
+):  # fmt: skip
+    """SAELens's runner as a user would run it for one SAE: its own model forward passes and buffer (keywords: the
+    learning rate once slid into another field when a positional argument was added)."""
     import datasets
     from sae_lens import LanguageModelSAERunnerConfig, LanguageModelSAETrainingRunner
     from sae_lens.config import LoggingConfig
     from sae_lens.saes.topk_sae import TopKTrainingSAEConfig
 
-    from interp.loading.model import load_model
-
-    model = load_model(args.model, device=device)
     cfg = LanguageModelSAERunnerConfig(
-        sae=TopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=args.d_sae, k=k),
-        model_name=args.model,
-        hook_name=args.hook,
+        sae=TopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=d_sae, k=k),
+        model_name=model_spec,
+        hook_name=hook,
         dataset_path="in-memory",
         is_dataset_tokenized=True,
         context_size=tokens.shape[1],
         prepend_bos=False,  # the rows already start with BOS
-        training_tokens=args.training_tokens,
-        train_batch_size_tokens=args.batch_size,
+        exclude_special_tokens=exclude_special_tokens,
+        training_tokens=training_tokens,
+        train_batch_size_tokens=batch_size,
         n_batches_in_buffer=100,
         store_batch_size_prompts=16,  # buffer 100 x 16 x 48 tokens: several batches, less than the data
-        lr=args.lr,
-        lr_end=args.lr,
+        lr=lr,
+        lr_end=lr,
         device=device,
-        seed=args.seed,
+        seed=seed,
         logger=LoggingConfig(log_to_wandb=False),
         n_checkpoints=0,
         save_final_checkpoint=False,
@@ -60,7 +77,7 @@ def sae_lens_runner(args, k: int, tokens, device: str):
     return LanguageModelSAETrainingRunner(cfg, override_model=model, override_dataset=data).run()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="zoo:lang-4l")
     p.add_argument("--hook", default="blocks.2.hook_resid_post")
@@ -73,8 +90,7 @@ def main() -> None:
     p.add_argument("--eval-tokens", type=int, default=20_000)
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("runs/bench-sae-sweep"))
-    args = p.parse_args()
+    args = parse(p, argv, SMOKE, name="sae-sweep")
 
     import sae_lens  # noqa: F401  (imports are slow: load them before any clock starts)
     import torch
@@ -112,7 +128,14 @@ def main() -> None:
         theirs, theirs_s = [], []
         for k in args.k:
             start = time.perf_counter()
-            theirs.append(sae_lens_runner(args, k, tokens, args.device))
+            theirs.append(
+                sae_lens_runner(
+                    model=load_model(args.model, device=args.device), model_spec=args.model, hook=args.hook,
+                    d_sae=args.d_sae, k=k, tokens=tokens,
+                    training_tokens=args.training_tokens, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                    device=args.device,
+                )
+            )  # fmt: skip
             sync()
             theirs_s.append(time.perf_counter() - start)
 

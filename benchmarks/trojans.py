@@ -1,27 +1,49 @@
 """Benchmark: the trojan hunt on every trojaned zoo model and its clean twin.
 
     .venv/bin/python benchmarks/trojans.py [--models trojan-flip,twin-flip,...] [--n-prompts 16]
-                                           [--out runs/bench-trojans]
+                                           [--out runs/bench-trojans] [--smoke]
 
 For each model (interp.zoo.trojans): each localization method's AUROC and rank of the known location (confined
 backdoors), each trigger search's rank of the trigger and the words it flags, attack success and clean IOI accuracy
 after ablating each method's top component (by direction and by mean), and the time. Writes table.json (every
 HuntResult), table.html and hunt-MODEL.html, and prints the table. Run it alone: it times the methods.
+`--smoke` (tests/test_benchmarks.py): trojan-flip alone on 4 prompts, a GCG-style search of 1 round x 2 words and
+SAE latents trained SMOKE_SAE_STEPS steps, written to a new temporary folder unless --out is given; it checks that
+the benchmark runs (about 20 s on 2 cores: the hunt's held-out accuracies and fuzzed prompts stay full size).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-from pathlib import Path
+
+from _common import parse
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MODELS = "trojan-flip,twin-flip,trojan-target,twin-target,trojan-head,twin-head"
+SMOKE = {"models": "trojan-flip", "n_prompts": 4, "exact_top": 2, "rounds": 1}
+"""--smoke's sizes (options given on the command line still win)."""
+SMOKE_SAE_STEPS = 20
+"""--smoke's training steps of the SAE-latent search's SAEs (interp.trojans.latents.STEPS, 1000: 30 s a model)."""
 
 
-def main() -> None:
+@contextlib.contextmanager
+def sae_steps(steps: int):
+    """interp.trojans.latents.STEPS set to `steps` while the block runs: hunt() offers no option for it."""
+    from interp.trojans import latents
+
+    before = latents.STEPS  # an AttributeError, not a silent no-op, if the constant is renamed
+    latents.STEPS = steps
+    try:
+        yield
+    finally:
+        latents.STEPS = before
+
+
+def main(argv: list[str] | None = None) -> None:
     from dataclasses import asdict
 
     from interp.loading.model import load_model
@@ -31,13 +53,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default=MODELS)
     p.add_argument("--n-prompts", type=int, default=16)
-    p.add_argument("--out", type=Path, default=Path("runs/bench-trojans"))
-    args = p.parse_args()
+    p.add_argument("--exact-top", type=int, default=8, help="words scanned per round of the GCG-style search")
+    p.add_argument("--rounds", type=int, default=6, help="rounds of the GCG-style search")
+    args = parse(p, argv, SMOKE, name="trojans")
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.models.split(","):
         model = load_model(f"zoo:{name}", device="cpu")
-        r = hunt(model, name, n_prompts=args.n_prompts)
+        with sae_steps(SMOKE_SAE_STEPS) if args.smoke else contextlib.nullcontext():
+            r = hunt(model, name, n_prompts=args.n_prompts, exact_top=args.exact_top, rounds=args.rounds)
         results.append(r)
         plot_hunt(r).write_html(str(args.out / f"hunt-{name}.html"), include_plotlyjs="cdn")
         state = "planted" if r.poisoned else "(twin)"

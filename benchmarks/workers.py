@@ -1,6 +1,7 @@
 """Benchmark: one SAE sweep (`sae train`) run by one process and by `--workers N` worker processes.
 
     .venv/bin/python benchmarks/workers.py [--workers 2] [--k 8 16 32 64] [--training-tokens 2000000]
+                                           [--splits saes,data] [--smoke]
 
 The activation cache is collected once and copied into each run's folder, so every run trains the same
 SAEs from the same rows and the times are training alone (plus each command's start: imports, and
@@ -8,7 +9,9 @@ torchrun's rendezvous for the worker runs). Every process gets one torch thread 
 on a machine with N cores the worker runs use N cores and the single process one: the comparison is of
 the work divided, not of threads. Runs: one process; N workers dealing the SAEs out (`--split saes`); N
 workers training each SAE data-parallel (`--split data`). Each is run `--repeats` times; the median counts.
-Run it alone: anything else on the machine changes the times.
+Run it alone: anything else on the machine changes the times. `--smoke` (tests/test_benchmarks.py): one process and
+2 data-parallel workers (each run starts its processes all the same: about 20 s on 2 cores), once each, on the
+smallest job (one SAE of 64 latents, 2,048 tokens), written to a new temporary folder unless --out is given.
 """
 
 from __future__ import annotations
@@ -25,6 +28,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from _common import parse  # noqa: E402
+
+from tests.processes import started  # noqa: E402  (a run's workers stop with it, also when it is interrupted)
+
+SMOKE = {
+    "k": [8],
+    "d_sae": 64,
+    "training_tokens": 2048,
+    "dataset_tokens": 2048,
+    "batch_size": 256,
+    "repeats": 1,
+    "splits": "data",
+}
+"""--smoke's sizes (options given on the command line still win)."""
 CONFIG = """model = "{model}"
 hook = "{hook}"
 training_tokens = {training_tokens}
@@ -39,16 +58,16 @@ out = "{out}"
 def timed(config: Path, extra: list[str]) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "sae.cli", "train", str(config), *extra], env=env, cwd=ROOT, capture_output=True
-    )
+    command = [sys.executable, "-m", "sae.cli", "train", str(config), *extra]
+    with started(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as run:
+        _, stderr = run.communicate()
     seconds = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"{config} {extra} failed:\n{done.stderr.decode()[-3000:]}")
+    if run.returncode:
+        raise RuntimeError(f"{config} {extra} failed:\n{stderr.decode()[-3000:]}")
     return seconds
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="zoo:lang-4l")
     p.add_argument("--hook", default="blocks.2.hook_resid_post")
@@ -59,14 +78,14 @@ def main() -> None:
     p.add_argument("--dataset-tokens", type=int, default=120_000)
     p.add_argument("--batch-size", type=int, default=4096)
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--out", type=Path, default=Path("runs/bench-workers"))
-    args = p.parse_args()
+    p.add_argument("--splits", default="saes,data", help="the worker runs' --split values (saes, data)")
+    args = parse(p, argv, SMOKE, name="workers")
 
     from sae.harvest import CACHE_DIR, cached_activations
     from sae.train_config import TrainJobConfig
 
-    runs = {"1 process": [], f"{args.workers} workers, SAEs dealt out": ["--split", "saes"]}
-    runs[f"{args.workers} workers, data-parallel"] = ["--split", "data"]
+    what = {"saes": "SAEs dealt out", "data": "data-parallel"}
+    runs = {"1 process": []} | {f"{args.workers} workers, {what[s]}": ["--split", s] for s in args.splits.split(",")}
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     with tempfile.TemporaryDirectory() as tmp:
         text = CONFIG.format(**(vars(args) | {"out": "{out}"})) + "".join(

@@ -56,6 +56,7 @@ LONGEST_FIRST = (
     "test_distributed.py",
     "test_trojans.py",
     "test_readme.py",
+    "test_benchmarks.py",
     "test_recovery.py",
     "test_toy_models.py",
     "test_real_model.py",
