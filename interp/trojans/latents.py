@@ -50,12 +50,14 @@ SILENT = 0.02
 """A latent is silent on clean text when it fires at the last position of fewer than this share of plain prompts."""
 
 
-def _resid(model: Model, rows: list[list[int]], name: str) -> Tensor:
-    """Each row's residual at `name`, at its last position: [row, d_model]."""
-    last = torch.empty(len(rows), model.cfg.d_model)
+def _resid(model: Model, rows: list[list[int]], names: list[str]) -> dict[str, Tensor]:
+    """Each row's residual at each of `names`, at its last position: {name: [row, d_model]}, from one pass over the
+    rows for all of them (not one pass per layer)."""
+    last = {name: torch.empty(len(rows), model.cfg.d_model) for name in names}
     for idx in length_groups(rows):
-        _, cache = run_with_cache(model, torch.tensor([rows[i] for i in idx]), [name])
-        last[idx] = cache[name][:, -1].detach().float().cpu()
+        _, cache = run_with_cache(model, torch.tensor([rows[i] for i in idx]), names)
+        for name in names:
+            last[name][idx] = cache[name][:, -1].detach().float().cpu()
     return last
 
 
@@ -72,8 +74,9 @@ class SuspiciousLatent:
 
 
 _FOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""model -> {settings: suspicious latents}: the SAEs are trained once per model and settings, for the search and the
-localizer alike (15 s on a zoo model)."""
+"""model -> {(layer, settings): that layer's suspicious latents}: each layer's SAE is trained once per model and
+settings, for the search and the localizer alike (15 s for every layer of a zoo model), so a search of one layer and
+a localizer over all of them share that layer's."""
 
 
 @exclusive
@@ -84,19 +87,19 @@ def suspicious_latents(
     """Train one SAE per layer of `layers` (default: every layer) on fuzzed clean prompts and keep its suspicious
     latents (module docstring)."""
     layers = tuple(range(model.cfg.n_layers)) if layers is None else tuple(layers)
-    key = (layers, n_prompts, d_sae, k, seed)
     cached = _FOUND.setdefault(model, {})
-    if key not in cached:
+    missing = [layer for layer in layers if (layer, n_prompts, d_sae, k, seed) not in cached]
+    if missing:
         words = candidate_words(model)
         texts, where = clean_prompts(n_prompts, seed)
         fuzzed = token_id_rows(model, [insert_word(t, w, i) for w in words for t, i in zip(texts, where)])
         plain = token_id_rows(model, texts)
-        cached[key] = [
-            latent
-            for layer in layers
-            for latent in _layer_latents(model, layer, fuzzed, plain, texts, len(words), d_sae, k, seed)
-        ]
-    return cached[key]
+        names = [hook_name("resid_post", layer) for layer in missing]
+        last, plain_last = _resid(model, fuzzed, names), _resid(model, plain, names)
+        for layer, name in zip(missing, names):
+            found = _layer_latents(model, name, last[name], plain_last[name], texts, len(words), d_sae, k, seed)
+            cached[(layer, n_prompts, d_sae, k, seed)] = [SuspiciousLatent(layer, *rest) for rest in found]
+    return [latent for layer in layers for latent in cached[(layer, n_prompts, d_sae, k, seed)]]
 
 
 @exclusive
@@ -125,12 +128,11 @@ def latent_search(
 
 
 @torch.no_grad()
-def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) -> list[SuspiciousLatent]:
-    """One layer's SAE, trained on the fuzzed prompts' last positions, and its suspicious latents."""
+def _layer_latents(model, name, last, plain_last, texts, n_words, d_sae, k, seed) -> list[tuple[int, Tensor, Tensor]]:
+    """One layer's SAE, trained on the fuzzed prompts' residuals at `name` (`last`, [word * prompt, d_model]), and
+    its suspicious latents: (index, encoder direction, per-word activation) each."""
     from interp.training.dictionaries import train_sae
 
-    name = hook_name("resid_post", layer)
-    last, plain_last = _resid(model, fuzzed, name), _resid(model, plain, name)
     gen = torch.Generator().manual_seed(seed)
 
     def sample(n: int) -> Tensor:
@@ -147,7 +149,7 @@ def _layer_latents(model, layer, fuzzed, plain, texts, n_words, d_sae, k, seed) 
     candidates = (silent & selective & (peak > 1e-5)).nonzero().squeeze(1).tolist()
     own = top_predictions(model, texts) if candidates else None
     return [
-        SuspiciousLatent(layer, j, sae.W_enc[:, j].detach().float().cpu(), per_word[:, j].detach().cpu())
+        (j, sae.W_enc[:, j].detach().float().cpu(), per_word[:, j].detach().cpu())
         for j in candidates
         if _steer_flips(model, texts, own, name, STEER * peak[j] * sae.W_dec[j]) >= 0.5
     ]
