@@ -77,7 +77,7 @@ def hook(args) -> str:
 
 def training_rows(model, args):
     """The shared token rows: --training-tokens tokens of the model's default text (its corpus for a zoo model)."""
-    from sae.token_sources import token_rows
+    from interp.loading.token_sources import token_rows
 
     return token_rows(model, n_tokens=args.training_tokens, context=args.context, seed=args.seed)
 
@@ -85,8 +85,8 @@ def training_rows(model, args):
 def heldout_rows(model, args):
     """Held-out rows: a named text's held-out split, else the zoo corpus drawn with another seed."""
     from interp.loading.spec import parse_spec
+    from interp.loading.token_sources import token_rows
     from interp.zoo import ZOO
-    from sae.token_sources import token_rows
 
     text = ZOO[parse_spec(args.model).zoo].defaults.text if parse_spec(args.model).zoo else ""
     source = f"{text}/heldout" if text.startswith("text:") else None

@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from interp.loading.model import load_model
     from interp.loading.saes import load_sae
+    from interp.loading.token_sources import token_rows
     from sae.evaluation import evaluate_sae
-    from sae.token_sources import token_rows
     from sae.train_config import SAESpec, TrainJobConfig
     from sae.train_job import run_train_job
 

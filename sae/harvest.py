@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 
 from interp.loading.model import load_model
+from interp.loading.token_sources import token_rows
 from interp.observe.activations import META, collect_activations
 from sae.distributed import SINGLE, Workers
 from sae.positions import MASSIVE, sae_positions
-from sae.token_sources import token_rows
 from sae.train_config import TrainJobConfig
 
 __all__ = ["BATCH_ROWS", "CACHE_DIR", "COLLECTING", "SOURCE", "JobProgress", "cached_activations"]

@@ -107,9 +107,9 @@ class TrainJobConfig:
     context: int = 48
     """Tokens per prompt when collecting activations."""
     dataset: str = ""
-    """The token source (see `sae.token_sources`): text:python-docs or text:fortunes (named English text; training
-    reads their training split), a .txt or .jsonl file, a datasets `save_to_disk` folder, or hf:NAME; empty
-    for a zoo model's own corpus."""
+    """The token source (see `interp.loading.token_sources`): text:python-docs or text:fortunes (named English
+    text; training reads their training split), a .txt or .jsonl file, a datasets `save_to_disk` folder, or
+    hf:NAME; empty for a zoo model's own corpus."""
     text_column: str = "text"
     """The field holding the text in jsonl and datasets sources."""
     shard_tokens: int = 50_000

@@ -168,7 +168,7 @@ def _reader(module: str, name: str) -> Callable[[Path], object]:
 
 def _read_tokens(path):
     from interp.loading.model import load_model
-    from sae.token_sources import token_rows
+    from interp.loading.token_sources import token_rows
 
     return token_rows(load_model("zoo:lang-4l"), n_tokens=200, context=16, dataset=str(path))
 

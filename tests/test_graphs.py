@@ -222,7 +222,7 @@ def test_graph_files_round_trip(graph, tmp_path):
 
 
 def test_bundled_transcoders_meet_the_targets(lang_model, transcoders):
-    from sae.token_sources import token_rows
+    from interp.loading.token_sources import token_rows
     from sae.transcoder_eval import evaluate_transcoders
 
     tokens = token_rows(lang_model, n_tokens=4000, context=48, seed=1)  # not the job's seed-0 rows

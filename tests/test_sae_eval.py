@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
+from interp.loading.token_sources import token_rows
 from sae.evaluation import evaluate_sae
-from sae.token_sources import token_rows
 from tests.tolerances import PER_LAYER, f32_tol, logit_scale
 
 HOOK = "blocks.2.hook_resid_post"

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from interp.loading.token_sources import token_rows
 from sae.features import feature_acts, feature_dashboard, feature_dla, intervene, logit_effects, prompt_features
-from sae.token_sources import token_rows
 from tests.roundtrip import assert_round_trip
 from tests.tolerances import EPS32, f32_tol, logit_scale
 

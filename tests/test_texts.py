@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from interp.loading.token_sources import token_rows
 from interp.zoo import texts as text_sources
 from interp.zoo.texts import (
     SHARED_WORDS,
@@ -16,7 +17,6 @@ from interp.zoo.texts import (
     text_documents,
     text_source_names,
 )
-from sae.token_sources import token_rows
 
 SOURCES = ("text:python-docs", "text:fortunes")
 # The ten commonest English words are about a quarter of the words of English prose, and few of code's.

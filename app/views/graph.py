@@ -123,8 +123,8 @@ for column, title, into in ((incoming, "strongest edges in", True), (outgoing, "
 @st.cache_data(show_spinner="Building the dashboard ...", max_entries=64)
 def dashboard(spec, device, folder, layer, latent):
     from app.common import model_for
+    from interp.loading.token_sources import token_rows
     from sae.features import feature_dashboard
-    from sae.token_sources import token_rows
 
     model = model_for(spec, device)
     # the contexts come from the token source `sae train` collects a zoo model's transcoders from (its corpus)

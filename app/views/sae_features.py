@@ -36,8 +36,8 @@ def prompt_view(spec, device, path, prompt):
 
 @st.cache_data(show_spinner="Building the dashboard ...", max_entries=64)
 def dashboard(spec, device, path, n_tokens, feature, text):
+    from interp.loading.token_sources import token_rows
     from sae.features import feature_dashboard
-    from sae.token_sources import token_rows
 
     model, sae = _model_and_sae(spec, device, path)
     rows = token_rows(model, n_tokens=n_tokens, context=48, dataset=text)
@@ -48,9 +48,9 @@ def dashboard(spec, device, path, n_tokens, feature, text):
 def evaluation(spec, device, path, n_tokens):
     """`sae eval`'s figures, on the tokens it reads by default: the held-out split of the text the SAE was trained
     on (a zoo model's own corpus otherwise), rows of 48 tokens."""
+    from interp.loading.token_sources import token_rows
     from interp.zoo.texts import evaluation_source
     from sae.evaluation import evaluate_sae
-    from sae.token_sources import token_rows
 
     model, sae = _model_and_sae(spec, device, path)
     source = evaluation_source("", trained_on=str(sae.cfg.metadata.get("dataset_path") or ""))

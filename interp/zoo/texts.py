@@ -1,5 +1,6 @@
 """Named English text that a fresh machine installs offline from package registries: `text:NAME`, usable
-wherever a token source is asked for (`sae.token_sources.token_rows`, `dataset` in a training job, `--dataset`).
+wherever a token source is asked for (`interp.loading.token_sources.token_rows`, `dataset` in a training job,
+`--dataset`).
 
 - `text:python-docs`: Python's help topics (`pydoc_data.topics`, cut at their headings) and the prose
   docstrings of its standard library. Nothing to install: every Python has them. PSF License (Python's

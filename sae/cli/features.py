@@ -84,8 +84,8 @@ def _load(args: argparse.Namespace, *, evaluation: bool = False) -> tuple[Any, A
     `evaluation_source`: a named text's held-out split)."""
     from interp.loading.model import load_model
     from interp.loading.saes import load_sae
+    from interp.loading.token_sources import token_rows
     from interp.zoo.texts import check_text_source, evaluation_source, is_text_source
-    from sae.token_sources import token_rows
 
     dataset = args.dataset or ""
     if is_text_source(dataset):
@@ -135,7 +135,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _eval_transcoders(args: argparse.Namespace) -> int:
     from interp.graphs.transcoder_set import load_transcoders
     from interp.loading.model import load_model
-    from sae.token_sources import token_rows
+    from interp.loading.token_sources import token_rows
     from sae.transcoder_eval import evaluate_transcoders
 
     model = load_model(args.model, device=args.device)

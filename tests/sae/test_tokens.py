@@ -7,8 +7,8 @@ import datasets
 import pytest
 import torch
 
+from interp.loading.token_sources import token_rows
 from interp.zoo import ZOO
-from sae.token_sources import token_rows
 
 MODEL = "zoo:lang-4l"
 WORDS = "the cat sat on the mat and the dog ran to the park while the bird sang"
@@ -87,7 +87,7 @@ def test_bad_sources_fail_with_a_clear_message(lang_model, tmp_path, monkeypatch
 
 def test_hub_check_fails_fast_without_the_offline_flag(monkeypatch):
     # an address that accepts nothing useful: the check must give up within its timeout, not hang
-    from sae import token_sources as tokens
+    from interp.loading import token_sources as tokens
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(tokens, "HUB_TIMEOUT_S", 0.5)
