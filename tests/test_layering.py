@@ -30,6 +30,7 @@ LAYERS = {
     "interp/steering": 4,
     "interp/editing": 4,
     "interp/weights": 4,
+    "interp/compare": 4,
     "sae": 4,  # SAE jobs and studies, built on interp
     "interp/plots": 5,  # figures from results
     "sae/plots": 5,

@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from interp.cli import circuits, edges, editing, graphs, models, probe, trojans, weights
+from interp.cli import circuits, compare, edges, editing, graphs, models, probe, trojans, weights
 from interp.cli.common import check_out
 
 __all__ = ["build_parser", "main"]
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     trojans.add_parsers(sub)
     editing.add_parsers(sub)
     weights.add_parsers(sub)
+    compare.add_parsers(sub)
     return parser
 
 

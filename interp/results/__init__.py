@@ -3,7 +3,7 @@ names and labels, saved to JSON (rounded once, on saving) and loaded back.
 
     from interp.results import PatchResult, load_json, save_json
 
-The types live in modules by subject (`model`, `circuits`, `editing`, `edges`, `graphs`, `probing`, `sae`,
+The types live in modules by subject (`model`, `circuits`, `compare`, `editing`, `edges`, `graphs`, `probing`, `sae`,
 `superposition`, `trojans`, `weights`), the JSON round trip (and the folder of a result that holds tensors) in
 `io`; this package re-exports all of them, and every module imports results from here (tests/test_layering.py checks
 it). Results import nothing of the library but the choice types, so every layer can use them.
@@ -18,6 +18,7 @@ from interp.results.circuits import (
     LogitLensResult,
     PatchResult,
 )
+from interp.results.compare import LayerSimilarity
 from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve, KnownCircuitScore
 from interp.results.editing import (
     CausalTrace,
@@ -133,6 +134,7 @@ __all__ = [
     "KnowledgeEdit",
     "KnownCircuitScore",
     "LayerMemories",
+    "LayerSimilarity",
     "Localization",
     "LogitLensResult",
     "ModelFacts",

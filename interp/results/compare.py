@@ -1,0 +1,40 @@
+"""Results of comparing two models (interp.compare): how alike their representations are, layer by layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interp.results.io import Floats2
+
+__all__ = ["LayerSimilarity"]
+
+
+@dataclass(frozen=True)
+class LayerSimilarity:
+    """Linear CKA (Kornblith et al. 2019) between every layer of model A and every layer of model B, read on the
+    same tokens: 1 for representations that differ only by a rotation, a uniform scale or a shift."""
+
+    model_a: str
+    model_b: str
+    layers_a: tuple[str, ...]
+    """A's layers (rows): "embed" (what the first block reads), then "L{i}" (the residual stream after block i)."""
+    layers_b: tuple[str, ...]
+    values: Floats2
+    """[layer of A][layer of B] linear CKA, in [0, 1]."""
+    n_tokens: int
+    """Tokens both models read (every position of every row but the first: see interp.compare.cka)."""
+    chance: Floats2
+    """[layer of A][layer of B] the CKA the same two layers would score with B's tokens shuffled (expected over
+    every pairing; interp.compare.chance_cka): read a value against its chance, which grows with fewer tokens and
+    with representations spread over more directions."""
+
+    def value(self, layer_a: str, layer_b: str) -> float:
+        return self.values[self.layers_a.index(layer_a)][self.layers_b.index(layer_b)]
+
+    def diagonal(self) -> tuple[float, ...]:
+        """Layer i of A against layer i of B (models of the same depth)."""
+        return tuple(self.values[i][i] for i in range(min(len(self.layers_a), len(self.layers_b))))
+
+    def best_match(self) -> tuple[str, ...]:
+        """For each layer of A, the layer of B most like it."""
+        return tuple(self.layers_b[max(range(len(row)), key=row.__getitem__)] for row in self.values)
