@@ -216,7 +216,7 @@ def _worker_pids(launcher: int) -> dict[int, int]:
 
 
 def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
-    config = _config(tmp_path, "killed", tokens=153_600, every=15_360)  # the kill lands at step 15 of 150
+    config = _config(tmp_path, "killed", tokens=76_800, every=7_168)  # the kill lands at step 7 of 75
     tag = str(os.getpid())
     env = {**ENV, "INTERP_TEST_LAUNCHER": tag}
     run = _workers(config, "--split", "data", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -246,12 +246,12 @@ def test_a_dead_worker_ends_the_job_and_a_rerun_resumes_it(tmp_path):
 
     _finished(config, "--split", "data")
     log = [json.loads(x)["step"] for x in (tmp_path / "killed" / NAMES[0] / "log.jsonl").read_text().splitlines()]
-    assert log == list(range(5, 151, 5))  # resumed from the checkpoint: no step logged twice or missed
+    assert log == list(range(5, 76, 5))  # resumed from the checkpoint: no step logged twice or missed
 
     # against the same job run through without a kill: resuming is exact (the same state, the same batches).
     # (Not against one process: over hundreds of steps SAE training magnifies float rounding, 1e-7 at step 30
     # to 1e-2 at step 300, as it magnifies a 1e-7 change of the initial weights; docs/distributed.md.)
-    straight = _config(tmp_path, "straight", tokens=153_600, every=15_360)
+    straight = _config(tmp_path, "straight", tokens=76_800, every=7_168)
     shutil.copytree(tmp_path / "killed" / "activations", tmp_path / "straight" / "activations")
     _finished(straight, "--split", "data")
     _assert_same_weights(tmp_path / "killed", tmp_path / "straight", exact=True)
