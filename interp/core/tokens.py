@@ -15,6 +15,7 @@ __all__ = [
     "ContextTooLongError",
     "check_context",
     "known_ids",
+    "length_groups",
     "random_token_pool",
     "readable",
     "right_padded",
@@ -158,3 +159,12 @@ def right_padded(model: Model, rows: Sequence[Sequence[int]]) -> Tensor:
     width = max(len(r) for r in rows)
     pad = model.tokenizer.pad_token_id or 0
     return torch.tensor([list(r) + [pad] * (width - len(r)) for r in rows])
+
+
+def length_groups(rows: list[list[int]]) -> list[list[int]]:
+    """The indices of `rows`, grouped by row length: prompts of one length run as one batch, with no
+    padding to reason about."""
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(len(r), []).append(i)
+    return list(groups.values())

@@ -23,9 +23,9 @@ from torch import Tensor
 
 from interp.core.hooks import hooks
 from interp.core.locking import exclusive, lock_free
-from interp.core.tokens import token_id_rows
+from interp.core.tokens import length_groups, token_id_rows
 from interp.results import TriggerSearch
-from interp.trojans.prompts import inserted_prompts, length_groups, top_predictions
+from interp.trojans.prompts import inserted_prompts, top_predictions
 from interp.vocab.types import Model
 from interp.zoo.trojans import insert_word
 from interp.zoo.words import IOI_NAMES

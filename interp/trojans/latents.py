@@ -29,10 +29,10 @@ from torch import Tensor
 from interp.core.hooks import hooks, run_with_cache
 from interp.core.locking import exclusive
 from interp.core.sites import hook_name
-from interp.core.tokens import token_id_rows
+from interp.core.tokens import length_groups, token_id_rows
 from interp.results import TriggerSearch
 from interp.trojans.discover import candidate_words, clean_prompts, ranked_search
-from interp.trojans.prompts import length_groups, top_predictions
+from interp.trojans.prompts import top_predictions
 from interp.vocab.types import Model
 from interp.zoo.trojans import insert_word
 

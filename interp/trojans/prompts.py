@@ -15,13 +15,13 @@ from torch import Tensor
 
 from interp.core.locking import exclusive, lock_free
 from interp.core.task import Task
-from interp.core.tokens import single_token, token_id_rows
+from interp.core.tokens import length_groups, single_token, token_id_rows
 from interp.tasks.generators import task_from_strings
 from interp.vocab.types import Model
 from interp.zoo.trojans import TrojanConfig, backdoor_answer, distractor_words, insert_word, ioi_example
 from interp.zoo.words import IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, name_pairs
 
-__all__ = ["AttackRates", "attack_rates", "attack_task", "inserted_prompts", "length_groups", "top_predictions"]
+__all__ = ["AttackRates", "attack_rates", "attack_task", "inserted_prompts", "top_predictions"]
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,6 @@ def inserted_prompts(word: str | None, n: int, *, seed: int = 0) -> InsertedProm
         ios.append(io)
         ss.append(s)
     return InsertedPrompts(tuple(texts), tuple(ios), tuple(ss))
-
-
-def length_groups(rows: list[list[int]]) -> list[list[int]]:
-    """The indices of `rows`, grouped by row length: prompts of one length run as one batch."""
-    groups: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        groups.setdefault(len(r), []).append(i)
-    return list(groups.values())
 
 
 @exclusive

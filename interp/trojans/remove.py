@@ -21,9 +21,9 @@ from interp.core.hooks import hooks, run_with_cache
 from interp.core.locking import exclusive, lock_free
 from interp.core.sites import hook_name
 from interp.core.task import Task
-from interp.core.tokens import token_id_rows
+from interp.core.tokens import length_groups, token_id_rows
 from interp.results import Removal
-from interp.trojans.prompts import attack_rates, inserted_prompts, length_groups
+from interp.trojans.prompts import attack_rates, inserted_prompts
 from interp.vocab.types import Model
 from interp.zoo.trojans import TrojanConfig
 
