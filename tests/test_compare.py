@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from interp.compare import chance_cka, layer_similarity, linear_cka, random_twin
-from interp.results import LayerSimilarity, load_json, save_json
+from interp.compare import chance_cka, compare_roles, layer_similarity, linear_cka, random_twin
+from interp.results import LayerSimilarity, RoleComparison, load_json, save_json
 
 # float64 throughout (interp.compare.cka): an exact invariance holds to well under 1e-9
 EXACT = 1e-9
@@ -92,7 +92,7 @@ def test_models_that_read_different_tokens_are_refused(lang_model, induction_mod
 
 
 @pytest.mark.real
-def test_smollm2_against_itself_and_random_weights():
+def test_smollm2_against_itself_random_weights_and_the_zoo():
     from interp.loading.model import load_model
 
     model = load_model("zoo:smollm2-135m", device="cpu")
@@ -104,6 +104,33 @@ def test_smollm2_against_itself_and_random_weights():
     # measured at most 0.127 on these 60 tokens (CKA is biased upwards with fewer tokens than dimensions: 576 here),
     # 0.012 on 2,016 (docs/comparing.md)
     assert max(noise.diagonal()[13:]) < 0.3, noise.diagonal()
+    # roles, not weights: SmolLM2 against the zoo's lang-4l (other tokenizer, width and depth)
+    roles = compare_roles(model, load_model("zoo:lang-4l", device="cpu"), n_prompts=4, ioi_prompts=4)
+    assert roles.roles[-1] == "ioi" and all(0 <= d <= 1 for d in roles.side("ioi")[0].depths)
+    assert roles.side("previous_token")[0].heads and roles.side("induction")[0].heads  # SmolLM2 has both
+
+
+def test_roles_of_known_circuits_and_of_a_model_against_itself(lang_model, induction_model):
+    from interp.loading.model import load_model
+
+    kc = load_model("zoo:kc-induction", device="cpu")  # set by hand: L0H0 previous-token head, L1H0 induction head
+    roles = compare_roles(kc, induction_model)
+    assert roles.roles == ("previous_token", "duplicate_token", "induction")  # neither can do IOI: no ioi role
+    assert len(roles.notes) == 1 and roles.notes[0].startswith("no IOI role")
+    known, _ = roles.side("induction")
+    assert known.heads[0] == "L1H0" and known.depths[0] == 1.0 and roles.side("previous_token")[0].heads[0] == "L0H0"
+    assert roles.side("induction")[1].heads  # induction-2l is trained to induct: it has induction heads
+    same = compare_roles(lang_model, lang_model)
+    assert same.roles[-1] == "ioi" and not same.notes
+    for role in same.roles:
+        a, b = same.side(role)
+        assert a.heads == b.heads and a.scores == b.scores
+    assert len(same.side("ioi")[0].heads) == same.ioi_top
+    noise = compare_roles(lang_model, random_twin(lang_model))
+    assert [n for n in noise.notes if "(random weights) does not do IOI" in n]  # its ioi heads are flagged as noise
+    assert all(not noise.side(role)[1].heads for role in ("previous_token", "induction"))
+    with pytest.raises(ValueError, match="threshold"):
+        compare_roles(lang_model, lang_model, threshold=0)
 
 
 def test_compare_command(tmp_path, capsys):
@@ -114,7 +141,12 @@ def test_compare_command(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "linear CKA, zoo:lang-4l (rows) vs zoo:twin-head (columns)" in printed
+    assert "head roles, zoo:lang-4l | zoo:twin-head" in printed and "ioi:" in printed
     result = json.loads((out / "result.json").read_text())
     assert result["layers_a"] == ["embed", "L0", "L1", "L2", "L3"] and (out / "cka.html").stat().st_size > 1000
-    assert main(["compare", "zoo:lang-4l", "zoo:induction-2l", "--device", "cpu", "--out", str(tmp_path / "x")]) == 2
-    assert "CKA compares two models token by token" in capsys.readouterr().err
+    assert load_json(RoleComparison, out / "roles.json").roles[-1] == "ioi" and (out / "roles.html").is_file()
+    # different tokenizers: the roles compare, CKA is left out with the reason
+    other = tmp_path / "other"
+    assert main(["compare", "zoo:lang-4l", "zoo:induction-2l", "--device", "cpu", "--out", str(other)]) == 0
+    assert "no CKA: CKA compares two models token by token" in capsys.readouterr().err
+    assert (other / "roles.json").is_file() and not (other / "result.json").exists()

@@ -2,8 +2,8 @@
 Neural Network Representations Revisited").
 
 Each layer's representation is the residual stream at every position of the token rows but the first: the first
-position (BOS on most models) carries the "attention sink", whose few huge activations would otherwise dominate the
-centred Gram matrices of both models and make any two layers look alike. CKA is computed from the feature-space
+position (BOS on most models) carries the "attention sink", whose few huge activations would otherwise weigh in both
+models' statistics out of proportion to one token in dozens. CKA is computed from the feature-space
 form, ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F), in float64: the token count never enters a square matrix, so
 thousands of tokens cost d x d products, not n x n Gram matrices.
 """
@@ -29,14 +29,18 @@ ROWS_PER_PASS = 8
 100 MB of float32)."""
 
 
-def linear_cka(x: Float[Tensor, "n d1"], y: Float[Tensor, "n d2"]) -> float:
+def linear_cka(x: Float[Tensor, "row d_a"], y: Float[Tensor, "row d_b"]) -> float:
     """Linear CKA of two representations of the same n examples (rows): invariant to rotations, uniform scaling
     and shifts of either, not to other linear maps."""
-    if x.dim() != 2 or y.dim() != 2 or len(x) != len(y):
-        raise ValueError(f"CKA needs two [example, feature] matrices of the same examples; got {tuple(x.shape)} "
-                         f"and {tuple(y.shape)}")  # fmt: skip
+    _check_pair(x, y)
     (x, x_norm), (y, y_norm) = _centred(x), _centred(y)
     return _cka(x, x_norm, y, y_norm)
+
+
+def _check_pair(x: Tensor, y: Tensor) -> None:
+    if x.dim() != 2 or y.dim() != 2 or len(x) != len(y) or len(x) < 2:
+        raise ValueError(f"CKA needs two [example, feature] matrices of the same 2 or more examples; got "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}")  # fmt: skip
 
 
 def _centred(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -53,12 +57,13 @@ def _cka(x: Tensor, x_norm: Tensor, y: Tensor, y_norm: Tensor) -> float:
     return float(torch.linalg.matrix_norm(y.T @ x) ** 2 / (x_norm * y_norm))
 
 
-def chance_cka(x: Float[Tensor, "n d1"], y: Float[Tensor, "n d2"]) -> float:
+def chance_cka(x: Float[Tensor, "row d_a"], y: Float[Tensor, "row d_b"]) -> float:
     """The expected linear CKA of `x` and `y` when y's examples are shuffled (paired at random): what these two
     representations score with no correspondence between them at all. Exact, with no sampling: over uniform
     permutations P of centred data, E ||Y^T P X||_F^2 = ||X||_F^2 ||Y||_F^2 / (n - 1), and CKA's denominator
     does not depend on the pairing. It depends on the spectra: about sqrt(d1 d2) / n for isotropic data, down to
     1 / n for representations that each lie along one direction."""
+    _check_pair(x, y)
     (x, x_norm), (y, y_norm) = _centred(x), _centred(y)
     return _chance(x, x_norm, y, y_norm)
 
@@ -67,13 +72,21 @@ def _chance(x: Tensor, x_norm: Tensor, y: Tensor, y_norm: Tensor) -> float:
     return float(x.square().sum() * y.square().sum() / ((len(x) - 1) * x_norm * y_norm))
 
 
+def _vocabulary(model: Model) -> tuple[dict | None, int]:
+    """The model's token -> id map (None for a model without a tokenizer: it reads ids only) and its size."""
+    if model.tokenizer is None:
+        return None, model.cfg.d_vocab
+    vocab = model.tokenizer.get_vocab()
+    return vocab, len(vocab)
+
+
 def _check_same_tokens(a: Model, b: Model) -> None:
-    va, vb = a.tokenizer.get_vocab(), b.tokenizer.get_vocab()
-    if va != vb:
+    (va, na), (vb, nb) = _vocabulary(a), _vocabulary(b)
+    if va != vb or na != nb:
         raise ValueError(
             f"CKA compares two models token by token, so both must read the same token rows: {a.cfg.model_name}'s "
-            f"tokenizer ({len(va):,} tokens) differs from {b.cfg.model_name}'s ({len(vb):,}); compare models that "
-            "share a tokenizer (seeds or variants of one model), or compare roles instead (interp.weights.head_roles)"
+            f"tokenizer ({na:,} tokens) differs from {b.cfg.model_name}'s ({nb:,}); compare models that share a "
+            "tokenizer (seeds or variants of one model), or compare their head roles (interp.compare.compare_roles)"
         )
 
 
@@ -91,7 +104,7 @@ def _layers(model: Model, tokens: Tensor) -> tuple[tuple[str, ...], list[Tensor]
 
 
 @lock_free("run_with_cache holds each model's lock for its passes")
-def layer_similarity(model_a: Model, model_b: Model, tokens: Int[Tensor, "row pos"]) -> LayerSimilarity:
+def layer_similarity(model_a: Model, model_b: Model, tokens: Int[Tensor, "batch pos"]) -> LayerSimilarity:
     """Linear CKA between every layer of `model_a` and every layer of `model_b` (the embedding, then the residual
     stream after each block), both reading the token rows `tokens`. The models' widths and depths may differ;
     their tokenizers may not."""

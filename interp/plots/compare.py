@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from interp.results import LayerSimilarity
+from interp.results import LayerSimilarity, RoleComparison
 
-__all__ = ["plot_layer_similarity"]
+__all__ = ["plot_layer_similarity", "plot_roles"]
 
 
 def plot_layer_similarity(result: LayerSimilarity) -> go.Figure:
@@ -27,5 +28,24 @@ def plot_layer_similarity(result: LayerSimilarity) -> go.Figure:
         title=f"Linear CKA between layers, on {result.n_tokens:,} tokens (with the tokens shuffled: at most "
         f"{top_chance:.3f})",
         height=520,
+    )
+    return fig
+
+
+def plot_roles(result: RoleComparison) -> go.Figure:
+    """One panel per role: each model's heads in it, at their relative depth (x) and score (y)."""
+    fig = make_subplots(rows=1, cols=len(result.roles), subplot_titles=list(result.roles), shared_xaxes=True)
+    for col, role in enumerate(result.roles, 1):
+        for side, name, colour in zip(result.side(role), (result.model_a, result.model_b), ("#1f77b4", "#d62728")):
+            fig.add_scatter(
+                x=list(side.depths), y=list(side.scores), text=list(side.heads), mode="markers", name=name,
+                marker={"color": colour, "size": 9}, legendgroup=name, showlegend=col == 1, row=1, col=col,
+                hovertemplate=f"{name} %{{text}}: %{{y:.3f}} at depth %{{x:.2f}}<extra></extra>",
+            )  # fmt: skip
+        fig.update_xaxes(range=[-0.05, 1.05], title="layer / (layers - 1)", row=1, col=col)
+    fig.update_layout(
+        title=f"Head roles: {result.model_a} and {result.model_b} (attention roles at >= {result.threshold}; "
+        f"ioi: the {result.ioi_top} heads with the largest patching effect)",
+        height=420,
     )
     return fig

@@ -18,7 +18,7 @@ from interp.results.circuits import (
     LogitLensResult,
     PatchResult,
 )
-from interp.results.compare import LayerSimilarity
+from interp.results.compare import LayerSimilarity, RoleComparison, RoleHeads
 from interp.results.edges import EdgeCircuit, EdgeScores, FaithfulnessCurve, KnownCircuitScore
 from interp.results.editing import (
     CausalTrace,
@@ -149,6 +149,8 @@ __all__ = [
     "PromptFeatures",
     "RecoveryResult",
     "Removal",
+    "RoleComparison",
+    "RoleHeads",
     "SAEEvalResult",
     "SteeringEvaluation",
     "SteeringRow",

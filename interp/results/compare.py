@@ -1,12 +1,13 @@
-"""Results of comparing two models (interp.compare): how alike their representations are, layer by layer."""
+"""Results of comparing two models (interp.compare): how alike their representations are, layer by layer, and
+which heads play which role in each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from interp.results.io import Floats2
+from interp.results.io import Floats, Floats2
 
-__all__ = ["LayerSimilarity"]
+__all__ = ["LayerSimilarity", "RoleComparison", "RoleHeads"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,41 @@ class LayerSimilarity:
     def best_match(self) -> tuple[str, ...]:
         """For each layer of A, the layer of B most like it."""
         return tuple(self.layers_b[max(range(len(row)), key=row.__getitem__)] for row in self.values)
+
+
+@dataclass(frozen=True)
+class RoleHeads:
+    """One model's heads in one role, strongest first."""
+
+    role: str
+    heads: tuple[str, ...]
+    """"L{layer}H{head}"."""
+    scores: Floats
+    """The role's score of each head (interp.compare.role_match says which score each role reads)."""
+    depths: Floats
+    """Each head's layer as a fraction of the model's depth: layer / (n_layers - 1), 0 for a one-layer model; so
+    models of different depths can be laid side by side."""
+
+
+@dataclass(frozen=True)
+class RoleComparison:
+    """Which heads play which role in each of two models: head scores on repeated random tokens (previous-token,
+    duplicate-token, induction) and the heads IOI depends on, read per model, so models of any tokenizer, width or
+    depth compare (roles, not weights)."""
+
+    model_a: str
+    model_b: str
+    roles: tuple[str, ...]
+    a: tuple[RoleHeads, ...]
+    """Per role of `roles`: model A's heads in it."""
+    b: tuple[RoleHeads, ...]
+    threshold: float
+    """A head plays an attention role when its score (a mean attention weight, 0-1) reaches this."""
+    ioi_top: int
+    """The IOI role lists each model's heads with the largest effect, at most this many."""
+    notes: tuple[str, ...]
+    """Roles left out and why (a model without the IOI task's names), and a model that does not do IOI."""
+
+    def side(self, role: str) -> tuple[RoleHeads, RoleHeads]:
+        i = self.roles.index(role)
+        return self.a[i], self.b[i]

@@ -50,5 +50,7 @@ DIMENSIONS = {
     "node": "nodes of an attribution graph: transcoder latents, error terms, tokens, logits (interp.graphs)",
     "target": "the nodes whose incoming edges one attribution pass computes (latents and logits)",
     "source": "the nodes whose direct effects an attribution pass computes (latents, errors, tokens)",
+    "d_a": "the width of the first of two representations compared (interp.compare)",
+    "d_b": "the width of the second of two representations compared (interp.compare)",
 }
 """The only dimension names used in jaxtyping shapes (tests/test_shapes.py checks every annotation)."""
