@@ -57,7 +57,9 @@ def test_a_model_against_itself_its_fine_tuned_twin_and_random_weights(lang_mode
     from interp.loading.model import load_model
 
     rows = _rows(lang_model)
-    own = layer_similarity(lang_model, lang_model, rows)
+    seen = []
+    own = layer_similarity(lang_model, lang_model, rows, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 7) for i in range(1, 8)]  # 2 passes of 8 rows (one model), then 5 rows of the matrix
     n = len(own.layers_a)
     assert own.layers_a == ("embed", "L0", "L1", "L2", "L3") and own.n_tokens == 16 * 23  # the first position left out
     for i in range(n):
@@ -114,13 +116,17 @@ def test_roles_of_known_circuits_and_of_a_model_against_itself(lang_model, induc
     from interp.loading.model import load_model
 
     kc = load_model("zoo:kc-induction", device="cpu")  # set by hand: L0H0 previous-token head, L1H0 induction head
-    roles = compare_roles(kc, induction_model)
+    seen = []
+    roles = compare_roles(kc, induction_model, progress=lambda done, total: seen.append(done))
+    assert seen == [1, 2, 3, 4]
     assert roles.roles == ("previous_token", "duplicate_token", "induction")  # neither can do IOI: no ioi role
     assert len(roles.notes) == 1 and roles.notes[0].startswith("no IOI role")
     known, _ = roles.side("induction")
     assert known.heads[0] == "L1H0" and known.depths[0] == 1.0 and roles.side("previous_token")[0].heads[0] == "L0H0"
     assert roles.side("induction")[1].heads  # induction-2l is trained to induct: it has induction heads
-    same = compare_roles(lang_model, lang_model)
+    seen = []
+    same = compare_roles(lang_model, lang_model, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 4) for i in range(1, 5)]
     assert same.roles[-1] == "ioi" and not same.notes
     for role in same.roles:
         a, b = same.side(role)

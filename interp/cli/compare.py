@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from interp.cli.common import add_model_args, say, write_results
+from interp.cli.common import add_model_args, progress_bar, say, write_results
 
 __all__ = ["add_parsers"]
 
@@ -42,12 +42,14 @@ def _compare(args: argparse.Namespace) -> int:
 
     a = load(args.model)
     b = random_twin(a, seed=args.seed) if args.other == "random" else load(args.other)
-    roles = compare_roles(a, b, threshold=args.threshold)
+    with progress_bar("head roles", "step") as progress:
+        roles = compare_roles(a, b, threshold=args.threshold, progress=progress)
     _print_roles(roles)
     results, figures = {"roles.json": roles}, {"roles.html": plot_roles(roles)}
     try:
         rows = token_rows(a, n_tokens=args.tokens, context=args.context, dataset=args.text, seed=args.seed)
-        cka = layer_similarity(a, b, rows)
+        with progress_bar("linear CKA", "step") as progress:
+            cka = layer_similarity(a, b, rows, progress=progress)
     except ValueError as err:
         if "token by token" not in str(err):  # another problem (the token source): the user must fix it
             raise

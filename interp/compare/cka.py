@@ -11,6 +11,7 @@ thousands of tokens cost d x d products, not n x n Gram matrices.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from jaxtyping import Float, Int
@@ -20,7 +21,7 @@ from interp.core.hooks import run_with_cache
 from interp.core.locking import lock_free
 from interp.core.sites import hook_name
 from interp.results import LayerSimilarity
-from interp.vocab.types import Model
+from interp.vocab.types import Model, Progress
 
 __all__ = ["chance_cka", "layer_similarity", "linear_cka", "random_twin"]
 
@@ -90,8 +91,9 @@ def _check_same_tokens(a: Model, b: Model) -> None:
         )
 
 
-def _layers(model: Model, tokens: Tensor) -> tuple[tuple[str, ...], list[Tensor]]:
-    """Layer labels and each layer's residual stream at every position but the first: [token, d_model] each."""
+def _layers(model: Model, tokens: Tensor, step: Callable[[], None]) -> tuple[tuple[str, ...], list[Tensor]]:
+    """Layer labels and each layer's residual stream at every position but the first: [token, d_model] each.
+    `step()` after each forward pass."""
     n = model.cfg.n_layers
     names = [hook_name("resid_pre", 0)] + [hook_name("resid_post", i) for i in range(n)]
     parts: list[list[Tensor]] = [[] for _ in names]
@@ -100,31 +102,48 @@ def _layers(model: Model, tokens: Tensor) -> tuple[tuple[str, ...], list[Tensor]
             _, cache = run_with_cache(model, tokens[start : start + ROWS_PER_PASS], names)
             for part, name in zip(parts, names):
                 part.append(cache[name][:, 1:].flatten(0, 1).double().cpu())
+            step()
     return ("embed", *(f"L{i}" for i in range(n))), [torch.cat(p) for p in parts]
 
 
 @lock_free("run_with_cache holds each model's lock for its passes")
-def layer_similarity(model_a: Model, model_b: Model, tokens: Int[Tensor, "batch pos"]) -> LayerSimilarity:
+def layer_similarity(
+    model_a: Model, model_b: Model, tokens: Int[Tensor, "batch pos"], *, progress: Progress | None = None
+) -> LayerSimilarity:
     """Linear CKA between every layer of `model_a` and every layer of `model_b` (the embedding, then the residual
     stream after each block), both reading the token rows `tokens`. The models' widths and depths may differ;
-    their tokenizers may not."""
+    their tokenizers may not. `progress(done, total)` counts forward passes and rows of the CKA matrix."""
     _check_same_tokens(model_a, model_b)
     if tokens.dim() != 2 or tokens.shape[1] < 2:
         raise ValueError(f"need token rows [row, pos] of at least 2 positions; got {tuple(tokens.shape)}")
-    labels_a, acts_a = _layers(model_a, tokens)
-    labels_b, acts_b = _layers(model_b, tokens) if model_b is not model_a else (labels_a, acts_a)
+    same = model_b is model_a
+    passes = -(-len(tokens) // ROWS_PER_PASS)
+    total = passes * (1 if same else 2) + model_a.cfg.n_layers + 1
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    labels_a, acts_a = _layers(model_a, tokens, step)
+    labels_b, acts_b = (labels_a, acts_a) if same else _layers(model_b, tokens, step)
     centred_a = [_centred(x) for x in acts_a]
-    centred_b = centred_a if acts_b is acts_a else [_centred(y) for y in acts_b]
-    values = tuple(tuple(_cka(*x, *y) for y in centred_b) for x in centred_a)
-    chance = tuple(tuple(_chance(*x, *y) for y in centred_b) for x in centred_a)
+    centred_b = centred_a if same else [_centred(y) for y in acts_b]
+    values, chance = [], []
+    for x in centred_a:  # a row of the matrix at a time: on SmolLM2 each takes about half a second
+        values.append(tuple(_cka(*x, *y) for y in centred_b))
+        chance.append(tuple(_chance(*x, *y) for y in centred_b))
+        step()
     return LayerSimilarity(
         model_a=model_a.cfg.model_name,
         model_b=model_b.cfg.model_name,
         layers_a=labels_a,
         layers_b=labels_b,
-        values=values,
+        values=tuple(values),
         n_tokens=len(acts_a[0]),
-        chance=chance,
+        chance=tuple(chance),
     )
 
 

@@ -17,7 +17,7 @@ from interp.observe.heads import SCORE_NAMES, head_scores
 from interp.patching.attribution import attribution_patch
 from interp.results import RoleComparison, RoleHeads
 from interp.tasks.generators import ioi_task
-from interp.vocab.types import Model
+from interp.vocab.types import Model, Progress
 
 __all__ = ["IOI_ROLE", "compare_roles"]
 
@@ -70,26 +70,41 @@ def compare_roles(
     n_prompts: int = 16,
     ioi_prompts: int = 16,
     ioi_top: int = 5,
+    progress: Progress | None = None,
 ) -> RoleComparison:
     """The heads of each model in each role (module docstring): attention roles at `threshold`, and the `ioi_top`
     heads IOI depends on most when both models have the IOI task's names (otherwise a note says why there is no
-    ioi role; a model that has them but does not do the task gets a note too)."""
+    ioi role; a model that has them but does not do the task gets a note too). `progress(done, 4)` counts the two
+    models' attention scores and IOI patching."""
     if not 0 < threshold <= 1 or ioi_top < 1:
         raise ValueError(
             f"need 0 < threshold <= 1 (a mean attention weight) and ioi_top >= 1; got {threshold}, {ioi_top}"
         )
-    sides = [_attention_roles(model, threshold, n_prompts) for model in (model_a, model_b)]
+    steps = iter(range(1, 5))
+
+    def step() -> None:
+        done = next(steps)
+        if progress is not None:
+            progress(done, 4)
+
+    sides = []
+    for model in (model_a, model_b):
+        sides.append(_attention_roles(model, threshold, n_prompts))
+        step()
     roles, notes = list(SCORE_NAMES), []
     try:
         tasks = [ioi_task(model, n_prompts=ioi_prompts) for model in (model_a, model_b)]
     except ValueError as err:  # a model whose vocabulary has no IOI names (interp.tasks.generators says which)
         notes.append(f"no IOI role: {err}")
+        for _ in range(2):  # nothing more to do: the count ends
+            step()
     else:
         roles.append(IOI_ROLE)
         for side, model, task in zip(sides, (model_a, model_b), tasks):
             role, note = _ioi_role(model, task, ioi_top)
             side.append(role)
             notes += [note] if note else []
+            step()
     return RoleComparison(
         model_a=model_a.cfg.model_name,
         model_b=model_b.cfg.model_name,

@@ -36,13 +36,18 @@ def plot_roles(result: RoleComparison) -> go.Figure:
     """One panel per role: each model's heads in it, at their relative depth (x) and score (y)."""
     fig = make_subplots(rows=1, cols=len(result.roles), subplot_titles=list(result.roles), shared_xaxes=True)
     for col, role in enumerate(result.roles, 1):
-        for side, name, colour in zip(result.side(role), (result.model_a, result.model_b), ("#1f77b4", "#d62728")):
+        # A filled, B an open diamond drawn over it: a head both models have in the same place shows both marks
+        markers = ({"color": "#1f77b4", "size": 9}, {"color": "#d62728", "size": 14, "symbol": "diamond-open",
+                                                        "line": {"width": 2}})  # fmt: skip
+        for side, name, marker in zip(result.side(role), (result.model_a, result.model_b), markers):
             fig.add_scatter(
                 x=list(side.depths), y=list(side.scores), text=list(side.heads), mode="markers", name=name,
-                marker={"color": colour, "size": 9}, legendgroup=name, showlegend=col == 1, row=1, col=col,
+                marker=marker, legendgroup=name, showlegend=col == 1, row=1, col=col,
                 hovertemplate=f"{name} %{{text}}: %{{y:.3f}} at depth %{{x:.2f}}<extra></extra>",
             )  # fmt: skip
         fig.update_xaxes(range=[-0.05, 1.05], title="layer / (layers - 1)", row=1, col=col)
+        if role != "ioi":  # attention roles are mean attention weights
+            fig.update_yaxes(range=[0, 1.02], row=1, col=col)
     fig.update_layout(
         title=f"Head roles: {result.model_a} and {result.model_b} (attention roles at >= {result.threshold}; "
         f"ioi: the {result.ioi_top} heads with the largest patching effect)",
