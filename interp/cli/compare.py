@@ -73,9 +73,9 @@ def _print_roles(roles) -> None:
 
 
 def _print_cka(result) -> None:
-    chance = max(max(row) for row in result.chance)
     print(f"linear CKA, {result.model_a} (rows) vs {result.model_b} (columns), {result.n_tokens:,} tokens; "
-          f"with the tokens shuffled, no pair of layers scores above {chance:.3f} (result.json: `chance`)")  # fmt: skip
+          f"with the tokens shuffled, no pair of layers scores above {result.largest_chance():.3f} "
+          "(result.json: `chance`)")  # fmt: skip
     print(" " * 8 + "".join(f"{label:>8}" for label in result.layers_b))
     for label, row in zip(result.layers_a, result.values):
         print(f"{label:>8}" + "".join(f"{v:8.3f}" for v in row))

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from interp.core.hooks import run_with_cache
 from interp.core.locking import lock_free
+from interp.core.progress import step_counter
 from interp.core.sites import hook_name
 from interp.results import LayerSimilarity
 from interp.vocab.types import Model, Progress
@@ -91,7 +92,7 @@ def _check_same_tokens(a: Model, b: Model) -> None:
         )
 
 
-def _layers(model: Model, tokens: Tensor, step: Callable[[], None]) -> tuple[tuple[str, ...], list[Tensor]]:
+def _layers(model: Model, tokens: Tensor, step: Callable[..., None]) -> tuple[tuple[str, ...], list[Tensor]]:
     """Layer labels and each layer's residual stream at every position but the first: [token, d_model] each.
     `step()` after each forward pass."""
     n = model.cfg.n_layers
@@ -118,14 +119,7 @@ def layer_similarity(
         raise ValueError(f"need token rows [row, pos] of at least 2 positions; got {tuple(tokens.shape)}")
     same = model_b is model_a
     passes = -(-len(tokens) // ROWS_PER_PASS)
-    total = passes * (1 if same else 2) + model_a.cfg.n_layers + 1
-    done = 0
-
-    def step() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
+    step = step_counter(progress, passes * (1 if same else 2) + model_a.cfg.n_layers + 1)
 
     labels_a, acts_a = _layers(model_a, tokens, step)
     labels_b, acts_b = (labels_a, acts_a) if same else _layers(model_b, tokens, step)

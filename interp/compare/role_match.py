@@ -11,7 +11,10 @@ it stays seconds on SmolLM2's 270 heads; exact patching gives the same ranking a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from interp.core.locking import lock_free
+from interp.core.progress import step_counter
 from interp.core.task import Task
 from interp.observe.heads import SCORE_NAMES, head_scores
 from interp.patching.attribution import attribution_patch
@@ -30,9 +33,18 @@ def _depth(model: Model, layer: int) -> float:
     return layer / (model.cfg.n_layers - 1) if model.cfg.n_layers > 1 else 0.0
 
 
-def _role(model: Model, role: str, ranked: list[tuple[int, int, float]]) -> RoleHeads:
-    """(layer, head, score) of the heads in `role`, strongest first."""
-    ranked = sorted(ranked, key=lambda x: -x[2])
+def _role(
+    model: Model,
+    role: str,
+    grid: Sequence[Sequence[float]],
+    *,
+    threshold: float = float("-inf"),
+    top: int | None = None,
+) -> RoleHeads:
+    """The heads of a [layer][head] score grid in `role`: those scoring `threshold` or more, strongest first, at
+    most `top` of them."""
+    heads = [(layer, head, v) for layer, row in enumerate(grid) for head, v in enumerate(row) if v >= threshold]
+    ranked = sorted(heads, key=lambda x: -x[2])[:top]
     return RoleHeads(
         role=role,
         heads=tuple(f"L{layer}H{head}" for layer, head, _ in ranked),
@@ -43,22 +55,17 @@ def _role(model: Model, role: str, ranked: list[tuple[int, int, float]]) -> Role
 
 def _attention_roles(model: Model, threshold: float, n_prompts: int) -> list[RoleHeads]:
     scores = head_scores(model, n_prompts=n_prompts)
-    return [_role(model, name, _above(scores.score(name), threshold)) for name in SCORE_NAMES]
-
-
-def _above(scores: list | tuple, threshold: float) -> list[tuple[int, int, float]]:
-    return [(layer, head, v) for layer, row in enumerate(scores) for head, v in enumerate(row) if v >= threshold]
+    return [_role(model, name, scores.score(name), threshold=threshold) for name in SCORE_NAMES]
 
 
 def _ioi_role(model: Model, task: Task, top: int) -> tuple[RoleHeads, str | None]:
     """The `top` heads by patching effect, and a note when the model does not do the task (its heads are noise)."""
     result = attribution_patch(model, task, site="z")
-    ranked = [(layer, head, v) for layer, row in enumerate(result.normalized) for head, v in enumerate(row)]
     note = None
     if result.clean < IOI_MARGIN:
         note = (f"{model.cfg.model_name} does not do IOI (it prefers the indirect object by {result.clean:.2f} "
                 f"logits on average, under {IOI_MARGIN}): its ioi heads are noise")  # fmt: skip
-    return _role(model, IOI_ROLE, sorted(ranked, key=lambda x: -x[2])[:top]), note
+    return _role(model, IOI_ROLE, result.normalized, top=top), note  # normalized: [layer][head]
 
 
 @lock_free("head_scores and attribution_patch hold each model's lock for their passes")
@@ -80,13 +87,7 @@ def compare_roles(
         raise ValueError(
             f"need 0 < threshold <= 1 (a mean attention weight) and ioi_top >= 1; got {threshold}, {ioi_top}"
         )
-    steps = iter(range(1, 5))
-
-    def step() -> None:
-        done = next(steps)
-        if progress is not None:
-            progress(done, 4)
-
+    step = step_counter(progress, 4)
     sides = []
     for model in (model_a, model_b):
         sides.append(_attention_roles(model, threshold, n_prompts))

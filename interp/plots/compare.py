@@ -23,10 +23,9 @@ def plot_layer_similarity(result: LayerSimilarity) -> go.Figure:
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed", title=result.model_a)
     fig.update_xaxes(title=result.model_b)
-    top_chance = max(max(row) for row in result.chance)
     fig.update_layout(
         title=f"Linear CKA between layers, on {result.n_tokens:,} tokens (with the tokens shuffled: at most "
-        f"{top_chance:.3f})",
+        f"{result.largest_chance():.3f})",
         height=520,
     )
     return fig

@@ -32,6 +32,10 @@ class LayerSimilarity:
     def value(self, layer_a: str, layer_b: str) -> float:
         return self.values[self.layers_a.index(layer_a)][self.layers_b.index(layer_b)]
 
+    def largest_chance(self) -> float:
+        """The highest chance of any pair of layers: below it, no value says anything."""
+        return max(max(row) for row in self.chance)
+
     def diagonal(self) -> tuple[float, ...]:
         """Layer i of A against layer i of B (models of the same depth)."""
         return tuple(self.values[i][i] for i in range(min(len(self.layers_a), len(self.layers_b))))

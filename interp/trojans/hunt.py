@@ -8,6 +8,7 @@ import dataclasses
 import time
 
 from interp.core.locking import exclusive, lock_free
+from interp.core.progress import step_counter
 from interp.loading.spec import parse_spec
 from interp.results import HuntResult, Removal
 from interp.trojans.discover import gradient_scan, word_scan
@@ -53,14 +54,7 @@ def hunt(
     from interp.training.card import ioi_heldout_accuracy
 
     start = time.perf_counter()
-    steps = len(methods) + 4 + len(methods) * len(removals)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, steps)
+    tick = step_counter(progress, len(methods) + 4 + len(methods) * len(removals))
 
     task = attack_task(model, cfg, n_prompts=n_prompts)
     locs = []
@@ -81,7 +75,7 @@ def hunt(
     done_before: dict[tuple[str, str], Removal] = {}
     for loc in locs:
         if not loc.scores[0] > 0:  # the method found nothing (no suspicious SAE latent): nothing to remove
-            done += len(removals)
+            tick(len(removals))
             continue
         for how in removals:
             key = (loc.components[0], how)
