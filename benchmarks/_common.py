@@ -34,3 +34,13 @@ def parse(
     if name is not None and args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix=f"bench-{name}-")) if args.smoke else Path(f"runs/bench-{name}")
     return args
+
+
+def status_kib(field: str) -> int:
+    """A memory figure of this process from Linux's /proc/self/status, in KiB: "VmHWM" its peak resident size (its
+    own address space's high-water mark; not getrusage's ru_maxrss, which Linux carries across exec, so a child
+    can report its parent's peak), "VmRSS" its current one. Writing 5 to /proc/self/clear_refs restarts the peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise OSError(f"no {field} in /proc/self/status: memory is measured on Linux only")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import torch
-from _common import parse
+from _common import parse, status_kib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -91,11 +91,6 @@ def tables(*, repeats: int, tokens: list[int], caps: list[int]) -> None:
             print(done.stdout.strip().splitlines()[-1])
 
 
-def _status_kib(field: str) -> int:
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field + ":"))
-    return int(line.split()[1])
-
-
 def one(*, n_tokens: int, cap: int) -> None:
     """One row of the memory table, in this (fresh) process."""
     from interp.graphs import attribute, load_transcoders
@@ -107,11 +102,11 @@ def one(*, n_tokens: int, cap: int) -> None:
     prompt = _prompt(model, n_tokens)
     attribute(model, transcoders, _prompt(model, 4), max_feature_nodes=cap)
     Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak resident size (VmHWM) restarts from now
-    before = _status_kib("VmRSS")
+    before = status_kib("VmRSS")
     start = time.perf_counter()
     graph = attribute(model, transcoders, prompt, max_feature_nodes=cap)
     seconds = time.perf_counter() - start
-    peak = _status_kib("VmHWM") - before
+    peak = status_kib("VmHWM") - before
     print(
         f"| {graph.n_pos} | {graph.n_active} | {cap if cap < NO_CAP else 'none'} | "
         f"{graph.n_features + graph.n_logits} | {seconds:.2f} | {peak / 1024:.1f} | "

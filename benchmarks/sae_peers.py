@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import parse
+from _common import parse, status_kib
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
@@ -200,17 +200,8 @@ def run_side(args) -> None:
     start = time.perf_counter()
     sae_folder = {"ours": train_ours, "sae_lens": train_sae_lens, "sparsify": train_sparsify}[args.side](args, folder)
     seconds = time.perf_counter() - start
-    record = {"seconds": seconds, "peak_bytes": peak_resident_bytes(), "sae": str(sae_folder)}
+    record = {"seconds": seconds, "peak_bytes": status_kib("VmHWM") * 1024, "sae": str(sae_folder)}
     (folder / "side.json").write_text(json.dumps(record))
-
-
-def peak_resident_bytes() -> int:
-    """This process's peak resident memory: VmHWM, the high-water mark of its own address space. (Not getrusage's
-    ru_maxrss, which keeps the parent's peak across fork and exec: every side reported the parent's 2.6 GB.)"""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024  # kB
-    raise OSError("no VmHWM in /proc/self/status: peak memory is measured on Linux only")
 
 
 def sparsify_python(out: Path) -> Path:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
 import torch
-from _common import parse
+from _common import parse, status_kib
 
 from interp import load_model
 from interp.observe.heads import head_scores
@@ -33,11 +32,8 @@ SMOKE = {"model": "zoo:lang-4l"}
 
 
 def rss_mb(field: str = "VmHWM") -> float:
-    """This process's peak (VmHWM) or current (VmRSS) resident memory, from /proc (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak (VmHWM) or current (VmRSS) resident memory in MiB."""
+    return status_kib(field) / 1024
 
 
 def reset_peak() -> float:
